@@ -1,0 +1,1 @@
+"""Chat: rooms, memberships and encrypted envelopes (models arrive with the messaging work)."""

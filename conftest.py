@@ -1,0 +1,54 @@
+"""Project-wide pytest set-up: where the tests run, and the browser gate."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent
+BROWSER_TESTS = ROOT / "tests" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+pytest_plugins = ["tests.fixtures"]
+
+
+def chromium_path() -> str | None:
+    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # In-process tests render templates without a collected manifest; the live test
+    # server (tests/servers.py) serves the real collected, hashed files.
+    settings.STATIC_ROOT = None
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    db = settings.DATABASES["default"]
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    lines = [f"securechat: database {db['ENGINE'].rsplit('.', 1)[-1]} ({db['NAME']}), channel layer {layer}"]
+    if chromium_path() is None:
+        lines.append(
+            f"securechat: browser tests SKIPPED: no Chromium at {CHROMIUM} (run `make test` as root to install it)"
+        )
+    else:
+        lines.append(f"securechat: browser tests on {chromium_path()}")
+    return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser_items = [item for item in items if BROWSER_TESTS in Path(item.path).parents]
+    for item in browser_items:
+        item.add_marker(pytest.mark.browser)
+    if browser_items and chromium_path() is None:
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError(f"CI=true but Chromium is missing at {CHROMIUM}: browser tests cannot run")
+        skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}")
+        for item in browser_items:
+            item.add_marker(skip)

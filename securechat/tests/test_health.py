@@ -1,0 +1,53 @@
+"""/healthz answers only after using the database and the channel layer for real."""
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.test import Client, override_settings
+
+from tests.servers import Server, daphne, free_port, server_env
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_channel_layer_ok(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_is_503_naming_the_channel_layer_when_redis_is_unreachable(client: Client) -> None:
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"
+    layers = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [unreachable]}}}
+    with override_settings(CHANNEL_LAYERS=layers):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["database"] == "ok"
+    assert body["channel_layer"].startswith("error:")
+
+
+def test_healthz_is_503_naming_the_database_when_it_is_unreachable(
+    static_root: Path, server_logs: Path, tmp_path: Path
+) -> None:
+    env = server_env(
+        static_root, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere", DATA_DIR=str(tmp_path)
+    )
+    with daphne(env, server_logs, name="no-database") as server:
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            urllib.request.urlopen(server.url + "/healthz", timeout=10)
+    assert failure.value.code == 503
+    body = json.loads(failure.value.read())
+    assert body["status"] == "unavailable"
+    assert body["database"].startswith("error:")
+    assert body["channel_layer"] == "ok"
+
+
+def test_healthz_over_daphne_uses_the_configured_database_and_layer(live_daphne: Server) -> None:
+    with urllib.request.urlopen(live_daphne.url + "/healthz", timeout=10) as response:
+        assert json.loads(response.read()) == {"status": "ok", "database": "ok", "channel_layer": "ok"}

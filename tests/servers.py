@@ -1,0 +1,135 @@
+"""Real daphne processes for tests: the same server the product runs on, on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url(db: Mapping[str, object]) -> str:
+    """The DATABASE_URL that points another process at the database ``db`` describes."""
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    credentials = f"{user}{password}@" if user else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}{db.get('HOST') or '127.0.0.1'}{port}/{db['NAME']}"
+
+
+def server_env(static_root: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a server on the current test database and channel layer."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(
+        DATABASE_URL=database_url(settings.DATABASES["default"]),
+        STATIC_ROOT=str(static_root),
+        DEBUG="0",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+def collect_static(static_root: Path) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, "STATIC_ROOT": str(static_root)},
+        check=True,
+    )
+
+
+@dataclass
+class Server:
+    """A server process started with ``command``; ``url`` answers once ``start`` returns."""
+
+    command: Sequence[str]
+    env: Mapping[str, str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=dict(self.env), stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2):
+                    return self
+            except urllib.error.HTTPError:
+                return self  # it answers; the test decides what the status means
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not answer within {STARTUP_SECONDS}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def daphne_command(port: int, host: str = "127.0.0.1") -> list[str]:
+    """The daphne invocation the Makefile uses, on ``host``:``port``."""
+    return [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        host,
+        "-p",
+        str(port),
+        "--websocket-max-message-size",
+        str(settings.WEBSOCKET_MAX_MESSAGE_BYTES),
+        "securechat.asgi:application",
+    ]
+
+
+def daphne(env: Mapping[str, str], log_dir: Path, name: str = "daphne") -> Server:
+    port = free_port()
+    return Server(command=daphne_command(port), env=env, port=port, log_path=log_dir / f"{name}-{port}.log")
