@@ -3,18 +3,18 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from securechat.health import run_checks
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
 @never_cache
-@require_GET
+@require_safe
 async def healthz(request: HttpRequest) -> JsonResponse:
     checks = await run_checks()
     healthy = all(result == "ok" for result in checks.values())

@@ -1,0 +1,43 @@
+// @ts-check
+// Public API of the browser crypto; import from here rather than from the individual modules.
+
+export {
+  concatBytes,
+  fromBase32,
+  fromBase64,
+  fromUtf8,
+  randomBytes,
+  toBase32,
+  toBase64,
+  toHex,
+  utf8,
+} from "./encoding.js";
+export { aadAccountKeyByPassword, aadAccountKeyByRecovery, aadBundle } from "./labels.js";
+export {
+  deriveAuthKey,
+  deriveMasterKey,
+  deriveRecoveryAuth,
+  deriveRecoveryWrapKey,
+  deriveWrapKey,
+  formatRecoveryKey,
+  INFO_AUTH,
+  INFO_RECOVERY_AUTH,
+  INFO_RECOVERY_WRAP,
+  INFO_WRAP,
+  newRecoveryKey,
+  parseRecoveryKey,
+  PBKDF2_ITERATIONS,
+  RECOVERY_KEY_BYTES,
+  SALT_BYTES,
+} from "./kdf.js";
+export { IntegrityError, IV_BYTES, open, openJson, seal, sealJson } from "./aead.js";
+export { generateAccountKey, unwrapAccountKey, wrapAccountKey } from "./accountkey.js";
+export {
+  agreementSignedBytes,
+  fingerprint,
+  generateIdentity,
+  openBundle,
+  publicKeys,
+  sealBundle,
+  verifyAgreementKey,
+} from "./identity.js";

@@ -1,0 +1,51 @@
+// @ts-check
+// Every domain-separation string in one place: changing one breaks every stored blob, so they are
+// versioned ("/v1") and mirrored by tests/vectors/accounts-v1.json and its Python test.
+
+export const INFO_AUTH = "securechat/auth/v1";
+export const INFO_WRAP = "securechat/wrap/v1";
+export const INFO_RECOVERY_AUTH = "securechat/recovery-auth/v1";
+export const INFO_RECOVERY_WRAP = "securechat/recovery-wrap/v1";
+
+export const LABEL_AGREEMENT_KEY = "securechat/agreement-key/v1|";
+export const LABEL_FINGERPRINT = "securechat/fingerprint/v1|";
+
+const AAD_ACCOUNT_KEY_PASSWORD = "securechat/account-key/password/v1|";
+const AAD_ACCOUNT_KEY_RECOVERY = "securechat/account-key/recovery/v1|";
+const AAD_BUNDLE = "securechat/bundle/v1|";
+
+/**
+ * Usernames are bound in lower case so that "Alice" and "alice" name the same blobs.
+ * @param {string} username
+ * @returns {string}
+ */
+function owner(username) {
+  if (typeof username !== "string" || username.length === 0) {
+    throw new TypeError("AAD needs a non-empty username");
+  }
+  return username.toLowerCase();
+}
+
+/**
+ * @param {string} username
+ * @returns {string} AAD of the account key wrapped by the password-derived wrap key
+ */
+export function aadAccountKeyByPassword(username) {
+  return AAD_ACCOUNT_KEY_PASSWORD + owner(username);
+}
+
+/**
+ * @param {string} username
+ * @returns {string} AAD of the account key wrapped by the recovery wrap key
+ */
+export function aadAccountKeyByRecovery(username) {
+  return AAD_ACCOUNT_KEY_RECOVERY + owner(username);
+}
+
+/**
+ * @param {string} username
+ * @returns {string} AAD of the identity key bundle sealed under the account key
+ */
+export function aadBundle(username) {
+  return AAD_BUNDLE + owner(username);
+}
