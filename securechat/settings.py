@@ -95,6 +95,13 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds state every worker must share (throttle counters), so it lives in Redis
+# whenever there can be more than one worker.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Largest WebSocket message daphne accepts; an envelope for 256 members with 16 000
 # characters of text is about 120 KiB. Passed to daphne by the Makefile and compose.
 WEBSOCKET_MAX_MESSAGE_BYTES = 262_144
@@ -106,6 +113,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "/accounts/login/"
+CSRF_FAILURE_VIEW = "securechat.api.csrf_failure"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

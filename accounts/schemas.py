@@ -1,0 +1,118 @@
+"""The accounts API's request bodies, parsed and checked at the edge into typed values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from accounts.keys import agreement_key_is_signed
+from securechat.errors import ApiError, ErrorCode
+from securechat.validation import Fields, Sealed
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{3,32}")
+KDF_ALGORITHM = "PBKDF2-SHA256"
+KDF_MIN_ITERATIONS = 600_000
+KDF_MAX_ITERATIONS = 10_000_000
+KDF_SALT_BYTES = 16
+KEY_BYTES = 32  # auth key, recovery auth value, Ed25519 and X25519 public keys, account key
+SIGNATURE_BYTES = 64
+MAX_BUNDLE_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class Kdf:
+    salt: bytes
+    iterations: int
+    algorithm: str = KDF_ALGORITHM
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    username: str
+    kdf: Kdf
+    auth_key: bytes
+    signing_public_key: bytes
+    agreement_public_key: bytes
+    agreement_signature: bytes
+    key_bundle: Sealed
+    account_key_by_password: Sealed
+    account_key_by_recovery: Sealed
+    recovery_auth: bytes
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    """What replaces the password: a new salt, the new auth key and the account key re-wrapped."""
+
+    kdf: Kdf
+    auth_key: bytes
+    account_key_by_password: Sealed
+
+
+def username(fields: Fields) -> str:
+    value = fields.string("username", max_length=64)
+    if not USERNAME_PATTERN.fullmatch(value):
+        raise ApiError(
+            ErrorCode.INVALID_USERNAME,
+            "Usernames are 3 to 32 characters: letters, digits, '_', '.' and '-'.",
+            field="username",
+        )
+    return value
+
+
+def any_username(fields: Fields) -> str:
+    """A username as typed at log-in; an impossible one simply matches no account."""
+    return fields.string("username", max_length=64)
+
+
+def kdf(fields: Fields) -> Kdf:
+    params = fields.object("kdf")
+    algorithm = params.string("algorithm", max_length=32)
+    if algorithm != KDF_ALGORITHM:
+        raise ApiError(ErrorCode.UNSUPPORTED_ALGORITHM, f"Only {KDF_ALGORITHM} is supported.", field="kdf.algorithm")
+    return Kdf(
+        salt=params.bytes("salt", length=KDF_SALT_BYTES),
+        iterations=params.integer("iterations", minimum=KDF_MIN_ITERATIONS, maximum=KDF_MAX_ITERATIONS),
+    )
+
+
+def auth_key(fields: Fields, name: str = "auth_key") -> bytes:
+    return fields.bytes(name, length=KEY_BYTES)
+
+
+def wrapped_account_key(fields: Fields, name: str) -> Sealed:
+    return fields.sealed(name, plaintext_length=KEY_BYTES)
+
+
+def new_password(fields: Fields) -> NewPassword:
+    return NewPassword(
+        kdf=kdf(fields),
+        auth_key=auth_key(fields),
+        account_key_by_password=wrapped_account_key(fields, "account_key_by_password"),
+    )
+
+
+def new_account(fields: Fields) -> NewAccount:
+    account = NewAccount(
+        username=username(fields),
+        kdf=kdf(fields),
+        auth_key=auth_key(fields),
+        signing_public_key=fields.bytes("signing_public_key", length=KEY_BYTES),
+        agreement_public_key=fields.bytes("agreement_public_key", length=KEY_BYTES),
+        agreement_signature=fields.bytes("agreement_signature", length=SIGNATURE_BYTES),
+        key_bundle=fields.sealed("key_bundle", max_plaintext=MAX_BUNDLE_BYTES),
+        account_key_by_password=wrapped_account_key(fields, "account_key_by_password"),
+        account_key_by_recovery=wrapped_account_key(fields, "account_key_by_recovery"),
+        recovery_auth=fields.bytes("recovery_auth", length=KEY_BYTES),
+    )
+    if not agreement_key_is_signed(
+        signing_public_key=account.signing_public_key,
+        agreement_public_key=account.agreement_public_key,
+        signature=account.agreement_signature,
+    ):
+        raise ApiError(
+            ErrorCode.BAD_SIGNATURE,
+            "The agreement key is not signed by the signing key.",
+            field="agreement_signature",
+        )
+    return account

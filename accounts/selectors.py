@@ -1,0 +1,66 @@
+"""Reads: identities, the pre-login KDF parameters, and what of an identity each viewer may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.crypto import salted_hmac
+
+from accounts.keys import fingerprint
+from accounts.models import Identity, User
+from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, Kdf
+from securechat.validation import Sealed, encode_base64
+
+
+def identity_by_username(username: str) -> Identity | None:
+    return Identity.objects.select_related("user").filter(user__username__iexact=username).first()
+
+
+def identity_of(user: User) -> Identity | None:
+    """The signed-in user's identity; staff made with createsuperuser have none."""
+    return Identity.objects.select_related("user").filter(user=user).first()
+
+
+def decoy_salt(username: str) -> bytes:
+    """A stable salt for a name with no account, so pre-login does not reveal which names exist."""
+    mac = salted_hmac("securechat.accounts.prelogin-salt", username.lower(), algorithm="sha256")
+    return mac.digest()[:KDF_SALT_BYTES]
+
+
+def prelogin_kdf(username: str) -> Kdf:
+    identity = identity_by_username(username)
+    if identity is None:
+        return Kdf(salt=decoy_salt(username), iterations=KDF_MIN_ITERATIONS, algorithm=KDF_ALGORITHM)
+    return Kdf(salt=bytes(identity.kdf_salt), iterations=identity.kdf_iterations, algorithm=identity.kdf_algorithm)
+
+
+def kdf_json(kdf: Kdf) -> dict[str, Any]:
+    return {"algorithm": kdf.algorithm, "salt": encode_base64(kdf.salt), "iterations": kdf.iterations}
+
+
+def public_identity_json(identity: Identity) -> dict[str, Any]:
+    """What any signed-in user may know of another: public keys only."""
+    return {
+        "username": identity.user.username,
+        "signing_public_key": encode_base64(identity.signing_public_key),
+        "agreement_public_key": encode_base64(identity.agreement_public_key),
+        "agreement_signature": encode_base64(identity.agreement_signature),
+        "key_version": identity.key_version,
+        "fingerprint": fingerprint(identity.signing_public_key),
+    }
+
+
+def own_identity_json(identity: Identity) -> dict[str, Any]:
+    """The owner's view adds the wrapped private material, useless without the password."""
+    return {
+        **public_identity_json(identity),
+        "kdf": kdf_json(Kdf(salt=bytes(identity.kdf_salt), iterations=identity.kdf_iterations)),
+        "key_bundle": Sealed(bytes(identity.key_bundle_iv), bytes(identity.key_bundle_ciphertext)).as_json(),
+        "account_key_by_password": Sealed(
+            bytes(identity.account_key_password_iv), bytes(identity.account_key_password_ciphertext)
+        ).as_json(),
+    }
+
+
+def account_key_by_recovery(identity: Identity) -> Sealed:
+    return Sealed(bytes(identity.account_key_recovery_iv), bytes(identity.account_key_recovery_ciphertext))

@@ -1,0 +1,63 @@
+"""Request bodies a well-behaved browser would send, made with real keys where the server checks them."""
+
+from __future__ import annotations
+
+import base64
+import os
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from django.test import Client
+
+from accounts.keys import AGREEMENT_KEY_LABEL
+
+RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def sealed(plaintext_length: int) -> dict[str, str]:
+    """Random bytes of AES-GCM's shape: the server cannot tell them from a real blob."""
+    return {"iv": b64(os.urandom(12)), "ciphertext": b64(os.urandom(plaintext_length + 16))}
+
+
+def kdf(iterations: int = 600_000) -> dict[str, Any]:
+    return {"algorithm": "PBKDF2-SHA256", "salt": b64(os.urandom(16)), "iterations": iterations}
+
+
+def signup_body(username: str = "alice", *, with_auth_key: bytes | None = None, **overrides: Any) -> dict[str, Any]:
+    signing = Ed25519PrivateKey.generate()
+    agreement_public = X25519PrivateKey.generate().public_key().public_bytes(*RAW)
+    body = {
+        "username": username,
+        "kdf": kdf(),
+        "auth_key": b64(with_auth_key or os.urandom(32)),
+        "signing_public_key": b64(signing.public_key().public_bytes(*RAW)),
+        "agreement_public_key": b64(agreement_public),
+        "agreement_signature": b64(signing.sign(AGREEMENT_KEY_LABEL + agreement_public)),
+        "key_bundle": sealed(150),
+        "account_key_by_password": sealed(32),
+        "account_key_by_recovery": sealed(32),
+        "recovery_auth": b64(os.urandom(32)),
+    }
+    return {**body, **overrides}
+
+
+def new_password_body(auth_key: bytes, **extra: Any) -> dict[str, Any]:
+    return {"kdf": kdf(), "auth_key": b64(auth_key), "account_key_by_password": sealed(32), **extra}
+
+
+def api_client() -> Client:
+    """A client that, like the browser, must send the CSRF token."""
+    client = Client(enforce_csrf_checks=True)
+    client.get("/")
+    return client
+
+
+def post(client: Client, url: str, body: Any) -> Any:
+    token = client.cookies["csrftoken"].value
+    return client.post(url, body, content_type="application/json", headers={"X-CSRFToken": token})

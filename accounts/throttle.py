@@ -1,0 +1,69 @@
+"""Fixed-window attempt counters in the shared cache (Redis when REDIS_URL is set), so every worker agrees."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from securechat.errors import ApiError, ErrorCode
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    attempts: int
+    window_seconds: int
+    message: str
+
+
+LOGIN_PER_USERNAME = Limit("login-user", 5, 15 * 60, "Too many failed log-in attempts for this account.")
+LOGIN_PER_ADDRESS = Limit("login-addr", 30, 15 * 60, "Too many failed log-in attempts from your address.")
+RECOVERY_PER_USERNAME = Limit("recover-user", 5, 60 * 60, "Too many failed recovery attempts for this account.")
+PRELOGIN_PER_ADDRESS = Limit("prelogin-addr", 120, 60, "Too many log-in attempts from your address.")
+
+
+def _keys(limit: Limit, subject: str) -> tuple[str, str]:
+    digest = hashlib.sha256(subject.lower().encode()).hexdigest()[:32]
+    base = f"throttle:{limit.name}:{digest}"
+    return f"{base}:count", f"{base}:start"
+
+
+def check(limit: Limit, subject: str) -> None:
+    """Raise ``rate_limited`` (with ``retry_after`` seconds) if ``subject`` used up its attempts."""
+    count_key, start_key = _keys(limit, subject)
+    values = cache.get_many([count_key, start_key])
+    if values.get(count_key, 0) < limit.attempts:
+        return
+    started = values.get(start_key, time.time())
+    retry_after = max(1, math.ceil(started + limit.window_seconds - time.time()))
+    minutes = math.ceil(retry_after / 60)
+    raise ApiError(
+        ErrorCode.RATE_LIMITED,
+        f"{limit.message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+        retry_after=retry_after,
+    )
+
+
+def hit(limit: Limit, subject: str) -> None:
+    """Count one attempt; the window starts with the first."""
+    count_key, start_key = _keys(limit, subject)
+    if cache.add(count_key, 1, timeout=limit.window_seconds):
+        cache.set(start_key, time.time(), timeout=limit.window_seconds)
+        return
+    try:
+        cache.incr(count_key)
+    except ValueError:  # expired between add and incr
+        cache.add(count_key, 1, timeout=limit.window_seconds)
+
+
+def check_and_hit(limit: Limit, subject: str) -> None:
+    check(limit, subject)
+    hit(limit, subject)
+
+
+def clear(limit: Limit, subject: str) -> None:
+    cache.delete_many(list(_keys(limit, subject)))

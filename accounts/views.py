@@ -1,0 +1,145 @@
+"""Accounts pages and JSON API: parse at the edge, call a service, shape the answer. No logic here."""
+
+from __future__ import annotations
+
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts import schemas, selectors, services, throttle
+from accounts.models import User
+from securechat.api import json_endpoint, read_json
+from securechat.errors import ApiError, ErrorCode
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def client_info(request: HttpRequest) -> services.ClientInfo:
+    return services.ClientInfo(
+        ip_address=request.META.get("REMOTE_ADDR") or None,
+        user_agent=request.headers.get("User-Agent", ""),
+    )
+
+
+def signed_in(request: HttpRequest, user: User, status: int = 200) -> JsonResponse:
+    """Start the session and answer with the user's own identity, which the browser unwraps."""
+    login(request, user, backend=MODEL_BACKEND)
+    return JsonResponse({"user": selectors.own_identity_json(user.identity)}, status=status)
+
+
+# --- pages -------------------------------------------------------------------------
+
+
+def _page(template: str):
+    @require_safe
+    @ensure_csrf_cookie
+    def view(request: HttpRequest) -> HttpResponse:
+        return render(request, template)
+
+    return view
+
+
+signup_page = _page("accounts/signup.html")
+login_page = _page("accounts/login.html")
+recover_page = _page("accounts/recover.html")
+password_page = login_required(_page("accounts/password.html"))
+
+
+@require_POST
+def logout_form(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.log_out(user=request.user, client=client_info(request))
+    logout(request)
+    return redirect("accounts:login")
+
+
+# --- JSON API ----------------------------------------------------------------------
+
+
+@json_endpoint(methods=("POST",))
+def signup(request: HttpRequest) -> HttpResponse:
+    account = schemas.new_account(read_json(request))
+    user = services.register(account=account, client=client_info(request))
+    return signed_in(request, user, status=201)
+
+
+@json_endpoint(methods=("POST",))
+def prelogin(request: HttpRequest) -> HttpResponse:
+    throttle.check_and_hit(throttle.PRELOGIN_PER_ADDRESS, client_info(request).ip_address or "unknown")
+    username = schemas.any_username(read_json(request))
+    return JsonResponse({"kdf": selectors.kdf_json(selectors.prelogin_kdf(username))})
+
+
+@json_endpoint(methods=("POST",))
+def login_api(request: HttpRequest) -> HttpResponse:
+    fields = read_json(request)
+    user = services.log_in(
+        username=schemas.any_username(fields), auth_key=schemas.auth_key(fields), client=client_info(request)
+    )
+    return signed_in(request, user)
+
+
+@json_endpoint(methods=("POST",))
+def logout_api(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        services.log_out(user=request.user, client=client_info(request))
+    logout(request)
+    return HttpResponse(status=204)
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def me(request: HttpRequest) -> HttpResponse:
+    identity = selectors.identity_of(request.user)
+    if identity is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "This account has no keys; sign up through the app.")
+    return JsonResponse({"user": selectors.own_identity_json(identity)})
+
+
+@json_endpoint(methods=("POST",), login_required=True)
+def change_password(request: HttpRequest) -> HttpResponse:
+    fields = read_json(request)
+    identity = services.change_password(
+        user=request.user,
+        current_auth_key=schemas.auth_key(fields, "current_auth_key"),
+        new=schemas.new_password(fields),
+        client=client_info(request),
+    )
+    # Other sessions end with the old password; this one stays signed in.
+    update_session_auth_hash(request, identity.user)
+    return JsonResponse({"user": selectors.own_identity_json(identity)})
+
+
+@json_endpoint(methods=("POST",))
+def recover_begin(request: HttpRequest) -> HttpResponse:
+    fields = read_json(request)
+    identity, wrapped = services.begin_recovery(
+        username=schemas.any_username(fields),
+        recovery_auth=fields.bytes("recovery_auth", length=schemas.KEY_BYTES),
+        client=client_info(request),
+    )
+    return JsonResponse({"username": identity.user.username, "account_key_by_recovery": wrapped.as_json()})
+
+
+@json_endpoint(methods=("POST",))
+def recover_finish(request: HttpRequest) -> HttpResponse:
+    fields = read_json(request)
+    identity = services.finish_recovery(
+        username=schemas.any_username(fields),
+        recovery_auth=fields.bytes("recovery_auth", length=schemas.KEY_BYTES),
+        new=schemas.new_password(fields),
+        client=client_info(request),
+    )
+    return signed_in(request, identity.user)
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def public_keys(request: HttpRequest, username: str) -> HttpResponse:
+    identity = selectors.identity_by_username(username)
+    if identity is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "No user with that name.")
+    if identity.user_id == request.user.pk:
+        return JsonResponse(selectors.own_identity_json(identity))
+    return JsonResponse(selectors.public_identity_json(identity))

@@ -1,0 +1,64 @@
+"""The JSON API's edge: method and sign-in checks, body parsing, and errors as stable codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.csrf import csrf_failure as html_csrf_failure
+
+from securechat.errors import ApiError, ErrorCode
+from securechat.validation import Fields
+
+MAX_BODY_BYTES = 64 * 1024
+
+View = Callable[..., HttpResponse]
+
+
+def error_response(error: ApiError) -> JsonResponse:
+    response = JsonResponse({"error": error.as_dict()}, status=error.status)
+    if "retry_after" in error.extra:
+        response["Retry-After"] = str(error.extra["retry_after"])
+    return response
+
+
+def json_endpoint(*, methods: tuple[str, ...], login_required: bool = False) -> Callable[[View], View]:
+    """Wrap a view so refusals become ``{"error": {...}}`` answers with the right status."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            try:
+                if request.method not in methods:
+                    raise ApiError(ErrorCode.METHOD_NOT_ALLOWED, f"Use {' or '.join(methods)}.")
+                if login_required and not request.user.is_authenticated:
+                    raise ApiError(ErrorCode.NOT_AUTHENTICATED, "Log in first.")
+                return view(request, *args, **kwargs)
+            except ApiError as error:
+                return error_response(error)
+
+        return wrapper
+
+    return decorator
+
+
+def read_json(request: HttpRequest) -> Fields:
+    """The request body as a JSON object, at most MAX_BODY_BYTES."""
+    length = int(request.headers.get("Content-Length") or 0)
+    if length > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+        raise ApiError(ErrorCode.TOO_LARGE, f"The request body may be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
+    return Fields(data)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """JSON for the API, Django's page for forms."""
+    if request.path.startswith("/api/"):
+        return error_response(ApiError(ErrorCode.CSRF_FAILED, "Missing or wrong CSRF token; reload the page."))
+    return html_csrf_failure(request, reason=reason)
