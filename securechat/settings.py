@@ -101,6 +101,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Lets several deployments (or test runs) share one Redis without sharing counters.
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="securechat")
 
 # Largest WebSocket message daphne accepts; an envelope for 256 members with 16 000
 # characters of text is about 120 KiB. Passed to daphne by the Makefile and compose.

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 30.0
+# Throttle counters of one test run never leak into the next on a shared Redis.
+SESSION_CACHE_PREFIX = f"securechat-test-{uuid.uuid4().hex[:12]}"
 
 
 def free_port() -> int:
@@ -44,6 +47,7 @@ def server_env(static_root: Path, **overrides: str) -> dict[str, str]:
         STATIC_ROOT=str(static_root),
         DEBUG="0",
         PYTHONUNBUFFERED="1",
+        CACHE_KEY_PREFIX=SESSION_CACHE_PREFIX,
     )
     env.update(overrides)
     return env
