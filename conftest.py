@@ -21,6 +21,9 @@ def chromium_path() -> str | None:
 def pytest_configure(config: pytest.Config) -> None:
     # In-process tests render templates without a collected manifest; the live test
     # server (tests/servers.py) serves the real collected, hashed files.
+    # Connections opened by async code's worker threads close after each use, so the test
+    # database can be dropped at the end.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
     settings.STATIC_ROOT = None
     settings.WHITENOISE_USE_FINDERS = True
     settings.STORAGES = {

@@ -94,6 +94,10 @@ class AuditEvent(models.Model):
         RECOVERY = "recovery", "recovery"
         RECOVERY_FAILED = "recovery_failed", "recovery failed"
         KEY_CHANGE = "key_change", "key change"
+        ROOM_CREATED = "room_created", "room created"
+        MEMBER_ADDED = "member_added", "member added"
+        MEMBER_REMOVED = "member_removed", "member removed"
+        MEMBER_LEFT = "member_left", "member left"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")

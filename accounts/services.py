@@ -11,10 +11,10 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
-from accounts import throttle
 from accounts.models import AuditEvent, Identity, KeyEvent, User
 from accounts.schemas import NewAccount, NewPassword
 from accounts.selectors import account_key_by_recovery, identity_by_username
+from securechat import throttle
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Sealed, encode_base64
 

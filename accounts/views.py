@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import schemas, selectors, services, throttle
+from accounts import schemas, selectors, services
 from accounts.models import User
+from securechat import throttle
 from securechat.api import json_endpoint, read_json
 from securechat.errors import ApiError, ErrorCode
 

@@ -27,6 +27,13 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"
+    # Chat (WebSocket frames and room API)
+    UNKNOWN_OP = "unknown_op"
+    NOT_MEMBER = "not_member"
+    FORBIDDEN = "forbidden"
+    MEMBERS_CHANGED = "members_changed"
+    ROOM_FULL = "room_full"
+    UNAVAILABLE = "unavailable"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -37,6 +44,11 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.NOT_MEMBER: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.MEMBERS_CHANGED: 409,
+    ErrorCode.ROOM_FULL: 409,
+    ErrorCode.UNAVAILABLE: 503,
 }
 
 

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from chat.consumers import ChatConsumer
 from securechat.consumers import HealthConsumer
 
 websocket_urlpatterns = [
+    path("ws/chat/", ChatConsumer.as_asgi()),
     path("ws/healthz/", HealthConsumer.as_asgi()),
 ]

@@ -108,6 +108,9 @@ CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="securecha
 # characters of text is about 120 KiB. Passed to daphne by the Makefile and compose.
 WEBSOCKET_MAX_MESSAGE_BYTES = 262_144
 
+# Envelopes one user may send per minute, counted across all workers.
+SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=120)
+
 AUTH_USER_MODEL = "accounts.User"
 # The "password" Django hashes is the auth key derived in the browser; Argon2 first.
 PASSWORD_HASHERS = [

@@ -45,6 +45,12 @@ class Fields:
         self._data = data
         self._path = path
 
+    def get(self, name: str) -> Any:
+        return self._data.get(name)
+
+    def items(self) -> list[tuple[str, Any]]:
+        return list(self._data.items())
+
     def _name(self, name: str) -> str:
         return f"{self._path}.{name}" if self._path else name
 

@@ -1,0 +1,176 @@
+"""The chat WebSocket: wire protocol only. Parsing is in chat.protocol, decisions in services and selectors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import DatabaseError
+
+from chat import events, protocol, selectors, services
+from chat.presence import REFRESH_SECONDS, presence
+from securechat.errors import ApiError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """One socket per tab, carrying every room of the signed-in user."""
+
+    async def connect(self) -> None:
+        self.user = self.scope["user"]
+        self.rooms: set[str] = set()
+        self.heartbeat: asyncio.Task[None] | None = None
+        await self.accept()
+        if not self.user.is_authenticated:
+            # Accept, then close with a code the client can act on (go to log-in, do not retry).
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
+        await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
+        for room in rooms:
+            await self._join_group(room["id"])
+        await self.send_json({"type": "ready", "user": self.user.pk, "rooms": rooms})
+        await presence().connect(self.user.pk, self.channel_name)
+        self.heartbeat = asyncio.create_task(self._keep_present())
+        await self._announce_presence(self.rooms)
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "user", None) or not self.user.is_authenticated:
+            return
+        if self.heartbeat:
+            self.heartbeat.cancel()
+        await presence().disconnect(self.user.pk, self.channel_name)
+        await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
+        for room_id in list(self.rooms):
+            await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
+        await self._announce_presence(self.rooms)
+
+    # --- client -> server -----------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        ref = None
+        try:
+            if text_data is None:
+                raise ApiError(ErrorCode.INVALID_JSON, "Frames are JSON text.")
+            frame = protocol.parse_frame(text_data)
+            ref = frame.ref
+            handler = getattr(self, f"op_{frame.op}")
+            await handler(frame)
+        except ApiError as error:
+            await self.send_json(protocol.error_frame(error, ref))
+        except DatabaseError:
+            logger.exception("database unavailable while handling a frame")
+            error = ApiError(ErrorCode.UNAVAILABLE, "The server cannot store messages right now; it will retry.")
+            await self.send_json(protocol.error_frame(error, ref))
+
+    async def op_send(self, frame: protocol.Frame) -> None:
+        room_id = protocol.room_id(frame.fields)
+        envelope = protocol.envelope(frame.fields)
+        posted = await database_sync_to_async(services.post_envelope)(
+            sender=self.user, room_id=room_id, envelope=envelope
+        )
+        # Persisted; acknowledge to the sender, then tell the room.
+        await self.send_json({**posted.ack(), "ref": frame.ref})
+        if posted.created:
+            message = await database_sync_to_async(selectors.envelope_json)(posted.envelope)
+            await self.channel_layer.group_send(
+                events.room_group(room_id), {"type": "chat.message", "room": str(room_id), "envelope": message}
+            )
+
+    async def op_sync(self, frame: protocol.Frame) -> None:
+        room_id = protocol.room_id(frame.fields)
+        after = protocol.envelope_id(frame.fields, "after") or 0
+        page = await database_sync_to_async(self._page_after)(room_id, after)
+        await self.send_json({"type": "envelopes", "ref": frame.ref, "room": str(room_id), **page})
+
+    async def op_history(self, frame: protocol.Frame) -> None:
+        room_id = protocol.room_id(frame.fields)
+        before = protocol.envelope_id(frame.fields, "before", optional=True)
+        limit = protocol.page_limit(frame.fields)
+        page = await database_sync_to_async(self._page_before)(room_id, before, limit)
+        await self.send_json({"type": "envelopes", "ref": frame.ref, "room": str(room_id), **page})
+
+    async def op_typing(self, frame: protocol.Frame) -> None:
+        room_id = str(protocol.room_id(frame.fields))
+        if room_id not in self.rooms:
+            raise ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
+        await self.channel_layer.group_send(
+            events.room_group(room_id), {"type": "chat.typing", "room": room_id, "user": self.user.pk}
+        )
+
+    def _page_after(self, room_id: uuid.UUID, after: int) -> dict[str, Any]:
+        membership = selectors.membership_of(self.user, room_id)
+        items, more = selectors.envelopes_after(membership, after, protocol.PAGE_MAX)
+        return {"items": items, "more": more, "start": after <= membership.joined_after}
+
+    def _page_before(self, room_id: uuid.UUID, before: int | None, limit: int) -> dict[str, Any]:
+        membership = selectors.membership_of(self.user, room_id)
+        items, more = selectors.envelopes_before(membership, before, limit)
+        return {"items": items, "more": more, "start": not more}
+
+    # --- channel layer -> client ------------------------------------------------------
+
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        if event["room"] in self.rooms:
+            await self.send_json({"type": "message", "room": event["room"], "envelope": event["envelope"]})
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        if event["user"] != self.user.pk and event["room"] in self.rooms:
+            await self.send_json({"type": "typing", "room": event["room"], "user": event["user"]})
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        if event["room"] in self.rooms:
+            await self.send_json({"type": "presence", "room": event["room"], "online": event["online"]})
+
+    async def room_added(self, event: dict[str, Any]) -> None:
+        await self._send_room("added", event["room_id"])
+        await self._announce_presence({event["room_id"]})
+
+    async def room_updated(self, event: dict[str, Any]) -> None:
+        await self._send_room("updated", event["room_id"])
+        await self._announce_presence({event["room_id"]})
+
+    async def room_removed(self, event: dict[str, Any]) -> None:
+        room_id = event["room_id"]
+        if room_id in self.rooms:
+            self.rooms.discard(room_id)
+            await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
+            await self.send_json({"type": "room", "event": "removed", "room": {"id": room_id}})
+
+    async def _send_room(self, kind: str, room_id: str) -> None:
+        try:
+            room = await database_sync_to_async(selectors.room_for)(self.user, room_id)
+        except ApiError:
+            return  # no longer a member: the user group brings the removal
+        await self._join_group(room_id)
+        await self.send_json({"type": "room", "event": kind, "room": room})
+
+    async def _join_group(self, room_id: str) -> None:
+        if room_id not in self.rooms:
+            self.rooms.add(room_id)
+            await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
+
+    # --- presence ---------------------------------------------------------------------
+
+    async def _announce_presence(self, room_ids: set[str]) -> None:
+        """Tell each room who of its members is online now."""
+        for room_id in list(room_ids):
+            members = await database_sync_to_async(selectors.member_ids)(room_id)
+            online = sorted(await presence().online(members))
+            await self.channel_layer.group_send(
+                events.room_group(room_id), {"type": "chat.presence", "room": room_id, "online": online}
+            )
+
+    async def _keep_present(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(REFRESH_SECONDS)
+                await presence().connect(self.user.pk, self.channel_name)

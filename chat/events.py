@@ -1,0 +1,29 @@
+"""Real-time events, sent on the channel layer only after the transaction that caused them commits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+
+def room_group(room_id: uuid.UUID | str) -> str:
+    return f"room.{uuid.UUID(str(room_id)).hex}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def send_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Queue ``event`` for ``group`` once the current transaction commits (at once outside one)."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(group, event)
+
+    transaction.on_commit(send)

@@ -1,0 +1,89 @@
+"""Who has at least one open socket, shared by every worker (Redis), or in this process (embedded default).
+
+Each socket registers itself under its user with an expiry it keeps pushing forward; a worker that dies
+stops refreshing, so its sockets drop out within ``TTL_SECONDS`` instead of showing users online forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Protocol
+
+from django.conf import settings
+
+TTL_SECONDS = 60
+REFRESH_SECONDS = 20
+
+
+class Presence(Protocol):
+    async def connect(self, user_id: int, socket: str) -> None: ...
+    async def disconnect(self, user_id: int, socket: str) -> None: ...
+    async def online(self, user_ids: Iterable[int]) -> set[int]: ...
+
+
+class MemoryPresence:
+    """One process only: the in-memory channel layer cannot span workers either."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, dict[str, float]] = defaultdict(dict)
+
+    async def connect(self, user_id: int, socket: str) -> None:
+        self._sockets[user_id][socket] = time.time() + TTL_SECONDS
+
+    async def disconnect(self, user_id: int, socket: str) -> None:
+        self._sockets[user_id].pop(socket, None)
+
+    async def online(self, user_ids: Iterable[int]) -> set[int]:
+        now = time.time()
+        return {uid for uid in user_ids if any(expiry > now for expiry in self._sockets.get(uid, {}).values())}
+
+
+class RedisPresence:
+    """A sorted set per user: member = socket (channel name), score = when it expires."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        from redis import asyncio as aioredis
+
+        self._redis = aioredis.from_url(url)
+        self._prefix = prefix
+
+    def _key(self, user_id: int) -> str:
+        return f"{self._prefix}:presence:{user_id}"
+
+    async def connect(self, user_id: int, socket: str) -> None:
+        key = self._key(user_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {socket: time.time() + TTL_SECONDS})
+            pipe.expire(key, TTL_SECONDS * 2)
+            await pipe.execute()
+
+    async def disconnect(self, user_id: int, socket: str) -> None:
+        await self._redis.zrem(self._key(user_id), socket)
+
+    async def online(self, user_ids: Iterable[int]) -> set[int]:
+        ids = list(user_ids)
+        now = time.time()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for uid in ids:
+                pipe.zcount(self._key(uid), now, "+inf")
+            counts = await pipe.execute()
+        return {uid for uid, count in zip(ids, counts, strict=True) if count}
+
+
+_memory = MemoryPresence()
+# A Redis client's connections belong to the event loop that opened them: one client per loop.
+_redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisPresence] = weakref.WeakKeyDictionary()
+
+
+def presence() -> Presence:
+    if not settings.REDIS_URL:
+        return _memory
+    loop = asyncio.get_running_loop()
+    if loop not in _redis_clients:
+        prefix = settings.CACHES["default"].get("KEY_PREFIX", "securechat")
+        _redis_clients[loop] = RedisPresence(settings.REDIS_URL, prefix)
+    return _redis_clients[loop]

@@ -1,0 +1,98 @@
+"""Reads: rooms and members as each user may see them, and pages of envelopes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
+from chat.models import Envelope, Membership, Room
+from securechat.errors import ApiError, ErrorCode
+from securechat.validation import encode_base64
+
+
+def active_memberships() -> QuerySet[Membership]:
+    return Membership.objects.filter(left_at__isnull=True)
+
+
+def membership_of(user: User | int, room_id: uuid.UUID | str) -> Membership:
+    """The user's current stay in the room, or ``not_member``: the one door to a room's contents."""
+    membership = active_memberships().filter(user=user, room_id=room_id).select_related("room").first()
+    if membership is None:
+        raise ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
+    return membership
+
+
+def member_ids(room_id: uuid.UUID | str) -> set[int]:
+    return set(active_memberships().filter(room_id=room_id).values_list("user_id", flat=True))
+
+
+def rooms_with_members() -> QuerySet[Room]:
+    members = active_memberships().select_related("user").order_by("joined_at", "id")
+    return Room.objects.select_related("owner").prefetch_related(
+        Prefetch("memberships", queryset=members, to_attr="active")
+    )
+
+
+def rooms_for(user: User) -> list[dict[str, Any]]:
+    stays = {m.room_id: m for m in active_memberships().filter(user=user)}
+    rooms = rooms_with_members().filter(id__in=stays).order_by("created_at")
+    return [room_json(room, stays[room.id]) for room in rooms]
+
+
+def room_for(user: User, room_id: uuid.UUID | str) -> dict[str, Any]:
+    membership = membership_of(user, room_id)
+    return room_json(rooms_with_members().get(id=room_id), membership)
+
+
+def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any]:
+    members = getattr(room, "active", None)
+    if members is None:
+        members = list(active_memberships().filter(room=room).select_related("user").order_by("joined_at", "id"))
+    data = {
+        "id": str(room.id),
+        "name": room.name,
+        "kind": room.kind,
+        "policy": room.policy,
+        "owner": room.owner_id,
+        "members": [{"id": m.user_id, "username": m.user.username} for m in members],
+    }
+    if membership is not None:
+        data["joined_after"] = membership.joined_after
+    return data
+
+
+def envelope_json(envelope: Envelope) -> dict[str, Any]:
+    return {
+        "id": envelope.id,
+        "server_time": envelope.server_time.isoformat(),
+        "v": envelope.version,
+        "room": str(envelope.room_id),
+        "sender": envelope.sender_id,
+        "client_id": str(envelope.client_id),
+        "sent_at": int(envelope.client_time.timestamp() * 1000),
+        "eph_pub": encode_base64(envelope.eph_pub),
+        "iv": encode_base64(envelope.iv),
+        "ciphertext": encode_base64(envelope.ciphertext),
+        "wraps": envelope.wraps,
+        "signature": encode_base64(envelope.signature),
+    }
+
+
+def envelopes_after(membership: Membership, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Oldest first, after ``after``; never before the member's joining. Returns (items, more)."""
+    floor = max(after, membership.joined_after)
+    rows = list(Envelope.objects.filter(room_id=membership.room_id, id__gt=floor).order_by("id")[: limit + 1])
+    return [envelope_json(e) for e in rows[:limit]], len(rows) > limit
+
+
+def envelopes_before(membership: Membership, before: int | None, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """The ``limit`` envelopes before ``before`` (the latest when None), oldest first. Returns (items, more)."""
+    rows = Envelope.objects.filter(room_id=membership.room_id, id__gt=membership.joined_after)
+    if before is not None:
+        rows = rows.filter(id__lt=before)
+    page = list(rows.order_by("-id")[: limit + 1])
+    more = len(page) > limit
+    return [envelope_json(e) for e in reversed(page[:limit])], more

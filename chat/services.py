@@ -1,0 +1,234 @@
+"""Writes: rooms, memberships and envelopes. Each change commits, then tells open sockets."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.models import AuditEvent, User
+from accounts.services import ClientInfo, record_event
+from chat import events, selectors
+from chat.models import Envelope, Membership, Room
+from chat.protocol import MAX_MEMBERS, EnvelopeIn
+from securechat import throttle
+from securechat.errors import ApiError, ErrorCode
+
+MAX_ROOM_NAME = 80
+
+
+def _send_limit() -> throttle.Limit:
+    return throttle.Limit("send-user", settings.SEND_RATE_PER_MINUTE, 60, "You are sending too fast.")
+
+
+@dataclass(frozen=True)
+class Posted:
+    envelope: Envelope
+    created: bool
+
+    def ack(self) -> dict[str, Any]:
+        return {
+            "type": "ack",
+            "client_id": str(self.envelope.client_id),
+            "id": self.envelope.id,
+            "room": str(self.envelope.room_id),
+        }
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= MAX_ROOM_NAME:
+        raise ApiError(ErrorCode.BAD_LENGTH, f"A room name is 1 to {MAX_ROOM_NAME} characters.", field="name")
+    return name
+
+
+def _user_named(username: str) -> User:
+    user = User.objects.filter(username__iexact=username, identity__isnull=False, is_active=True).first()
+    if user is None:
+        raise ApiError(ErrorCode.NOT_FOUND, f"No user named {username!r}.", field="username")
+    return user
+
+
+def _locked_room(room_id: uuid.UUID | str) -> Room:
+    """The room row, locked: membership changes and sends to one room happen one at a time."""
+    room = Room.objects.select_for_update().filter(id=room_id).first()
+    if room is None:
+        raise ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
+    return room
+
+
+def _join(room: Room, user: User) -> Membership:
+    if selectors.active_memberships().filter(room=room).count() >= MAX_MEMBERS:
+        raise ApiError(ErrorCode.ROOM_FULL, f"A room has at most {MAX_MEMBERS} members.")
+    last_id = Envelope.objects.filter(room=room).aggregate(last=Max("id"))["last"] or 0
+    return Membership.objects.create(room=room, user=user, joined_after=last_id)
+
+
+def _announce_members_changed(room: Room) -> None:
+    events.send_on_commit(events.room_group(room.id), {"type": "room.updated", "room_id": str(room.id)})
+
+
+def _announce_added(room: Room, user: User) -> None:
+    events.send_on_commit(events.user_group(user.pk), {"type": "room.added", "room_id": str(room.id)})
+    _announce_members_changed(room)
+
+
+def _announce_removed(room: Room, user: User) -> None:
+    events.send_on_commit(events.user_group(user.pk), {"type": "room.removed", "room_id": str(room.id)})
+    _announce_members_changed(room)
+
+
+@transaction.atomic
+def create_room(*, owner: User, name: str, policy: str, client: ClientInfo) -> Room:
+    if policy not in Room.Policy.values:
+        raise ApiError(ErrorCode.WRONG_TYPE, "policy is 'invite' or 'link'.", field="policy")
+    room = Room.objects.create(name=_clean_name(name), kind=Room.Kind.GROUP, policy=policy, owner=owner)
+    Membership.objects.create(room=room, user=owner)
+    record_event(AuditEvent.Action.ROOM_CREATED, client=client, user=owner, detail={"room": str(room.id)})
+    _announce_added(room, owner)
+    return room
+
+
+def open_direct(*, user: User, other_username: str, client: ClientInfo) -> Room:
+    """The one direct conversation between two users, created on first use."""
+    other = _user_named(other_username)
+    if other.pk == user.pk:
+        raise ApiError(ErrorCode.FORBIDDEN, "A direct conversation needs someone else.", field="username")
+    low, high = sorted((user.pk, other.pk))
+    key = f"{low}:{high}"
+    existing = Room.objects.filter(direct_key=key).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(kind=Room.Kind.DIRECT, direct_key=key, owner=None)
+            for member in (user, other):
+                Membership.objects.create(room=room, user=member)
+                _announce_added(room, member)
+            record_event(
+                AuditEvent.Action.ROOM_CREATED, client=client, user=user, detail={"room": str(room.id), "direct": True}
+            )
+    except IntegrityError:  # both opened it at once
+        return Room.objects.get(direct_key=key)
+    return room
+
+
+@transaction.atomic
+def add_member(*, actor: User, room_id: uuid.UUID | str, username: str, client: ClientInfo) -> Room:
+    room = _locked_room(room_id)
+    selectors.membership_of(actor, room.id)
+    if room.kind != Room.Kind.GROUP or room.owner_id != actor.pk:
+        raise ApiError(ErrorCode.FORBIDDEN, "Only the room's owner can add members.")
+    user = _user_named(username)
+    if selectors.active_memberships().filter(room=room, user=user).exists():
+        raise ApiError(ErrorCode.FORBIDDEN, f"{user.username} is already a member.", field="username")
+    _join(room, user)
+    record_event(
+        AuditEvent.Action.MEMBER_ADDED,
+        client=client,
+        user=actor,
+        detail={"room": str(room.id), "member": user.username},
+    )
+    _announce_added(room, user)
+    return room
+
+
+@transaction.atomic
+def remove_member(*, actor: User, room_id: uuid.UUID | str, username: str, client: ClientInfo) -> Room:
+    room = _locked_room(room_id)
+    selectors.membership_of(actor, room.id)
+    if room.kind != Room.Kind.GROUP or room.owner_id != actor.pk:
+        raise ApiError(ErrorCode.FORBIDDEN, "Only the room's owner can remove members.")
+    user = _user_named(username)
+    if user.pk == actor.pk:
+        raise ApiError(ErrorCode.FORBIDDEN, "Use 'Leave room' to leave your own room.", field="username")
+    membership = selectors.membership_of(user, room.id)
+    membership.left_at = timezone.now()
+    membership.save(update_fields=["left_at"])
+    record_event(
+        AuditEvent.Action.MEMBER_REMOVED,
+        client=client,
+        user=actor,
+        detail={"room": str(room.id), "member": user.username},
+    )
+    _announce_removed(room, user)
+    return room
+
+
+@transaction.atomic
+def leave_room(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> None:
+    room = _locked_room(room_id)
+    membership = selectors.membership_of(user, room.id)
+    membership.left_at = timezone.now()
+    membership.save(update_fields=["left_at"])
+    if room.owner_id == user.pk:
+        # The longest-standing member inherits the room.
+        heir = selectors.active_memberships().filter(room=room).order_by("joined_at", "id").first()
+        room.owner_id = heir.user_id if heir else None
+        room.save(update_fields=["owner"])
+    record_event(AuditEvent.Action.MEMBER_LEFT, client=client, user=user, detail={"room": str(room.id)})
+    _announce_removed(room, user)
+
+
+@transaction.atomic
+def join_by_link(*, user: User, invite_token: str, client: ClientInfo) -> Room:
+    room = Room.objects.select_for_update().filter(invite_token=invite_token, policy=Room.Policy.LINK).first()
+    if room is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "This invite link is not valid (any more).")
+    if not selectors.active_memberships().filter(room=room, user=user).exists():
+        _join(room, user)
+        record_event(
+            AuditEvent.Action.MEMBER_ADDED,
+            client=client,
+            user=user,
+            detail={"room": str(room.id), "member": user.username, "via": "link"},
+        )
+        _announce_added(room, user)
+    return room
+
+
+def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> Posted:
+    """Store an envelope if its sender may send it to exactly the room's current members.
+
+    Idempotent: a ``client_id`` the sender used before returns the envelope stored the first time.
+    """
+    if envelope.sender != sender.pk:
+        raise ApiError(ErrorCode.FORBIDDEN, "The envelope's sender must be you.", field="envelope.sender")
+    if envelope.room != room_id:
+        raise ApiError(ErrorCode.FORBIDDEN, "The envelope names another room.", field="envelope.room")
+    earlier = Envelope.objects.filter(sender=sender, client_id=envelope.client_id).first()
+    if earlier is not None:
+        return Posted(earlier, created=False)
+    throttle.check_and_hit(_send_limit(), str(sender.pk))
+    try:
+        with transaction.atomic():
+            room = _locked_room(room_id)
+            selectors.membership_of(sender, room.id)
+            members = selectors.member_ids(room.id)
+            if set(envelope.wraps) != members:
+                raise ApiError(
+                    ErrorCode.MEMBERS_CHANGED,
+                    "The room's members changed: wrap the message for the current members and send it again.",
+                    members=selectors.room_json(room)["members"],
+                )
+            stored = Envelope.objects.create(
+                room=room,
+                sender=sender,
+                client_id=envelope.client_id,
+                version=envelope.version,
+                client_time=envelope.sent_at,
+                eph_pub=envelope.eph_pub,
+                iv=envelope.iv,
+                ciphertext=envelope.ciphertext,
+                signature=envelope.signature,
+                wraps={str(member): wrap for member, wrap in sorted(envelope.wraps.items())},
+                size=len(envelope.ciphertext),
+            )
+    except IntegrityError:  # the same client_id raced in on another socket
+        return Posted(Envelope.objects.get(sender=sender, client_id=envelope.client_id), created=False)
+    return Posted(stored, created=True)

@@ -1,0 +1,71 @@
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from accounts.models import User
+from chat import services
+from chat.models import Room
+from chat.tests.factories import LOCAL, connect, make_user
+
+
+@pytest.fixture(autouse=True)
+def isolated_counters(settings: Any) -> None:
+    """Each test has its own rate-limit counters and presence keys, even on the shared Redis."""
+    settings.CACHES = {name: {**config, "KEY_PREFIX": uuid.uuid4().hex} for name, config in settings.CACHES.items()}
+    # Chat tests do not test password hashing (accounts tests do, with Argon2); making users is 50x faster.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def users(transactional_db: None) -> dict[str, User]:
+    return {name: make_user(name) for name in ("alice", "bob", "carol")}
+
+
+@pytest.fixture
+def room(users: dict[str, User]) -> Room:
+    """alice's room with bob in it; carol is not a member."""
+    room = services.create_room(owner=users["alice"], name="Plans", policy="invite", client=LOCAL)
+    services.add_member(actor=users["alice"], room_id=room.id, username="bob", client=LOCAL)
+    return room
+
+
+@pytest_asyncio.fixture
+async def sockets() -> AsyncIterator[Callable[..., Any]]:
+    """Open signed-in sockets; every one is closed at the end."""
+    opened: list[WebsocketCommunicator] = []
+
+    async def open_socket(user: User) -> WebsocketCommunicator:
+        communicator = await connect(user)
+        connected, _ = await communicator.connect()
+        assert connected
+        opened.append(communicator)
+        ready = await next_of(communicator, "ready")
+        communicator.ready = ready
+        return communicator
+
+    yield open_socket
+    for communicator in opened:
+        await communicator.disconnect()
+
+
+async def next_of(communicator: WebsocketCommunicator, kind: str, wait: float = 3) -> dict[str, Any]:
+    """The next frame of type ``kind``, skipping others (presence and typing arrive at any time)."""
+    while True:
+        frame = await communicator.receive_json_from(timeout=wait)
+        if frame["type"] == kind:
+            return frame
+
+
+async def none_of(communicator: WebsocketCommunicator, kind: str, wait: float = 0.4) -> None:
+    """No frame of type ``kind`` arrives within ``wait`` seconds."""
+    while not await communicator.receive_nothing(timeout=wait):
+        frame = await communicator.receive_json_from()
+        assert frame["type"] != kind, frame
+
+
+add = database_sync_to_async

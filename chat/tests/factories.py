@@ -1,0 +1,66 @@
+"""Users with identities, signed-in sockets, and envelopes of the real shape (random bytes: the server cannot tell)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from accounts.models import User
+from accounts.schemas import new_account
+from accounts.services import ClientInfo, register
+from accounts.tests.factories import signup_body
+from securechat.validation import Fields
+
+LOCAL = ClientInfo(ip_address="127.0.0.1", user_agent="tests")
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def make_user(username: str) -> User:
+    return register(account=new_account(Fields(signup_body(username))), client=LOCAL)
+
+
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def connect(user: User | None, origin: str = "http://testserver") -> WebsocketCommunicator:
+    from securechat.asgi import application  # imported late: it builds the middleware from settings
+
+    headers = [(b"origin", origin.encode())]
+    if user is not None:
+        cookie = await database_sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", cookie.encode()))
+    return WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+
+
+def envelope(
+    room: Any, sender: int, members: list[int], client_id: str | None = None, blocks: int = 1
+) -> dict[str, Any]:
+    return {
+        "v": 1,
+        "room": str(room),
+        "sender": sender,
+        "client_id": client_id or str(uuid.uuid4()),
+        "sent_at": int(time.time() * 1000),
+        "eph_pub": b64(os.urandom(32)),
+        "iv": b64(os.urandom(12)),
+        "ciphertext": b64(os.urandom(256 * blocks + 16)),
+        "wraps": {str(member): b64(os.urandom(40)) for member in members},
+        "signature": b64(os.urandom(64)),
+    }
+
+
+def send_frame(room: Any, env: dict[str, Any], ref: str | None = None) -> dict[str, Any]:
+    return {"op": "send", "room": str(room), "envelope": env, "ref": ref}

@@ -1,0 +1,242 @@
+"""The chat socket, as a client and an attacker see it: every op and every refusal."""
+
+import base64
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+
+from accounts.models import AuditEvent
+from chat import services
+from chat.models import Envelope
+from chat.tests.conftest import next_of, none_of
+from chat.tests.factories import LOCAL, connect, envelope, send_frame
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+async def test_anonymous_sockets_are_refused(users) -> None:
+    communicator = await connect(None)
+    await communicator.connect()
+    closed = await communicator.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_sockets_from_a_foreign_origin_are_refused(users) -> None:
+    communicator = await connect(users["alice"], origin="https://evil.example")
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_ready_lists_my_rooms_with_their_members(users, room, sockets) -> None:
+    bob = await sockets(users["bob"])
+    assert bob.ready["user"] == users["bob"].pk
+    [listed] = bob.ready["rooms"]
+    assert listed["id"] == str(room.id) and listed["name"] == "Plans"
+    assert [m["username"] for m in listed["members"]] == ["alice", "bob"]
+    carol = await sockets(users["carol"])
+    assert carol.ready["rooms"] == []
+
+
+async def test_a_member_sends_and_every_member_receives_but_no_outsider(users, room, sockets) -> None:
+    alice, bob, carol = [await sockets(users[name]) for name in ("alice", "bob", "carol")]
+    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    await alice.send_json_to(send_frame(room.id, env, ref="r1"))
+    ack = await next_of(alice, "ack")
+    assert ack["client_id"] == env["client_id"] and ack["ref"] == "r1"
+    stored = await database_sync_to_async(Envelope.objects.get)(id=ack["id"])
+    assert bytes(stored.ciphertext) == base64.b64decode(env["ciphertext"])
+
+    for member in (alice, bob):
+        message = await next_of(member, "message")
+        assert message["envelope"]["id"] == ack["id"]
+        assert message["envelope"]["ciphertext"] == env["ciphertext"]
+        assert message["envelope"]["wraps"] == env["wraps"]
+    await none_of(carol, "message")
+
+
+async def test_a_non_member_cannot_send_and_the_socket_stays_usable(users, room, sockets) -> None:
+    carol = await sockets(users["carol"])
+    env = envelope(room.id, users["carol"].pk, [users["alice"].pk, users["bob"].pk, users["carol"].pk])
+    await carol.send_json_to(send_frame(room.id, env, ref="x"))
+    error = await next_of(carol, "error")
+    assert (error["code"], error["ref"]) == ("not_member", "x")
+    await carol.send_json_to({"op": "history", "room": str(room.id), "ref": "y"})
+    assert (await next_of(carol, "error"))["code"] == "not_member"
+    assert await database_sync_to_async(Envelope.objects.count)() == 0
+
+
+async def test_a_spoofed_sender_is_refused(users, room, sockets) -> None:
+    bob = await sockets(users["bob"])
+    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    await bob.send_json_to(send_frame(room.id, env))
+    assert (await next_of(bob, "error"))["code"] == "forbidden"
+
+
+async def test_an_envelope_naming_another_room_is_refused(users, room, sockets) -> None:
+    alice = await sockets(users["alice"])
+    env = envelope(uuid.uuid4(), users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    await alice.send_json_to(send_frame(room.id, env))
+    assert (await next_of(alice, "error"))["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("who", ["missing bob", "extra carol"])
+async def test_wraps_that_do_not_name_exactly_the_members_get_the_current_list(users, room, sockets, who) -> None:
+    alice = await sockets(users["alice"])
+    members = [users["alice"].pk] if who == "missing bob" else [u.pk for u in users.values()]
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+    error = await next_of(alice, "error")
+    assert error["code"] == "members_changed"
+    assert [m["username"] for m in error["members"]] == ["alice", "bob"]
+    assert await database_sync_to_async(Envelope.objects.count)() == 0
+
+
+async def test_a_repeated_client_id_returns_the_first_ack_and_stores_once(users, room, sockets) -> None:
+    alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
+    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    await alice.send_json_to(send_frame(room.id, env))
+    first = await next_of(alice, "ack")
+    await next_of(bob, "message")
+    await alice.send_json_to(send_frame(room.id, {**env, "ciphertext": envelope(room.id, 1, [1])["ciphertext"]}))
+    again = await next_of(alice, "ack")
+    assert again["id"] == first["id"]
+    assert await database_sync_to_async(Envelope.objects.count)() == 1
+    await none_of(bob, "message")
+
+
+MALFORMED = [
+    ("not json", "invalid_json"),
+    ("[1, 2]", "wrong_type"),
+    ('{"op": "shout"}', "unknown_op"),
+    ('{"op": "send"}', "missing_field"),
+    ('{"op": "sync", "room": "not-a-uuid"}', "wrong_type"),
+    ('{"op": "history", "room": "8d3d7c64-1b1e-4b0e-9a4f-0d6b8c9b9a11", "limit": 1000}', "out_of_range"),
+]
+
+
+@pytest.mark.parametrize(("raw", "code"), MALFORMED)
+async def test_malformed_frames_get_an_error_and_the_socket_stays_open(users, room, sockets, raw, code) -> None:
+    alice = await sockets(users["alice"])
+    await alice.send_to(text_data=raw)
+    assert (await next_of(alice, "error"))["code"] == code
+    await alice.send_json_to({"op": "history", "room": str(room.id)})
+    assert (await next_of(alice, "envelopes"))["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("iv", "AAAA", "bad_length"),
+        ("signature", "!!", "bad_base64"),
+        ("eph_pub", 7, "wrong_type"),
+        ("v", 2, "out_of_range"),
+        ("ciphertext", base64.b64encode(bytes(300)).decode(), "bad_length"),
+        ("ciphertext", "A" * 200_000, "too_large"),
+        ("wraps", {}, "bad_length"),
+    ],
+)
+async def test_malformed_envelopes_are_refused_with_a_stable_code(users, room, sockets, field, value, code) -> None:
+    alice = await sockets(users["alice"])
+    env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), field: value}
+    await alice.send_json_to(send_frame(room.id, env))
+    error = await next_of(alice, "error")
+    assert error["code"] == code
+    assert await database_sync_to_async(Envelope.objects.count)() == 0
+
+
+async def test_a_removed_member_can_no_longer_send_or_receive(users, room, sockets) -> None:
+    alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
+    await database_sync_to_async(services.remove_member)(
+        actor=users["alice"], room_id=room.id, username="bob", client=LOCAL
+    )
+    removed = await next_of(bob, "room")
+    assert removed == {"type": "room", "event": "removed", "room": {"id": str(room.id)}}
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, [users["alice"].pk])))
+    await next_of(alice, "ack")
+    await none_of(bob, "message")
+    await bob.send_json_to(send_frame(room.id, envelope(room.id, users["bob"].pk, [users["alice"].pk])))
+    assert (await next_of(bob, "error"))["code"] == "not_member"
+    actions = await database_sync_to_async(lambda: list(AuditEvent.objects.values_list("action", flat=True)))()
+    assert "member_removed" in actions
+
+
+async def test_a_member_added_while_connected_gets_the_room_and_its_messages(users, room, sockets) -> None:
+    alice, carol = await sockets(users["alice"]), await sockets(users["carol"])
+    await database_sync_to_async(services.add_member)(
+        actor=users["alice"], room_id=room.id, username="carol", client=LOCAL
+    )
+    added = await next_of(carol, "room")
+    assert added["event"] == "added" and added["room"]["id"] == str(room.id)
+    updated = await next_of(alice, "room")
+    assert [m["username"] for m in updated["room"]["members"]] == ["alice", "bob", "carol"]
+    everyone = [u.pk for u in users.values()]
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone)))
+    assert (await next_of(carol, "message"))["room"] == str(room.id)
+
+
+async def test_history_pages_backwards_and_sync_catches_up(users, room, sockets) -> None:
+    alice = await sockets(users["alice"])
+    members = [users["alice"].pk, users["bob"].pk]
+    ids = []
+    for _ in range(7):
+        await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+        ids.append((await next_of(alice, "ack"))["id"])
+    await alice.send_json_to({"op": "history", "room": str(room.id), "limit": 3})
+    latest = await next_of(alice, "envelopes")
+    assert [e["id"] for e in latest["items"]] == ids[-3:] and latest["more"]
+    await alice.send_json_to({"op": "history", "room": str(room.id), "before": ids[-3], "limit": 5})
+    older = await next_of(alice, "envelopes")
+    assert [e["id"] for e in older["items"]] == ids[:4] and not older["more"] and older["start"]
+    await alice.send_json_to({"op": "sync", "room": str(room.id), "after": ids[2]})
+    caught_up = await next_of(alice, "envelopes")
+    assert [e["id"] for e in caught_up["items"]] == ids[3:] and not caught_up["more"]
+
+
+async def test_a_member_added_later_sees_only_what_came_after_joining(users, room, sockets) -> None:
+    alice = await sockets(users["alice"])
+    before_join = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    await alice.send_json_to(send_frame(room.id, before_join))
+    await next_of(alice, "ack")
+    await database_sync_to_async(services.add_member)(
+        actor=users["alice"], room_id=room.id, username="carol", client=LOCAL
+    )
+    everyone = [u.pk for u in users.values()]
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone)))
+    after_join = (await next_of(alice, "ack"))["id"]
+    carol = await sockets(users["carol"])
+    await carol.send_json_to({"op": "history", "room": str(room.id)})
+    page = await next_of(carol, "envelopes")
+    assert [e["id"] for e in page["items"]] == [after_join]
+    assert page["start"] and not page["more"]
+    await carol.send_json_to({"op": "sync", "room": str(room.id), "after": 0})
+    assert [e["id"] for e in (await next_of(carol, "envelopes"))["items"]] == [after_join]
+
+
+async def test_typing_reaches_the_other_members_only(users, room, sockets) -> None:
+    alice, bob, carol = [await sockets(users[name]) for name in ("alice", "bob", "carol")]
+    await alice.send_json_to({"op": "typing", "room": str(room.id)})
+    assert await next_of(bob, "typing") == {"type": "typing", "room": str(room.id), "user": users["alice"].pk}
+    await none_of(alice, "typing")
+    await none_of(carol, "typing")
+
+
+async def test_presence_shows_who_of_the_room_is_online(users, room, sockets) -> None:
+    alice = await sockets(users["alice"])
+    first = await next_of(alice, "presence")
+    assert first["online"] == [users["alice"].pk]
+    bob = await sockets(users["bob"])
+    assert (await next_of(alice, "presence"))["online"] == sorted([users["alice"].pk, users["bob"].pk])
+    await bob.disconnect()
+    assert (await next_of(alice, "presence"))["online"] == [users["alice"].pk]
+
+
+async def test_sending_faster_than_the_rate_limit_is_refused(users, room, sockets, settings) -> None:
+    settings.SEND_RATE_PER_MINUTE = 2
+    alice = await sockets(users["alice"])
+    members = [users["alice"].pk, users["bob"].pk]
+    for _ in range(2):
+        await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+        await next_of(alice, "ack")
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+    error = await next_of(alice, "error")
+    assert error["code"] == "rate_limited"
