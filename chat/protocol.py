@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from securechat.errors import ApiError, ErrorCode
@@ -21,6 +21,8 @@ GCM_TAG_BYTES = 16
 MAX_PADDED_PAYLOAD = 96 * 1024
 MAX_CIPHERTEXT_BASE64 = 4 * -(-(MAX_PADDED_PAYLOAD + GCM_TAG_BYTES) // 3)
 MAX_MEMBERS = 256
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_SENT_AT_MS = 253_402_300_799_999  # the last millisecond of year 9999
 WRAP_BYTES = 40
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
@@ -64,15 +66,8 @@ def parse_frame(text: str) -> Frame:
     return Frame(op=op, ref=ref, fields=fields)
 
 
-def room_id(fields: Fields, name: str = "room") -> uuid.UUID:
-    return _uuid(fields.string(name, max_length=36), field=name)
-
-
-def _uuid(value: str, *, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ApiError(ErrorCode.WRONG_TYPE, "Expected a UUID.", field=field) from None
+def room_id(fields: Fields) -> uuid.UUID:
+    return fields.uuid("room")
 
 
 def envelope_id(fields: Fields, name: str, *, optional: bool = False) -> int | None:
@@ -98,13 +93,13 @@ def envelope(fields: Fields) -> EnvelopeIn:
     )
     if (len(ciphertext) - GCM_TAG_BYTES) % PAD_BLOCK:
         raise ApiError(ErrorCode.BAD_LENGTH, "The payload is not padded to 256 bytes.", field="envelope.ciphertext")
-    sent_at_ms = env.integer("sent_at", minimum=0, maximum=2**53)
+    sent_at_ms = env.integer("sent_at", minimum=0, maximum=MAX_SENT_AT_MS)
     return EnvelopeIn(
         version=version,
         room=room_id(env),
         sender=env.integer("sender", minimum=1, maximum=2**63 - 1),
-        client_id=_uuid(env.string("client_id", max_length=36), field="envelope.client_id"),
-        sent_at=datetime.fromtimestamp(sent_at_ms / 1000, tz=UTC),
+        client_id=env.uuid("client_id"),
+        sent_at=ms_to_datetime(sent_at_ms),
         eph_pub=env.bytes("eph_pub", length=32),
         iv=env.bytes("iv", length=12),
         ciphertext=ciphertext,
@@ -128,6 +123,15 @@ def _wraps(env: Fields) -> dict[int, str]:
             raise ApiError(ErrorCode.BAD_LENGTH, "Each wrap is 40 bytes.", field=f"envelope.wraps.{key}")
         wraps[int(key)] = value
     return wraps
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def datetime_to_ms(value: datetime) -> int:
+    """Exact: the sender's sent_at is part of the signed header and must come back unchanged."""
+    return (value - EPOCH) // timedelta(milliseconds=1)
 
 
 def error_frame(error: ApiError, ref: str | None = None) -> dict[str, Any]:

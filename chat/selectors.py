@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from chat.models import Envelope, Membership, Room
+from chat.protocol import datetime_to_ms
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import encode_base64
 
@@ -72,7 +73,7 @@ def envelope_json(envelope: Envelope) -> dict[str, Any]:
         "room": str(envelope.room_id),
         "sender": envelope.sender_id,
         "client_id": str(envelope.client_id),
-        "sent_at": int(envelope.client_time.timestamp() * 1000),
+        "sent_at": datetime_to_ms(envelope.client_time),
         "eph_pub": encode_base64(envelope.eph_pub),
         "iv": encode_base64(envelope.iv),
         "ciphertext": encode_base64(envelope.ciphertext),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,17 @@ class Fields:
                 field=self._name(name),
             )
         return value
+
+    def uuid(self, name: str) -> uuid.UUID:
+        """Only the canonical form (lower case, dashes), so it reads back byte for byte."""
+        value = self.string(name, max_length=64)
+        try:
+            parsed = uuid.UUID(value)
+        except ValueError:
+            parsed = None
+        if parsed is None or str(parsed) != value:
+            raise ApiError(ErrorCode.WRONG_TYPE, "Expected a lower-case UUID.", field=self._name(name))
+        return parsed
 
     def object(self, name: str) -> Fields:
         return Fields(self._value(name, dict, "an object"), path=self._name(name))

@@ -240,3 +240,27 @@ async def test_sending_faster_than_the_rate_limit_is_refused(users, room, socket
     await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
     error = await next_of(alice, "error")
     assert error["code"] == "rate_limited"
+
+
+@pytest.mark.parametrize("form", [str.upper, lambda u: u.replace("-", ""), lambda u: "{" + u + "}"])
+async def test_a_room_uuid_in_a_non_canonical_form_is_refused(users, room, sockets, form) -> None:
+    alice = await sockets(users["alice"])
+    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    await alice.send_json_to(send_frame(room.id, {**env, "room": form(str(room.id))}))
+    error = await next_of(alice, "error")
+    assert (error["code"], error["field"]) == ("wrong_type", "envelope.room")
+
+
+@pytest.mark.parametrize("sent_at", [0, 1763790000123, 253_402_300_799_999])
+async def test_sent_at_comes_back_exactly_as_signed(users, room, sockets, sent_at) -> None:
+    alice = await sockets(users["alice"])
+    env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": sent_at}
+    await alice.send_json_to(send_frame(room.id, env))
+    assert (await next_of(alice, "message"))["envelope"]["sent_at"] == sent_at
+
+
+async def test_a_sent_at_beyond_year_9999_is_refused(users, room, sockets) -> None:
+    alice = await sockets(users["alice"])
+    env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": 2**53}
+    await alice.send_json_to(send_frame(room.id, env))
+    assert (await next_of(alice, "error"))["code"] == "out_of_range"

@@ -41,3 +41,17 @@ export {
   sealBundle,
   verifyAgreementKey,
 } from "./identity.js";
+export { INFO_ENVELOPE_WRAP, infoEnvelopeWrap, LABEL_ENVELOPE } from "./labels.js";
+export {
+  canonicalHeader,
+  ENVELOPE_VERSION,
+  EnvelopeError,
+  MAX_PADDED_PAYLOAD,
+  openEnvelope,
+  pad,
+  PAD_BLOCK,
+  sealEnvelope,
+  signatureInput,
+  unpad,
+  verifyEnvelope,
+} from "./envelope.js";

@@ -49,3 +49,19 @@ export function aadAccountKeyByRecovery(username) {
 export function aadBundle(username) {
   return AAD_BUNDLE + owner(username);
 }
+
+// Envelope v1 (docs/PROTOCOL.md). The wrap info extends INFO_WRAP with "|" and is only ever used with an
+// X25519 secret and the ephemeral key as salt, so it cannot collide with the password wrap key.
+export const LABEL_ENVELOPE = "securechat/envelope/v1|";
+export const INFO_ENVELOPE_WRAP = "securechat/wrap/v1|";
+
+/**
+ * Binds a content-key wrap to its room, message and member, so a wrap cannot be replayed elsewhere.
+ * @param {string} room lower-case UUID
+ * @param {string} clientId lower-case UUID
+ * @param {number} memberId
+ * @returns {string} HKDF info of that member's key-encryption key
+ */
+export function infoEnvelopeWrap(room, clientId, memberId) {
+  return `${INFO_ENVELOPE_WRAP}${room}|${clientId}|${memberId}`;
+}

@@ -1,0 +1,481 @@
+// @ts-check
+// Envelope v1: round trips, every tampering refused with the documented reason, sizes, and the frozen
+// vector tests/vectors/envelope-v1.json (also opened by Python in chat/tests/test_envelope_vectors.py).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+
+import {
+  canonicalHeader,
+  ENVELOPE_VERSION,
+  EnvelopeError,
+  fromBase64,
+  generateIdentity,
+  MAX_PADDED_PAYLOAD,
+  openEnvelope,
+  pad,
+  PAD_BLOCK,
+  publicKeys,
+  sealEnvelope,
+  signatureInput,
+  toBase64,
+  utf8,
+  verifyEnvelope,
+} from "../../static/js/crypto/index.js";
+import { keyPairFromSeed } from "../vectors/make_accounts_vectors.mjs";
+import { makeVectors } from "../vectors/make_envelope_vectors.mjs";
+
+const V = JSON.parse(readFileSync(new URL("../vectors/envelope-v1.json", import.meta.url), "utf8"));
+const subtle = globalThis.crypto.subtle;
+
+/**
+ * @typedef {import("../../static/js/crypto/envelope.js").Envelope} Envelope
+ * @typedef {{id: number, identity: import("../../static/js/crypto/identity.js").Identity,
+ *   recipient: {id: number, agreementPublicKey: string}, signingPublicKey: string}} Member
+ */
+
+/**
+ * @param {number} id
+ * @returns {Promise<Member>}
+ */
+async function member(id) {
+  const identity = await generateIdentity();
+  const pub = await publicKeys(identity);
+  return {
+    id,
+    identity,
+    recipient: { id, agreementPublicKey: pub.agreementPublicKey },
+    signingPublicKey: pub.signingPublicKey,
+  };
+}
+
+const alice = await member(3);
+const bob = await member(11);
+const carol = await member(25);
+const mallory = await member(66);
+const ROOM = crypto.randomUUID();
+
+/**
+ * @param {Member} sender
+ * @param {Member[]} members
+ * @param {string} [text]
+ * @param {object} [testOnly]
+ */
+function seal(sender, members, text = "hi", testOnly) {
+  return sealEnvelope(
+    {
+      room: ROOM,
+      senderId: sender.id,
+      clientId: crypto.randomUUID(),
+      sentAt: Date.now(),
+      text,
+      recipients: members.map((m) => m.recipient),
+      signingPrivateKey: sender.identity.signing.privateKey,
+    },
+    testOnly,
+  );
+}
+
+/**
+ * Opens as `reader`, by default trusting exactly what the envelope claims (room, sender, the sender's key).
+ * @param {any} envelope
+ * @param {Member} reader
+ * @param {{expectedRoom?: string, expectedSender?: number, senderKey?: CryptoKey | string,
+ *   agreementPrivateKey?: CryptoKey}} [overrides]
+ */
+function openAs(envelope, reader, overrides = {}) {
+  const expectedSender = overrides.expectedSender ?? envelope.sender;
+  const claimed = [alice, bob, carol, mallory].find((m) => m.id === expectedSender);
+  return openEnvelope(envelope, {
+    myId: reader.id,
+    agreementPrivateKey: overrides.agreementPrivateKey ?? reader.identity.agreement.privateKey,
+    senderSigningPublicKey: overrides.senderKey ?? /** @type {Member} */ (claimed).signingPublicKey,
+    expectedRoom: overrides.expectedRoom ?? envelope.room,
+    expectedSender,
+  });
+}
+
+/**
+ * @param {Promise<unknown>} promise
+ * @param {string} reason
+ * @param {string} [label]
+ */
+async function rejectsWith(promise, reason, label) {
+  await assert.rejects(promise, (error) => {
+    assert.ok(error instanceof EnvelopeError, `${label}: ${error}`);
+    assert.equal(error.reason, reason, label);
+    return true;
+  });
+}
+
+/**
+ * @param {string} b64
+ * @param {number} [index]
+ */
+function flipped(b64, index = 0) {
+  const bytes = fromBase64(b64);
+  bytes[index] ^= 0x01;
+  return toBase64(bytes);
+}
+
+/**
+ * The sender re-signs after editing: the envelope is authentic but its content is whatever was put in.
+ * @param {Envelope} envelope
+ * @param {Member} signer
+ */
+async function resign(envelope, signer) {
+  const signature = await subtle.sign("Ed25519", signer.identity.signing.privateKey, signatureInput(envelope));
+  envelope.signature = toBase64(new Uint8Array(signature));
+  return envelope;
+}
+
+/** @param {unknown} value */
+const clone = (value) => JSON.parse(JSON.stringify(value));
+
+/** @param {unknown} envelope */
+const jsonBytes = (envelope) => utf8(JSON.stringify(envelope)).length;
+
+// --- the frozen vector --------------------------------------------------------------------------
+
+test("regenerating the vector from the module gives the committed JSON exactly", async () => {
+  assert.deepEqual(await makeVectors(), V);
+});
+
+test("the vector's header, payload padding and signature input are reproduced", async () => {
+  assert.equal(new TextDecoder().decode(canonicalHeader(V.envelope)), V.header);
+  assert.equal(toBase64(pad(utf8(V.payload.json))), V.payload.padded);
+  assert.equal(toBase64(signatureInput(V.envelope)), V.signature_input);
+  assert.equal(await verifyEnvelope(V.envelope, V.inputs.sender.signing_public_key), true);
+  assert.deepEqual(Object.keys(V.envelope.wraps), ["3", "11"]);
+});
+
+test("the vector opens for both members, Alice (3) and Bob (11)", async () => {
+  for (const m of V.inputs.members) {
+    const agreement = await keyPairFromSeed("X25519", fromBase64(m.agreement_seed));
+    const opened = await openEnvelope(V.envelope, {
+      myId: m.id,
+      agreementPrivateKey: agreement.privateKey,
+      senderSigningPublicKey: V.inputs.sender.signing_public_key,
+      expectedRoom: V.inputs.room,
+      expectedSender: V.inputs.sender.id,
+    });
+    assert.equal(opened.text, "Hello, Bob! 👋");
+    assert.deepEqual(opened.header, {
+      v: 1,
+      room: V.inputs.room,
+      sender: 3,
+      client_id: V.inputs.client_id,
+      sent_at: V.inputs.sent_at,
+    });
+  }
+});
+
+// --- round trips ---------------------------------------------------------------------------------
+
+test("exports the documented constants", () => {
+  assert.equal(ENVELOPE_VERSION, 1);
+  assert.equal(PAD_BLOCK, 256);
+  assert.equal(MAX_PADDED_PAYLOAD, 98304);
+});
+
+for (const count of [1, 2, 50]) {
+  test(`round trip with ${count} recipient(s): every recipient opens it`, async () => {
+    const others = await Promise.all(Array.from({ length: count - 1 }, (_, i) => member(100 + i)));
+    const members = [alice, ...others];
+    const text = `hello ${count}`;
+    const envelope = await seal(alice, members, text);
+    assert.deepEqual(
+      Object.keys(envelope),
+      ["v", "room", "sender", "client_id", "sent_at", "eph_pub", "iv", "ciphertext", "wraps", "signature"],
+    );
+    assert.equal(Object.keys(envelope.wraps).length, count);
+    for (const m of members) {
+      const { text: opened, header } = await openAs(envelope, m);
+      assert.equal(opened, text, `member ${m.id}`);
+      assert.equal(header.sender, alice.id);
+      assert.equal(header.room, ROOM);
+    }
+  });
+}
+
+test("wraps are keyed by decimal id in ascending numeric order, whatever the order given", async () => {
+  const envelope = await seal(alice, [carol, bob, alice]);
+  assert.deepEqual(Object.keys(envelope.wraps), ["3", "11", "25"]);
+  for (const wrap of Object.values(envelope.wraps)) assert.equal(fromBase64(wrap).length, 40);
+  assert.equal(fromBase64(envelope.eph_pub).length, 32);
+  assert.equal(fromBase64(envelope.iv).length, 12);
+  assert.equal(fromBase64(envelope.signature).length, 64);
+  assert.equal(fromBase64(envelope.ciphertext).length, 256 + 16);
+});
+
+test("two seals of the same text share no ephemeral key, IV, ciphertext or wrap", async () => {
+  const a = await seal(alice, [alice, bob], "same");
+  const b = await seal(alice, [alice, bob], "same");
+  for (const field of ["eph_pub", "iv", "ciphertext", "signature"]) {
+    assert.notEqual(a[/** @type {"iv"} */ (field)], b[/** @type {"iv"} */ (field)], field);
+  }
+  assert.notEqual(a.wraps["11"], b.wraps["11"]);
+});
+
+test("a non-recipient gets no_wrap; a wrong agreement key gets decrypt_failed", async () => {
+  const envelope = await seal(alice, [alice, bob]);
+  await rejectsWith(openAs(envelope, carol), "no_wrap");
+  const carolKey = carol.identity.agreement.privateKey;
+  await rejectsWith(openAs(envelope, bob, { agreementPrivateKey: carolKey }), "decrypt_failed");
+});
+
+test("unicode text round-trips exactly", async () => {
+  const texts = [
+    "👋🏽 family: 👨‍👩‍👧‍👦, flag: 🇫🇷",
+    "مرحبا بالعالم — שלום עולם",
+    '<img src=x onerror=alert(1)> & "quotes" \\ </script>',
+    "e\u0301 vs é, NUL:\u0000, line\u2028separator, tab\t, lone surrogate \ud800!",
+    "",
+  ];
+  for (const text of texts) {
+    const envelope = await seal(alice, [alice, bob], text);
+    assert.equal((await openAs(envelope, bob)).text, text, JSON.stringify(text));
+  }
+});
+
+test("the envelope never contains the plaintext", async () => {
+  const text = "the secret plan is hidden in plain sight";
+  const envelope = await seal(alice, [alice, bob], text);
+  const json = JSON.stringify(envelope);
+  assert.ok(!json.includes(text));
+  assert.ok(!json.includes("secret"));
+  assert.ok(!json.includes(toBase64(utf8(text)).slice(4, 40)));
+});
+
+test("16 000 characters fit: ciphertext lengths for ASCII, emoji and the worst case", async (t) => {
+  const cases = [
+    // {"text":"…"} is 11 bytes of JSON around the text, then padding to the next multiple of 256, then the tag.
+    ["ASCII", "a".repeat(16000), 16144],
+    ["3-byte CJK", "中".repeat(16000), 48144],
+    ["emoji (2 UTF-16 units each)", "😀".repeat(8000), 32272],
+    // Control characters become \u00XX in JSON: 6 bytes each, the most any character can cost.
+    ["control characters", "\u0001".repeat(16000), 96272],
+  ];
+  for (const [name, text, expected] of cases) {
+    assert.equal(text.length, 16000);
+    const envelope = await seal(alice, [alice, bob], /** @type {string} */ (text));
+    const length = fromBase64(envelope.ciphertext).length;
+    t.diagnostic(`${name}: ciphertext ${length} bytes`);
+    assert.equal(length, expected, /** @type {string} */ (name));
+    assert.ok(length <= 98320);
+    assert.equal((await openAs(envelope, bob)).text, text);
+  }
+});
+
+test("a text whose padded payload exceeds 96 KiB is refused before anything is encrypted", async () => {
+  await assert.rejects(seal(alice, [alice], "a".repeat(98304 - 11)), RangeError);
+  const largest = await seal(alice, [alice], "a".repeat(98304 - 12));
+  assert.equal(fromBase64(largest.ciphertext).length, 98320);
+});
+
+test("per recipient an envelope grows by exactly one wraps entry (62 bytes + the id's digits)", async (t) => {
+  const members = await Promise.all(Array.from({ length: 100 }, (_, i) => member(i + 1)));
+  const [sender] = members;
+  const one = await seal(sender, [sender], "size");
+  const started = performance.now();
+  const hundred = await seal(sender, members, "size");
+  const sealMs = performance.now() - started;
+  const perRecipient = (jsonBytes(hundred) - jsonBytes(one)) / 99;
+  t.diagnostic(`per recipient: ${perRecipient.toFixed(2)} bytes; sealing for 100: ${sealMs.toFixed(1)} ms`);
+  // ,"<id>":"<56 base64 characters>" — the quotes, colon and comma cost 6 bytes.
+  const expected = members.slice(1).reduce((sum, m) => sum + 62 + String(m.id).length, 0);
+  assert.equal(jsonBytes(hundred) - jsonBytes(one), expected);
+  assert.ok(perRecipient <= 65);
+  for (const m of [members[0], members[57], members[99]]) {
+    assert.equal((await openAs(hundred, m, { senderKey: sender.signingPublicKey })).text, "size");
+  }
+});
+
+// --- tampering ----------------------------------------------------------------------------------
+
+test("tampering with anything signed is refused as bad_signature", async () => {
+  const original = await seal(alice, [alice, bob, carol]);
+  /** @type {Record<string, (e: any) => void>} */
+  const tamperings = {
+    "ciphertext bit": (e) => (e.ciphertext = flipped(e.ciphertext, 40)),
+    "ciphertext tag": (e) => (e.ciphertext = flipped(e.ciphertext, 256 + 15)),
+    iv: (e) => (e.iv = flipped(e.iv)),
+    eph_pub: (e) => (e.eph_pub = flipped(e.eph_pub)),
+    "Bob's wrap": (e) => (e.wraps["11"] = flipped(e.wraps["11"])),
+    "Carol's wrap": (e) => (e.wraps["25"] = flipped(e.wraps["25"], 39)),
+    "wraps swapped": (e) => ([e.wraps["11"], e.wraps["25"]] = [e.wraps["25"], e.wraps["11"]]),
+    "a wrap added": (e) => (e.wraps["12"] = e.wraps["11"]),
+    "a wrap removed": (e) => delete e.wraps["25"],
+    room: (e) => (e.room = crypto.randomUUID()),
+    "sender (claimed to be Carol)": (e) => (e.sender = carol.id),
+    client_id: (e) => (e.client_id = crypto.randomUUID()),
+    sent_at: (e) => (e.sent_at += 1),
+    signature: (e) => (e.signature = flipped(e.signature, 63)),
+  };
+  for (const [name, tamper] of Object.entries(tamperings)) {
+    const envelope = clone(original);
+    tamper(envelope);
+    await rejectsWith(openAs(envelope, bob), "bad_signature", name);
+    assert.equal(await verifyEnvelope(envelope, alice.signingPublicKey), false, name);
+  }
+  assert.equal((await openAs(clone(original), bob)).text, "hi");
+});
+
+test("an envelope signed by another key is bad_signature, even if well formed", async () => {
+  const forged = await seal(mallory, [mallory, alice, bob], "it's me, Alice");
+  forged.sender = alice.id;
+  await resign(forged, mallory);
+  await rejectsWith(openAs(forged, bob), "bad_signature");
+  const own = await seal(alice, [alice, bob]);
+  await rejectsWith(openAs(own, bob, { senderKey: mallory.signingPublicKey }), "bad_signature");
+});
+
+test("routing that disagrees with the header is wrong_room or wrong_sender", async () => {
+  const envelope = await seal(alice, [alice, bob]);
+  await rejectsWith(openAs(envelope, bob, { expectedRoom: crypto.randomUUID() }), "wrong_room");
+  await rejectsWith(openAs(envelope, bob, { expectedSender: carol.id }), "wrong_sender");
+  // A server that moves an envelope into another room must also rewrite it, which the signature catches.
+  const moved = clone(envelope);
+  moved.room = crypto.randomUUID();
+  await rejectsWith(openAs(moved, bob, { expectedRoom: ROOM }), "wrong_room");
+  await rejectsWith(openAs(moved, bob, { expectedRoom: moved.room }), "bad_signature");
+});
+
+test("reasons come in the documented order", async () => {
+  const envelope = await seal(alice, [alice, bob]);
+  const broken = clone(envelope);
+  broken.ciphertext = flipped(broken.ciphertext);
+  // Shape first, then room, sender, signature, wrap.
+  await rejectsWith(openAs({ ...broken, iv: "short" }, carol, { expectedRoom: crypto.randomUUID() }), "malformed");
+  await rejectsWith(openAs(broken, carol, { expectedRoom: crypto.randomUUID(), expectedSender: 25 }), "wrong_room");
+  await rejectsWith(openAs(broken, carol, { expectedSender: carol.id }), "wrong_sender");
+  await rejectsWith(openAs(broken, carol), "bad_signature");
+  await rejectsWith(openAs(envelope, carol), "no_wrap");
+});
+
+test("an authentic envelope whose wrap does not unwrap is decrypt_failed", async () => {
+  const envelope = await seal(alice, [alice, bob]);
+  envelope.wraps["11"] = toBase64(crypto.getRandomValues(new Uint8Array(40)));
+  await resign(envelope, alice);
+  await rejectsWith(openAs(envelope, bob), "decrypt_failed");
+  assert.equal((await openAs(envelope, alice)).text, "hi");
+});
+
+test("an authentic envelope whose payload is not padded JSON text is malformed", async () => {
+  const contentKeyBytes = crypto.getRandomValues(new Uint8Array(32));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const envelope = await seal(alice, [alice, bob], "hi", { contentKeyBytes, iv });
+  const key = await subtle.importKey("raw", contentKeyBytes, "AES-GCM", false, ["encrypt"]);
+  const payloads = {
+    "no padding marker": new Uint8Array(256).fill(0x41),
+    "not UTF-8": pad(Uint8Array.of(0xff, 0xfe)),
+    "not JSON": pad(utf8("hi")),
+    "no text": pad(utf8('{"txt":"hi"}')),
+    "text not a string": pad(utf8('{"text":5}')),
+    "an array": pad(utf8('["hi"]')),
+  };
+  for (const [name, payload] of Object.entries(payloads)) {
+    const tampered = clone(envelope);
+    const params = { name: "AES-GCM", iv, additionalData: canonicalHeader(envelope) };
+    const ciphertext = await subtle.encrypt(params, key, payload);
+    tampered.ciphertext = toBase64(new Uint8Array(ciphertext));
+    await resign(tampered, alice);
+    await rejectsWith(openAs(tampered, bob), "malformed", name);
+  }
+});
+
+test("the wire object is validated strictly: malformed", async () => {
+  const good = await seal(alice, [alice, bob]);
+  const short = toBase64(fromBase64(good.ciphertext).subarray(0, 271));
+  const uneven = toBase64(new Uint8Array(256 + 16 + 1));
+  /** @type {Record<string, (e: any) => unknown>} */
+  const defects = {
+    "not an object": () => null,
+    "an array": () => [good],
+    "unknown field": (e) => ({ ...e, text: "hi" }),
+    "missing iv": ({ iv, ...rest }) => rest,
+    "v 2": (e) => ({ ...e, v: 2 }),
+    "v as string": (e) => ({ ...e, v: "1" }),
+    "upper-case room": (e) => ({ ...e, room: e.room.toUpperCase() }),
+    "sender as string": (e) => ({ ...e, sender: "3" }),
+    "sender 0": (e) => ({ ...e, sender: 0 }),
+    "sender 1.5": (e) => ({ ...e, sender: 1.5 }),
+    "client_id not a UUID": (e) => ({ ...e, client_id: "x" }),
+    "sent_at negative": (e) => ({ ...e, sent_at: -1 }),
+    "sent_at beyond 2^53": (e) => ({ ...e, sent_at: 2 ** 53 }),
+    "eph_pub 31 bytes": (e) => ({ ...e, eph_pub: toBase64(new Uint8Array(31)) }),
+    "iv 16 bytes": (e) => ({ ...e, iv: toBase64(new Uint8Array(16)) }),
+    "signature 63 bytes": (e) => ({ ...e, signature: toBase64(new Uint8Array(63)) }),
+    "ciphertext too short": (e) => ({ ...e, ciphertext: short }),
+    "ciphertext not n·256 + 16": (e) => ({ ...e, ciphertext: uneven }),
+    "ciphertext url-safe base64": (e) => ({ ...e, ciphertext: e.ciphertext.replace(/\+/g, "-").replace(/\//g, "_") }),
+    "signature without base64 padding": (e) => ({ ...e, signature: e.signature.replace(/=+$/, "") }),
+    "wraps empty": (e) => ({ ...e, wraps: {} }),
+    "wraps an array": (e) => ({ ...e, wraps: [e.wraps["3"]] }),
+    "wrap 39 bytes": (e) => ({ ...e, wraps: { ...e.wraps, 11: toBase64(new Uint8Array(39)) } }),
+    "wrap key 011": (e) => ({ ...e, wraps: { 3: e.wraps["3"], "011": e.wraps["11"] } }),
+    "wrap key 0": (e) => ({ ...e, wraps: { ...e.wraps, 0: e.wraps["3"] } }),
+    "wrap key huge": (e) => ({ ...e, wraps: { ...e.wraps, 99999999999999999999: e.wraps["3"] } }),
+    "wrap key name": (e) => ({ ...e, wraps: { ...e.wraps, bob: e.wraps["11"] } }),
+  };
+  for (const [name, defect] of Object.entries(defects)) {
+    const envelope = defect(clone(good));
+    await rejectsWith(openAs(envelope, bob, { expectedRoom: ROOM, expectedSender: alice.id }), "malformed", name);
+    assert.equal(await verifyEnvelope(envelope, alice.signingPublicKey), false, name);
+    assert.throws(() => signatureInput(/** @type {any} */ (envelope)), EnvelopeError, name);
+  }
+});
+
+test("the server's unsigned id and server_time are allowed and ignored", async () => {
+  const envelope = { ...(await seal(alice, [alice, bob])), id: 17, server_time: "2025-11-22T05:40:00.123Z" };
+  assert.equal((await openAs(envelope, bob)).text, "hi");
+  assert.equal(await verifyEnvelope(envelope, alice.signingPublicKey), true);
+});
+
+test("verifyEnvelope takes the signing key as base64 or CryptoKey", async () => {
+  const envelope = await seal(alice, [alice, bob]);
+  assert.equal(await verifyEnvelope(envelope, alice.signingPublicKey), true);
+  assert.equal(await verifyEnvelope(envelope, alice.identity.signing.publicKey), true);
+  assert.equal(await verifyEnvelope(envelope, bob.signingPublicKey), false);
+  await assert.rejects(verifyEnvelope(envelope, "nope"), TypeError);
+  await assert.rejects(verifyEnvelope(envelope, /** @type {any} */ (alice.identity.signing.privateKey)), TypeError);
+});
+
+// --- bad input to seal --------------------------------------------------------------------------
+
+test("sealEnvelope refuses bad input with a TypeError", async () => {
+  const base = {
+    room: ROOM,
+    senderId: alice.id,
+    clientId: crypto.randomUUID(),
+    sentAt: 1763790000000,
+    text: "hi",
+    recipients: [alice.recipient, bob.recipient],
+    signingPrivateKey: alice.identity.signing.privateKey,
+  };
+  const badKey = { id: bob.id, agreementPublicKey: toBase64(new Uint8Array(31)) };
+  // u = 0 is a low-order point: X25519 with it yields all zeros, which WebCrypto refuses.
+  const lowOrder = { id: bob.id, agreementPublicKey: toBase64(new Uint8Array(32)) };
+  /** @type {Record<string, object>} */
+  const cases = {
+    "empty recipients": { recipients: [] },
+    "recipients not an array": { recipients: alice.recipient },
+    "duplicate ids": { recipients: [alice.recipient, bob.recipient, { ...bob.recipient }] },
+    "sender not a recipient": { recipients: [bob.recipient] },
+    "id as string": { recipients: [alice.recipient, { ...bob.recipient, id: "11" }] },
+    "agreement key 31 bytes": { recipients: [alice.recipient, badKey] },
+    "low-order agreement key": { recipients: [alice.recipient, lowOrder] },
+    "text not a string": { text: 42 },
+    "text missing": { text: undefined },
+    "upper-case room": { room: ROOM.toUpperCase() },
+    "clientId not a UUID": { clientId: "c1" },
+    "sentAt not an integer": { sentAt: 1.5 },
+    "senderId 0": { senderId: 0 },
+  };
+  for (const [name, change] of Object.entries(cases)) {
+    await assert.rejects(sealEnvelope(/** @type {any} */ ({ ...base, ...change })), TypeError, name);
+  }
+  assert.throws(() => canonicalHeader(/** @type {any} */ ({ v: 1, room: ROOM })), TypeError);
+  const envelope = await sealEnvelope(base);
+  assert.equal((await openAs(envelope, bob)).text, "hi");
+});

@@ -1,0 +1,236 @@
+"""Envelope v1 (docs/PROTOCOL.md) re-done with the `cryptography` package.
+
+A second, independent implementation of static/js/crypto/envelope.js: tests/vectors/envelope-v1.json pins the
+two together, and server or browser tests can use it to make valid envelopes and to open what the browser sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from tests.reference_crypto import RAW_PUBLIC, b64, to_b64
+
+# Mirror static/js/crypto/labels.js and envelope.js.
+LABEL_ENVELOPE = b"securechat/envelope/v1|"
+INFO_ENVELOPE_WRAP = "securechat/wrap/v1|"
+ENVELOPE_VERSION = 1
+PAD_BLOCK = 256
+TAG_BYTES = 16
+WRAP_BYTES = 40
+HEADER_FIELDS = ("v", "room", "sender", "client_id", "sent_at")
+WIRE_FIELDS = (*HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wraps", "signature")
+RELAY_FIELDS = ("id", "server_time")
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MEMBER_KEY = re.compile(r"[1-9][0-9]*")
+
+
+class EnvelopeError(ValueError):
+    """Why an envelope must not be shown; ``reason`` is one of the browser's EnvelopeError reasons."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def canonical_header(header: Mapping[str, Any]) -> bytes:
+    """``{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}``: these keys, this order, no spaces."""
+    return json.dumps({key: header[key] for key in HEADER_FIELDS}, separators=(",", ":")).encode("ascii")
+
+
+def wrap_info(room: str, client_id: str, member_id: int) -> bytes:
+    return f"{INFO_ENVELOPE_WRAP}{room}|{client_id}|{member_id}".encode("ascii")
+
+
+def kek(shared_secret: bytes, eph_pub: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub, info=info).derive(shared_secret)
+
+
+def pad(data: bytes) -> bytes:
+    """ISO/IEC 7816-4: 0x80 then zeros up to the next multiple of 256 (a whole block if already a multiple)."""
+    padded = data + b"\x80"
+    return padded + b"\x00" * (-len(padded) % PAD_BLOCK)
+
+
+def unpad(padded: bytes) -> bytes:
+    """Strict: a non-zero multiple of 256 long, with 1 to 256 bytes of padding."""
+    if not padded or len(padded) % PAD_BLOCK:
+        raise ValueError("padded length must be a non-zero multiple of 256")
+    stripped = padded.rstrip(b"\x00")
+    if not stripped.endswith(b"\x80") or len(padded) - len(stripped) + 1 > PAD_BLOCK:
+        raise ValueError("bad padding")
+    return stripped[:-1]
+
+
+def payload_bytes(text: str) -> bytes:
+    """The JSON the browser writes (JSON.stringify): no spaces, non-ASCII characters as UTF-8."""
+    return json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    header: dict[str, Any]
+    eph_pub: bytes
+    iv: bytes
+    ciphertext: bytes
+    wraps: dict[int, bytes]
+    signature: bytes
+
+
+def parse(envelope: Mapping[str, Any]) -> Parsed:
+    """The browser's strict shape check; raises EnvelopeError("malformed")."""
+
+    def fail(detail: str) -> EnvelopeError:
+        return EnvelopeError("malformed", detail)
+
+    unknown = set(envelope) - set(WIRE_FIELDS) - set(RELAY_FIELDS)
+    missing = set(WIRE_FIELDS) - set(envelope)
+    if unknown or missing:
+        raise fail(f"unknown {sorted(unknown)}, missing {sorted(missing)}")
+
+    def is_int(value: Any, minimum: int) -> bool:
+        return type(value) is int and minimum <= value < 2**53
+
+    header = {key: envelope[key] for key in HEADER_FIELDS}
+    if header["v"] != ENVELOPE_VERSION or type(header["v"]) is not int:
+        raise fail("v")
+    for key in ("room", "client_id"):
+        if not isinstance(header[key], str) or not UUID.fullmatch(header[key]):
+            raise fail(key)
+    if not is_int(header["sender"], 1) or not is_int(header["sent_at"], 0):
+        raise fail("sender or sent_at")
+
+    def blob(value: Any, name: str, length: int | None = None) -> bytes:
+        try:
+            data = b64(value)
+        except (TypeError, ValueError) as error:
+            raise fail(f"{name} is not base64") from error
+        if to_b64(data) != value or (length is not None and len(data) != length):
+            raise fail(name)
+        return data
+
+    ciphertext = blob(envelope["ciphertext"], "ciphertext")
+    if len(ciphertext) < PAD_BLOCK + TAG_BYTES or (len(ciphertext) - TAG_BYTES) % PAD_BLOCK:
+        raise fail("ciphertext length")
+    raw_wraps = envelope["wraps"]
+    if not isinstance(raw_wraps, dict) or not raw_wraps:
+        raise fail("wraps")
+    wraps: dict[int, bytes] = {}
+    for key, value in raw_wraps.items():
+        if not MEMBER_KEY.fullmatch(key) or int(key) >= 2**53:
+            raise fail(f"wrap key {key!r}")
+        wraps[int(key)] = blob(value, f"wraps.{key}", WRAP_BYTES)
+    return Parsed(
+        header=header,
+        eph_pub=blob(envelope["eph_pub"], "eph_pub", 32),
+        iv=blob(envelope["iv"], "iv", 12),
+        ciphertext=ciphertext,
+        wraps=wraps,
+        signature=blob(envelope["signature"], "signature", 64),
+    )
+
+
+def signed_bytes(header: bytes, eph_pub: bytes, iv: bytes, ciphertext: bytes, wraps: Mapping[int, bytes]) -> bytes:
+    parts = [LABEL_ENVELOPE, struct.pack(">I", len(header)), header, eph_pub, iv]
+    parts += [struct.pack(">I", len(ciphertext)), ciphertext]
+    for member_id in sorted(wraps):
+        parts += [struct.pack(">Q", member_id), wraps[member_id]]
+    return b"".join(parts)
+
+
+def signature_input(envelope: Mapping[str, Any]) -> bytes:
+    p = parse(envelope)
+    return signed_bytes(canonical_header(p.header), p.eph_pub, p.iv, p.ciphertext, p.wraps)
+
+
+def verify(envelope: Mapping[str, Any], signing_public_key: Ed25519PublicKey) -> bool:
+    try:
+        signing_public_key.verify(parse(envelope).signature, signature_input(envelope))
+    except (InvalidSignature, EnvelopeError):
+        return False
+    return True
+
+
+def seal(
+    *,
+    room: str,
+    sender: int,
+    client_id: str,
+    sent_at: int,
+    text: str,
+    members: Mapping[int, X25519PublicKey],
+    signing_key: Ed25519PrivateKey,
+    ephemeral_key: X25519PrivateKey,
+    content_key: bytes,
+    iv: bytes,
+) -> dict[str, Any]:
+    """An envelope exactly as the browser makes it; every random input is a parameter."""
+    header = {"v": ENVELOPE_VERSION, "room": room, "sender": sender, "client_id": client_id, "sent_at": sent_at}
+    header_bytes = canonical_header(header)
+    ciphertext = AESGCM(content_key).encrypt(iv, pad(payload_bytes(text)), header_bytes)
+    eph_pub = ephemeral_key.public_key().public_bytes(*RAW_PUBLIC)
+    wraps = {
+        member_id: aes_key_wrap(
+            kek(ephemeral_key.exchange(public), eph_pub, wrap_info(room, client_id, member_id)), content_key
+        )
+        for member_id, public in sorted(members.items())
+    }
+    signature = signing_key.sign(signed_bytes(header_bytes, eph_pub, iv, ciphertext, wraps))
+    return {
+        **header,
+        "eph_pub": to_b64(eph_pub),
+        "iv": to_b64(iv),
+        "ciphertext": to_b64(ciphertext),
+        "wraps": {str(member_id): to_b64(wrap) for member_id, wrap in wraps.items()},
+        "signature": to_b64(signature),
+    }
+
+
+def open_envelope(
+    envelope: Mapping[str, Any],
+    *,
+    my_id: int,
+    agreement_key: X25519PrivateKey,
+    signing_public_key: Ed25519PublicKey,
+    expected_room: str,
+    expected_sender: int,
+) -> str:
+    """The text, checked in the order of PROTOCOL.md "Opening one"; raises EnvelopeError with the browser's reason."""
+    p = parse(envelope)
+    if p.header["room"] != expected_room:
+        raise EnvelopeError("wrong_room")
+    if p.header["sender"] != expected_sender:
+        raise EnvelopeError("wrong_sender")
+    header_bytes = canonical_header(p.header)
+    try:
+        signing_public_key.verify(p.signature, signed_bytes(header_bytes, p.eph_pub, p.iv, p.ciphertext, p.wraps))
+    except InvalidSignature:
+        raise EnvelopeError("bad_signature") from None
+    if my_id not in p.wraps:
+        raise EnvelopeError("no_wrap")
+    info = wrap_info(p.header["room"], p.header["client_id"], my_id)
+    try:
+        shared = agreement_key.exchange(X25519PublicKey.from_public_bytes(p.eph_pub))
+        content_key = aes_key_unwrap(kek(shared, p.eph_pub, info), p.wraps[my_id])
+        padded = AESGCM(content_key).decrypt(p.iv, p.ciphertext, header_bytes)
+    except (InvalidUnwrap, InvalidTag, ValueError) as error:
+        raise EnvelopeError("decrypt_failed") from error
+    try:
+        payload = json.loads(unpad(padded).decode("utf-8"))
+    except ValueError as error:
+        raise EnvelopeError("malformed", "payload") from error
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+        raise EnvelopeError("malformed", "payload has no text")
+    return payload["text"]

@@ -1,0 +1,149 @@
+// @ts-check
+// Writes tests/vectors/envelope-v1.json from FIXED inputs through the real browser module
+// (static/js/crypto/envelope.js). Run once; the JSON is then a frozen contract checked by
+// tests/js/envelope.test.js and by chat/tests/test_envelope_vectors.py. Refuses to overwrite unless
+// given --force.
+//
+//   node tests/vectors/make_envelope_vectors.mjs [--force]
+
+import { existsSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+import {
+  canonicalHeader,
+  infoEnvelopeWrap,
+  INFO_ENVELOPE_WRAP,
+  LABEL_ENVELOPE,
+  pad,
+  sealEnvelope,
+  signatureInput,
+  toBase64,
+  utf8,
+} from "../../static/js/crypto/index.js";
+import { counting, keyPairFromSeed } from "./make_accounts_vectors.mjs";
+
+const subtle = globalThis.crypto.subtle;
+const OUT = fileURLToPath(new URL("./envelope-v1.json", import.meta.url));
+
+export const ROOM = "7d1e5c2a-3b4f-4c6d-8e9f-0a1b2c3d4e5f";
+export const CLIENT_ID = "c0ffee00-1234-4abc-8def-0123456789ab";
+export const SENT_AT = 1763790000000;
+export const TEXT = "Hello, Bob! 👋";
+export const ALICE_ID = 3;
+export const BOB_ID = 11;
+
+/** @param {CryptoKey} key */
+async function rawPublic(key) {
+  return new Uint8Array(await subtle.exportKey("raw", key));
+}
+
+/**
+ * Every key of the vectors, rebuilt from its fixed seed.
+ * @returns {Promise<{seeds: Record<string, Uint8Array>, aliceSigning: CryptoKeyPair, aliceAgreement: CryptoKeyPair,
+ *   bobAgreement: CryptoKeyPair, ephemeral: CryptoKeyPair, contentKey: Uint8Array, iv: Uint8Array}>}
+ */
+export async function vectorKeys() {
+  const seeds = {
+    aliceSigning: counting(0x01, 32),
+    aliceAgreement: counting(0x21, 32),
+    bobAgreement: counting(0x41, 32),
+    ephemeral: counting(0x61, 32),
+  };
+  return {
+    seeds,
+    aliceSigning: await keyPairFromSeed("Ed25519", seeds.aliceSigning),
+    aliceAgreement: await keyPairFromSeed("X25519", seeds.aliceAgreement),
+    bobAgreement: await keyPairFromSeed("X25519", seeds.bobAgreement),
+    ephemeral: await keyPairFromSeed("X25519", seeds.ephemeral),
+    contentKey: counting(0x81, 32),
+    iv: counting(0xa1, 12),
+  };
+}
+
+/**
+ * The intermediate secrets, computed here with plain WebCrypto calls (the module keeps them inside
+ * non-extractable keys), so a second implementation can be debugged step by step.
+ * @param {CryptoKey} ephemeralPrivate
+ * @param {CryptoKey} memberPublic
+ * @param {Uint8Array} ephPub
+ * @param {string} info
+ */
+async function kekSteps(ephemeralPrivate, memberPublic, ephPub, info) {
+  const bits = await subtle.deriveBits({ name: "X25519", public: memberPublic }, ephemeralPrivate, 256);
+  const shared = new Uint8Array(bits);
+  const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveBits"]);
+  const kek = await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: ephPub, info: utf8(info) }, ikm, 256);
+  return { shared_secret: toBase64(shared), kek: toBase64(new Uint8Array(kek)) };
+}
+
+export async function makeVectors() {
+  const keys = await vectorKeys();
+  const alice = { id: ALICE_ID, agreementPublicKey: toBase64(await rawPublic(keys.aliceAgreement.publicKey)) };
+  const bob = { id: BOB_ID, agreementPublicKey: toBase64(await rawPublic(keys.bobAgreement.publicKey)) };
+  const envelope = await sealEnvelope(
+    {
+      room: ROOM,
+      senderId: ALICE_ID,
+      clientId: CLIENT_ID,
+      sentAt: SENT_AT,
+      text: TEXT,
+      // Bob first on purpose: the module must order wraps by numeric id (3 < 11), not as given or as strings.
+      recipients: [bob, alice],
+      signingPrivateKey: keys.aliceSigning.privateKey,
+    },
+    { ephemeralPrivateKey: keys.ephemeral.privateKey, contentKeyBytes: keys.contentKey, iv: keys.iv },
+  );
+  const ephPub = await rawPublic(keys.ephemeral.publicKey);
+  const payloadJson = JSON.stringify({ text: TEXT });
+  const members = [
+    { name: "alice", recipient: alice, seed: keys.seeds.aliceAgreement, pair: keys.aliceAgreement },
+    { name: "bob", recipient: bob, seed: keys.seeds.bobAgreement, pair: keys.bobAgreement },
+  ];
+
+  return {
+    description:
+      "SecureChat envelope v1 (docs/PROTOCOL.md). Generated once by make_envelope_vectors.mjs from fixed seeds " +
+      "(Ed25519/X25519 private keys are the raw 32-byte seeds of RFC 8032/7748); byte strings are standard base64. " +
+      "Alice (id 3) sends to the room's members Alice and Bob (id 11).",
+    labels: { envelope: LABEL_ENVELOPE, wrap: INFO_ENVELOPE_WRAP },
+    inputs: {
+      room: ROOM,
+      client_id: CLIENT_ID,
+      sent_at: SENT_AT,
+      text: TEXT,
+      sender: {
+        id: ALICE_ID,
+        signing_seed: toBase64(keys.seeds.aliceSigning),
+        signing_public_key: toBase64(await rawPublic(keys.aliceSigning.publicKey)),
+      },
+      members: members.map(({ name, recipient, seed }) => ({
+        name,
+        id: recipient.id,
+        agreement_seed: toBase64(seed),
+        agreement_public_key: recipient.agreementPublicKey,
+      })),
+      ephemeral_seed: toBase64(keys.seeds.ephemeral),
+      content_key: toBase64(keys.contentKey),
+      iv: toBase64(keys.iv),
+    },
+    header: new TextDecoder().decode(canonicalHeader(envelope)),
+    payload: { json: payloadJson, padded: toBase64(pad(utf8(payloadJson))) },
+    wraps: await Promise.all(
+      members.map(async ({ recipient: { id }, pair }) => {
+        const info = infoEnvelopeWrap(ROOM, CLIENT_ID, id);
+        return { id, info, ...(await kekSteps(keys.ephemeral.privateKey, pair.publicKey, ephPub, info)) };
+      }),
+    ),
+    signature_input: toBase64(signatureInput(envelope)),
+    envelope,
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (existsSync(OUT) && !process.argv.includes("--force")) {
+    console.error(`${OUT} exists; the vectors are frozen. Pass --force only for a new format version.`);
+    process.exit(1);
+  }
+  writeFileSync(OUT, JSON.stringify(await makeVectors(), null, 2) + "\n");
+  console.log(`wrote ${OUT}`);
+}
