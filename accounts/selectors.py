@@ -21,6 +21,10 @@ def identity_of(user: User) -> Identity | None:
     return Identity.objects.select_related("user").filter(user=user).first()
 
 
+def identities_by_ids(user_ids: list[int]) -> list[Identity]:
+    return list(Identity.objects.select_related("user").filter(user_id__in=user_ids).order_by("user_id"))
+
+
 def decoy_salt(username: str) -> bytes:
     """A stable salt for a name with no account, so pre-login does not reveal which names exist."""
     mac = salted_hmac("securechat.accounts.prelogin-salt", username.lower(), algorithm="sha256")
@@ -41,6 +45,7 @@ def kdf_json(kdf: Kdf) -> dict[str, Any]:
 def public_identity_json(identity: Identity) -> dict[str, Any]:
     """What any signed-in user may know of another: public keys only."""
     return {
+        "id": identity.user_id,
         "username": identity.user.username,
         "signing_public_key": encode_base64(identity.signing_public_key),
         "agreement_public_key": encode_base64(identity.agreement_public_key),

@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/accounts/password", views.change_password, name="api-password"),
     path("api/accounts/recover/begin", views.recover_begin, name="api-recover-begin"),
     path("api/accounts/recover/finish", views.recover_finish, name="api-recover-finish"),
+    path("api/keys", views.public_keys_by_ids, name="api-keys-by-ids"),
     path("api/keys/<str:username>", views.public_keys, name="api-keys"),
 ]

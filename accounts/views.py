@@ -136,6 +136,20 @@ def recover_finish(request: HttpRequest) -> HttpResponse:
     return signed_in(request, identity.user)
 
 
+MAX_KEY_LOOKUP = 256
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def public_keys_by_ids(request: HttpRequest) -> HttpResponse:
+    """Public keys of several users at once (the senders on a page of history)."""
+    raw = request.GET.get("ids", "")
+    parts = [part for part in raw.split(",") if part]
+    if len(parts) > MAX_KEY_LOOKUP or not all(part.isdigit() and len(part) < 19 for part in parts):
+        raise ApiError(ErrorCode.WRONG_TYPE, f"ids is up to {MAX_KEY_LOOKUP} user ids, comma-separated.", field="ids")
+    identities = selectors.identities_by_ids([int(part) for part in parts])
+    return JsonResponse({"keys": [selectors.public_identity_json(identity) for identity in identities]})
+
+
 @json_endpoint(methods=("GET",), login_required=True)
 def public_keys(request: HttpRequest, username: str) -> HttpResponse:
     identity = selectors.identity_by_username(username)
