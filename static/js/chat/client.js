@@ -1,0 +1,333 @@
+// @ts-check
+// The chat as this tab knows it: rooms, and the messages of each, decrypted and verified here.
+// Everything that reaches the UI went through openEnvelope; anything that failed is kept as a
+// warning with its reason, never shown as a message.
+
+import { openEnvelope, sealEnvelope } from "../crypto/index.js";
+import { SocketError } from "../net/socket.js";
+
+export const PAGE_SIZE = 50;
+const TYPING_EVERY_MS = 2500;
+const RESEAL_ATTEMPTS = 3;
+
+/**
+ * @typedef {import("../net/socket.js").ChatSocket} ChatSocket
+ * @typedef {import("./directory.js").KeyDirectory} KeyDirectory
+ * @typedef {{id: number, username: string}} Member
+ * @typedef {{id: string, name: string, kind: string, policy: string, owner: number | null,
+ *            members: Member[], joined_after: number}} Room
+ * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
+ *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
+ *            reason: string | null}} Message
+ *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
+ *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
+ * @typedef {{room: Room, messages: Map<string, Message>, oldestId: number | null, newestId: number,
+ *            reachedStart: boolean, loaded: boolean}} RoomState
+ */
+
+/**
+ * Events: "rooms" (the list changed), "room" ({id}: one room's details changed), "removed" ({id, name}),
+ * "messages" ({room}), "presence" ({room, online}), "typing" ({room, user}), "progress" ({room, done, total}),
+ * "status" (connection status string), "problem" ({message}).
+ */
+export class ChatClient extends EventTarget {
+  /**
+   * @param {{socket: ChatSocket, directory: KeyDirectory, keys: {signingPrivateKey: CryptoKey,
+   *          agreementPrivateKey: CryptoKey}}} options
+   */
+  constructor({ socket, directory, keys }) {
+    super();
+    this.socket = socket;
+    this.directory = directory;
+    this.keys = keys;
+    /** @type {number | null} */
+    this.userId = null;
+    /** @type {Map<string, RoomState>} */
+    this.rooms = new Map();
+    /** @type {Map<string, Set<number>>} */
+    this.online = new Map();
+    /** @type {Map<string, number>} */
+    this.lastTyping = new Map();
+  }
+
+  start() {
+    const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
+      this.socket.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
+    on("ready", (frame) => this.onReady(frame));
+    on("message", (frame) => this.onEnvelopes(frame.room, [frame.envelope]));
+    on("room", (frame) => this.onRoomEvent(frame));
+    on("presence", (frame) => {
+      this.online.set(frame.room, new Set(frame.online));
+      this.emit("presence", { room: frame.room, online: frame.online });
+    });
+    on("typing", (frame) => this.emit("typing", frame));
+    on("status", (status) => this.emit("status", status));
+    on("error", (frame) => this.emit("problem", { message: frame.detail || frame.code }));
+    this.socket.start();
+  }
+
+  /** @param {any} frame */
+  async onReady(frame) {
+    this.userId = frame.user;
+    const seen = new Set();
+    for (const room of frame.rooms) {
+      seen.add(room.id);
+      this.upsertRoom(room);
+    }
+    for (const id of [...this.rooms.keys()]) {
+      if (!seen.has(id)) this.rooms.delete(id);
+    }
+    this.emit("rooms", null);
+    // After a reconnect, fetch whatever arrived while this tab was away.
+    for (const state of this.rooms.values()) {
+      if (state.loaded) this.catchUp(state.room.id).catch((error) => this.report(error));
+    }
+  }
+
+  /** @param {Room} room */
+  upsertRoom(room) {
+    const state = this.rooms.get(room.id);
+    if (state) {
+      state.room = { ...state.room, ...room };
+      return state;
+    }
+    /** @type {RoomState} */
+    const fresh = { room, messages: new Map(), oldestId: null, newestId: 0, reachedStart: false, loaded: false };
+    this.rooms.set(room.id, fresh);
+    return fresh;
+  }
+
+  /** @param {any} frame */
+  onRoomEvent(frame) {
+    if (frame.event === "removed") {
+      const state = this.rooms.get(frame.room.id);
+      this.rooms.delete(frame.room.id);
+      this.emit("rooms", null);
+      this.emit("removed", { id: frame.room.id, name: state ? this.roomName(state.room) : "" });
+      return;
+    }
+    this.upsertRoom(frame.room);
+    this.emit("rooms", null);
+    this.emit("room", { id: frame.room.id });
+  }
+
+  /** @param {Room} room */
+  roomName(room) {
+    if (room.kind !== "direct") return room.name;
+    const other = room.members.find((m) => m.id !== this.userId);
+    return other ? other.username : "(just you)";
+  }
+
+  /** @param {string} roomId */
+  state(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) throw new Error("You are not a member of this room.");
+    return state;
+  }
+
+  /**
+   * Open a room: the latest page of history, decrypted.
+   * @param {string} roomId
+   */
+  async openRoom(roomId) {
+    const state = this.state(roomId);
+    if (state.loaded) return;
+    await this.loadPage(roomId, null);
+    state.loaded = true;
+    await this.catchUp(roomId);
+  }
+
+  /** @param {string} roomId */
+  async loadOlder(roomId) {
+    const state = this.state(roomId);
+    if (state.reachedStart || state.oldestId === null) return;
+    await this.loadPage(roomId, state.oldestId);
+  }
+
+  /** @param {string} roomId @param {number | null} before */
+  async loadPage(roomId, before) {
+    const page = await this.socket.request({ op: "history", room: roomId, before, limit: PAGE_SIZE });
+    const state = this.state(roomId);
+    if (page.start || !page.more) state.reachedStart = true;
+    await this.onEnvelopes(roomId, page.items);
+    if (!page.items.length) this.emit("messages", { room: roomId });
+  }
+
+  /** Everything after the newest id this tab has, page by page. @param {string} roomId */
+  async catchUp(roomId) {
+    for (;;) {
+      const state = this.state(roomId);
+      const page = await this.socket.request({ op: "sync", room: roomId, after: state.newestId });
+      await this.onEnvelopes(roomId, page.items);
+      if (!page.more) return;
+    }
+  }
+
+  /**
+   * Verify, decrypt and file envelopes; an envelope seen before is not opened twice.
+   * @param {string} roomId
+   * @param {any[]} envelopes
+   */
+  async onEnvelopes(roomId, envelopes) {
+    const state = this.rooms.get(roomId);
+    if (!state || !envelopes.length) return;
+    const fresh = envelopes.filter((env) => {
+      const known = state.messages.get(messageKey(env.sender, env.client_id));
+      return !known || known.status === "pending";
+    });
+    const senders = await this.directory.get(fresh.map((env) => env.sender));
+    let done = 0;
+    for (const env of fresh) {
+      const message = await this.open(roomId, env, senders.get(env.sender) ?? null);
+      state.messages.set(message.key, message);
+      done += 1;
+      if (fresh.length > 10 && done % 10 === 0) this.emit("progress", { room: roomId, done, total: fresh.length });
+    }
+    for (const env of envelopes) {
+      state.newestId = Math.max(state.newestId, env.id);
+      state.oldestId = state.oldestId === null ? env.id : Math.min(state.oldestId, env.id);
+    }
+    this.emit("messages", { room: roomId });
+  }
+
+  /**
+   * @param {string} roomId
+   * @param {any} env
+   * @param {import("./directory.js").PublicKeys | null} sender
+   * @returns {Promise<Message>}
+   */
+  async open(roomId, env, sender) {
+    /** @type {Message} */
+    const message = {
+      key: messageKey(env.sender, env.client_id),
+      id: env.id,
+      room: roomId,
+      sender: env.sender,
+      senderName: sender?.username ?? `user ${env.sender}`,
+      sentAt: env.sent_at,
+      text: null,
+      status: "failed",
+      reason: null,
+    };
+    if (!sender) return { ...message, reason: "unknown_sender" };
+    try {
+      const { text } = await openEnvelope(env, {
+        myId: /** @type {number} */ (this.userId),
+        agreementPrivateKey: this.keys.agreementPrivateKey,
+        senderSigningPublicKey: sender.signing_public_key,
+        expectedRoom: roomId,
+        expectedSender: env.sender,
+      });
+      return { ...message, text, status: "sent" };
+    } catch (error) {
+      return { ...message, reason: /** @type {any} */ (error).reason ?? "malformed" };
+    }
+  }
+
+  /**
+   * Encrypt for the room's current members and send; shown as pending until the server acknowledges.
+   * @param {string} roomId
+   * @param {string} text
+   */
+  async send(roomId, text) {
+    const state = this.state(roomId);
+    const clientId = crypto.randomUUID();
+    const key = messageKey(/** @type {number} */ (this.userId), clientId);
+    const sentAt = Date.now();
+    state.messages.set(key, {
+      key,
+      id: null,
+      room: roomId,
+      sender: /** @type {number} */ (this.userId),
+      senderName: "you",
+      sentAt,
+      text,
+      status: "pending",
+      reason: null,
+    });
+    this.emit("messages", { room: roomId });
+    try {
+      await this.sealAndSend(roomId, text, clientId, sentAt);
+    } catch (error) {
+      const message = state.messages.get(key);
+      if (message && message.status === "pending") {
+        state.messages.set(key, { ...message, status: "rejected", reason: describe(error) });
+      }
+      this.emit("messages", { room: roomId });
+      throw error;
+    }
+  }
+
+  /** @param {string} roomId @param {string} text @param {string} clientId @param {number} sentAt */
+  async sealAndSend(roomId, text, clientId, sentAt) {
+    for (let attempt = 1; ; attempt += 1) {
+      const room = this.state(roomId).room;
+      const keys = await this.directory.get(room.members.map((m) => m.id));
+      const recipients = room.members.map((m) => {
+        const found = keys.get(m.id);
+        if (!found) throw new Error(`${m.username} has no valid keys; the message was not sent.`);
+        return { id: m.id, agreementPublicKey: found.agreement_public_key };
+      });
+      const envelope = await sealEnvelope({
+        room: roomId,
+        senderId: /** @type {number} */ (this.userId),
+        clientId,
+        sentAt,
+        text,
+        recipients,
+        signingPrivateKey: this.keys.signingPrivateKey,
+      });
+      try {
+        const ack = await this.socket.sendEnvelope(roomId, envelope);
+        // Our own broadcast may already have filed it; otherwise file it from what we sent.
+        await this.onEnvelopes(roomId, [{ ...envelope, id: ack.id }]);
+        return;
+      } catch (error) {
+        if (!(error instanceof SocketError) || error.code !== "members_changed" || attempt >= RESEAL_ATTEMPTS) {
+          throw error;
+        }
+        // The members changed under us: wrap for the list the server gave and send again.
+        this.upsertRoom({ ...room, members: error.frame.members });
+        this.emit("room", { id: roomId });
+      }
+    }
+  }
+
+  /** @param {string} roomId */
+  typing(roomId) {
+    const now = Date.now();
+    if (now - (this.lastTyping.get(roomId) ?? 0) < TYPING_EVERY_MS) return;
+    this.lastTyping.set(roomId, now);
+    this.socket.notify({ op: "typing", room: roomId });
+  }
+
+  /** @param {string} roomId @returns {Message[]} oldest first; pending ones last */
+  messages(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return [];
+    return [...state.messages.values()].sort(
+      (a, b) => (a.id ?? Number.MAX_SAFE_INTEGER) - (b.id ?? Number.MAX_SAFE_INTEGER) || a.sentAt - b.sentAt,
+    );
+  }
+
+  /** @param {unknown} error */
+  report(error) {
+    this.emit("problem", { message: describe(error) });
+  }
+
+  /** @param {string} type @param {any} detail */
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+/** @param {number} sender @param {string} clientId */
+function messageKey(sender, clientId) {
+  return `${sender}:${clientId}`;
+}
+
+/** @param {unknown} error */
+function describe(error) {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

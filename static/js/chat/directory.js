@@ -1,0 +1,58 @@
+// @ts-check
+// Public keys of the people whose messages this tab opens, fetched by user id and checked: an
+// agreement key not signed by its user's signing key is never used.
+
+import { verifyAgreementKey } from "../crypto/index.js";
+import { getJson } from "../net/api.js";
+
+/**
+ * @typedef {{id: number, username: string, signing_public_key: string, agreement_public_key: string,
+ *            agreement_signature: string, key_version: number, fingerprint: string}} PublicKeys
+ */
+
+export class KeyDirectory {
+  constructor() {
+    /** @type {Map<number, Promise<PublicKeys | null>>} */
+    this.byId = new Map();
+  }
+
+  /**
+   * Keys for every id; null for a user with no valid keys. One request for all ids not yet known.
+   * @param {number[]} ids
+   * @returns {Promise<Map<number, PublicKeys | null>>}
+   */
+  async get(ids) {
+    const missing = [...new Set(ids)].filter((id) => !this.byId.has(id));
+    if (missing.length) {
+      const batch = getJson(`/api/keys?ids=${missing.join(",")}`).then(async (answer) => {
+        /** @type {Map<number, PublicKeys | null>} */
+        const found = new Map();
+        for (const keys of answer.keys) {
+          const signed = await verifyAgreementKey(
+            keys.signing_public_key,
+            keys.agreement_public_key,
+            keys.agreement_signature,
+          );
+          found.set(keys.id, signed ? keys : null);
+        }
+        return found;
+      });
+      for (const id of missing) {
+        this.byId.set(
+          id,
+          batch.then((found) => found.get(id) ?? null),
+        );
+      }
+      // A failed lookup is retried next time instead of being remembered as "no keys".
+      batch.catch(() => missing.forEach((id) => this.byId.delete(id)));
+    }
+    const result = new Map();
+    for (const id of ids) result.set(id, await this.byId.get(id));
+    return result;
+  }
+
+  /** @param {number} id */
+  async one(id) {
+    return (await this.get([id])).get(id) ?? null;
+  }
+}
