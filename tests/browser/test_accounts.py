@@ -327,7 +327,7 @@ def test_recovering_with_the_recovery_key_sets_a_new_password_and_keeps_the_iden
     device.get_by_label("Confirm password", exact=True).fill(NEW_PASSWORD)
     device.get_by_role("button", name="Recover account").click()
     expect_signed_in(device, username)
-    expect(device).to_have_url(f"{site_url}/")
+    expect(device).to_have_url(f"{site_url}/rooms/")
     assert own_fingerprint(device, site_url) == fingerprint
     assert stored_keys(device) is not None
     log_out(device)
@@ -543,7 +543,7 @@ def test_log_in_fails_loudly_when_the_server_returns_someone_elses_public_keys(
 def test_log_in_follows_next_only_to_paths_on_this_site(new_page: NewPage, site_url: str) -> None:
     username = unique_username("next")
     sign_up(new_page(), site_url, username, PASSWORD)
-    for next_path, landing in (("/accounts/password/", "/accounts/password/"), ("//example.com/x", "/")):
+    for next_path, landing in (("/accounts/password/", "/accounts/password/"), ("//example.com/x", "/rooms/")):
         page = new_page()
         fill_log_in_form(page, site_url, username, PASSWORD, next_path=next_path)
         page.get_by_role("button", name="Log in").click()
@@ -575,5 +575,5 @@ def test_the_recovery_key_can_be_copied_and_downloaded(new_page: NewPage, site_u
     assert f"Username: {username}" in content and f"Recovery key: {text}" in content
 
     page.get_by_role("button", name="I have saved my recovery key").click()
-    expect(page).to_have_url(f"{site_url}/")
+    expect(page).to_have_url(f"{site_url}/rooms/")
     expect_signed_in(page, username)

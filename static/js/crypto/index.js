@@ -1,5 +1,5 @@
 // @ts-check
-// Public API of the browser crypto; import from here rather than from the individual modules.
+// Public API of the browser crypto: callers use this module rather than the individual ones.
 
 export {
   concatBytes,

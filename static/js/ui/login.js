@@ -18,7 +18,7 @@ handleForm(form, {
   done(_user, ui) {
     ui.succeed("Logged in.");
     password.value = "";
-    location.assign(nextPath("/"));
+    location.assign(nextPath("/rooms/"));
   },
   fields: { username: "username", auth_key: "password" },
 });

@@ -39,7 +39,7 @@ handleForm(form, {
   done(_user, ui) {
     ui.succeed("Account recovered. Signing you in…");
     form.reset();
-    location.assign("/");
+    location.assign("/rooms/");
   },
   fields: { username: "username", recovery_key: "recovery-key", recovery_auth: "recovery-key", auth_key: "new-password" },
 });

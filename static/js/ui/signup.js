@@ -79,7 +79,7 @@ function showRecoveryKey(name, recoveryKey) {
     say("Downloaded.");
   });
 
-  document.getElementById("recovery-saved")?.addEventListener("click", () => location.assign("/"));
+  document.getElementById("recovery-saved")?.addEventListener("click", () => location.assign("/rooms/"));
 }
 
 /** @param {HTMLElement} element */
