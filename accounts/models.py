@@ -60,6 +60,23 @@ class Identity(models.Model):
         return f"{self.user.username} v{self.key_version}"
 
 
+class TrustStore(models.Model):
+    """The user's pinned keys and verifications, sealed in the browser under the account key.
+
+    The server keeps the blob and a version for safe concurrent updates; it cannot read or alter it
+    unnoticed (AES-GCM with the owner's name as associated data).
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="trust_store")
+    version = models.PositiveIntegerField(default=0)
+    iv = models.BinaryField(max_length=12)
+    ciphertext = models.BinaryField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"trust store of {self.user_id} v{self.version}"
+
+
 class KeyEvent(models.Model):
     """Every identity a user has had, so a key change can be shown and audited."""
 
@@ -94,6 +111,7 @@ class AuditEvent(models.Model):
         RECOVERY = "recovery", "recovery"
         RECOVERY_FAILED = "recovery_failed", "recovery failed"
         KEY_CHANGE = "key_change", "key change"
+        KEY_RESET = "key_reset", "key reset"
         ROOM_CREATED = "room_created", "room created"
         MEMBER_ADDED = "member_added", "member added"
         MEMBER_REMOVED = "member_removed", "member removed"

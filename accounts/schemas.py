@@ -27,8 +27,9 @@ class Kdf:
 
 
 @dataclass(frozen=True)
-class NewAccount:
-    username: str
+class NewIdentity:
+    """Everything a fresh identity brings: password material, public keys, sealed private keys."""
+
     kdf: Kdf
     auth_key: bytes
     signing_public_key: bytes
@@ -92,9 +93,27 @@ def new_password(fields: Fields) -> NewPassword:
     )
 
 
+@dataclass(frozen=True)
+class NewAccount:
+    username: str
+    identity: NewIdentity
+
+
+MAX_TRUST_STORE_BYTES = 256 * 1024
+
+
 def new_account(fields: Fields) -> NewAccount:
-    account = NewAccount(
-        username=username(fields),
+    return NewAccount(username=username(fields), identity=new_identity(fields))
+
+
+def trust_store(fields: Fields) -> tuple[int, Sealed]:
+    """The version the browser last read, and the new sealed blob."""
+    version = fields.integer("version", minimum=0, maximum=2**31 - 1)
+    return version, fields.sealed("sealed", max_plaintext=MAX_TRUST_STORE_BYTES)
+
+
+def new_identity(fields: Fields) -> NewIdentity:
+    identity = NewIdentity(
         kdf=kdf(fields),
         auth_key=auth_key(fields),
         signing_public_key=fields.bytes("signing_public_key", length=KEY_BYTES),
@@ -106,13 +125,13 @@ def new_account(fields: Fields) -> NewAccount:
         recovery_auth=fields.bytes("recovery_auth", length=KEY_BYTES),
     )
     if not agreement_key_is_signed(
-        signing_public_key=account.signing_public_key,
-        agreement_public_key=account.agreement_public_key,
-        signature=account.agreement_signature,
+        signing_public_key=identity.signing_public_key,
+        agreement_public_key=identity.agreement_public_key,
+        signature=identity.agreement_signature,
     ):
         raise ApiError(
             ErrorCode.BAD_SIGNATURE,
             "The agreement key is not signed by the signing key.",
             field="agreement_signature",
         )
-    return account
+    return identity

@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.crypto import salted_hmac
 
 from accounts.keys import fingerprint
-from accounts.models import Identity, User
+from accounts.models import Identity, TrustStore, User
 from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, Kdf
 from securechat.validation import Sealed, encode_base64
 
@@ -69,3 +69,13 @@ def own_identity_json(identity: Identity) -> dict[str, Any]:
 
 def account_key_by_recovery(identity: Identity) -> Sealed:
     return Sealed(bytes(identity.account_key_recovery_iv), bytes(identity.account_key_recovery_ciphertext))
+
+
+def trust_store_of(user: User) -> TrustStore | None:
+    return TrustStore.objects.filter(user=user).first()
+
+
+def trust_store_json(store: TrustStore | None) -> dict[str, Any]:
+    if store is None or not store.version:
+        return {"version": 0, "sealed": None}
+    return {"version": store.version, "sealed": Sealed(bytes(store.iv), bytes(store.ciphertext)).as_json()}

@@ -11,9 +11,10 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
-from accounts.models import AuditEvent, Identity, KeyEvent, User
-from accounts.schemas import NewAccount, NewPassword
+from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
+from accounts.schemas import NewAccount, NewIdentity, NewPassword
 from accounts.selectors import account_key_by_recovery, identity_by_username
+from accounts.signals import keys_changed
 from securechat import throttle
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Sealed, encode_base64
@@ -53,6 +54,33 @@ def _secret(value: bytes) -> str:
     return encode_base64(value)
 
 
+def _apply_identity(identity: Identity, new: NewIdentity) -> None:
+    """Copy a fresh identity's keys and sealed blobs onto the row (not saved)."""
+    identity.signing_public_key = new.signing_public_key
+    identity.agreement_public_key = new.agreement_public_key
+    identity.agreement_signature = new.agreement_signature
+    identity.kdf_algorithm = new.kdf.algorithm
+    identity.kdf_salt = new.kdf.salt
+    identity.kdf_iterations = new.kdf.iterations
+    identity.key_bundle_iv = new.key_bundle.iv
+    identity.key_bundle_ciphertext = new.key_bundle.ciphertext
+    identity.account_key_password_iv = new.account_key_by_password.iv
+    identity.account_key_password_ciphertext = new.account_key_by_password.ciphertext
+    identity.account_key_recovery_iv = new.account_key_by_recovery.iv
+    identity.account_key_recovery_ciphertext = new.account_key_by_recovery.ciphertext
+    identity.recovery_auth_hash = make_password(_secret(new.recovery_auth))
+
+
+def _record_key_version(identity: Identity, kind: KeyEvent.Kind) -> None:
+    KeyEvent.objects.create(
+        user=identity.user,
+        kind=kind,
+        key_version=identity.key_version,
+        signing_public_key=identity.signing_public_key,
+        agreement_public_key=identity.agreement_public_key,
+    )
+
+
 def register(*, account: NewAccount, client: ClientInfo) -> User:
     """Create the user and their identity at once; a taken name changes nothing."""
     if User.objects.filter(username__iexact=account.username).exists():
@@ -60,35 +88,59 @@ def register(*, account: NewAccount, client: ClientInfo) -> User:
     try:
         with transaction.atomic():
             user = User(username=account.username)
-            user.set_password(_secret(account.auth_key))
+            user.set_password(_secret(account.identity.auth_key))
             user.save()
-            Identity.objects.create(
-                user=user,
-                signing_public_key=account.signing_public_key,
-                agreement_public_key=account.agreement_public_key,
-                agreement_signature=account.agreement_signature,
-                kdf_algorithm=account.kdf.algorithm,
-                kdf_salt=account.kdf.salt,
-                kdf_iterations=account.kdf.iterations,
-                key_bundle_iv=account.key_bundle.iv,
-                key_bundle_ciphertext=account.key_bundle.ciphertext,
-                account_key_password_iv=account.account_key_by_password.iv,
-                account_key_password_ciphertext=account.account_key_by_password.ciphertext,
-                account_key_recovery_iv=account.account_key_by_recovery.iv,
-                account_key_recovery_ciphertext=account.account_key_by_recovery.ciphertext,
-                recovery_auth_hash=make_password(_secret(account.recovery_auth)),
-            )
-            KeyEvent.objects.create(
-                user=user,
-                kind=KeyEvent.Kind.CREATED,
-                key_version=1,
-                signing_public_key=account.signing_public_key,
-                agreement_public_key=account.agreement_public_key,
-            )
+            identity = Identity(user=user)
+            _apply_identity(identity, account.identity)
+            identity.save()
+            _record_key_version(identity, KeyEvent.Kind.CREATED)
             record_event(AuditEvent.Action.SIGNUP, client=client, user=user)
     except IntegrityError:  # the same name registered concurrently
         raise ApiError(ErrorCode.USERNAME_TAKEN, "That username is taken.", field="username") from None
     return user
+
+
+def reset_identity(*, user: User, new: NewIdentity, client: ClientInfo) -> Identity:
+    """Replace every key of a signed-in user who lost both password and recovery key.
+
+    Old messages become unreadable to them; everyone sharing a room is told the keys changed, and
+    their browsers warn until they accept the new ones. Pins sealed under the old account key are gone.
+    """
+    with transaction.atomic():
+        identity = Identity.objects.select_for_update().select_related("user").get(user=user)
+        old_version = identity.key_version
+        _apply_identity(identity, new)
+        identity.key_version = old_version + 1
+        identity.save()
+        user.set_password(_secret(new.auth_key))
+        user.save(update_fields=["password"])
+        TrustStore.objects.filter(user=user).delete()
+        _record_key_version(identity, KeyEvent.Kind.RESET)
+        record_event(
+            AuditEvent.Action.KEY_RESET,
+            client=client,
+            user=user,
+            detail={"from_version": old_version, "to_version": identity.key_version},
+        )
+        keys_changed.send(sender=Identity, user=user)
+    return identity
+
+
+def save_trust_store(*, user: User, expected_version: int, sealed: Sealed) -> TrustStore:
+    """Replace the sealed pins if nobody else changed them since ``expected_version`` was read."""
+    with transaction.atomic():
+        store, _ = TrustStore.objects.select_for_update().get_or_create(
+            user=user, defaults={"iv": b"", "ciphertext": b""}
+        )
+        if store.version != expected_version:
+            raise ApiError(
+                ErrorCode.CONFLICT,
+                "Your trusted keys changed in another tab; they were merged, try again.",
+                version=store.version,
+            )
+        store.iv, store.ciphertext, store.version = sealed.iv, sealed.ciphertext, store.version + 1
+        store.save()
+    return store
 
 
 def log_in(*, username: str, auth_key: bytes, client: ClientInfo) -> User:

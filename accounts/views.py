@@ -113,6 +113,26 @@ def change_password(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"user": selectors.own_identity_json(identity)})
 
 
+@json_endpoint(methods=("POST",), login_required=True)
+def reset_identity(request: HttpRequest) -> HttpResponse:
+    identity = services.reset_identity(
+        user=request.user, new=schemas.new_identity(read_json(request)), client=client_info(request)
+    )
+    update_session_auth_hash(request, request.user)
+    return JsonResponse({"user": selectors.own_identity_json(identity)})
+
+
+@json_endpoint(methods=("GET", "PUT"), login_required=True)
+def trust_store(request: HttpRequest) -> HttpResponse:
+    """The sealed pins: only their owner reads or writes them, and only the browser can open them."""
+    if request.method == "PUT":
+        version, sealed = schemas.trust_store(read_json(request, max_bytes=schemas.MAX_TRUST_STORE_BYTES * 2))
+        store = services.save_trust_store(user=request.user, expected_version=version, sealed=sealed)
+    else:
+        store = selectors.trust_store_of(request.user)
+    return JsonResponse(selectors.trust_store_json(store))
+
+
 @json_endpoint(methods=("POST",))
 def recover_begin(request: HttpRequest) -> HttpResponse:
     fields = read_json(request)

@@ -130,6 +130,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if event["room"] in self.rooms:
             await self.send_json({"type": "presence", "room": event["room"], "online": event["online"]})
 
+    async def keys_changed(self, event: dict[str, Any]) -> None:
+        if event["room_id"] in self.rooms:
+            await self.send_json({"type": "keys", "user": event["user"]})
+
     async def room_added(self, event: dict[str, Any]) -> None:
         await self._send_room("added", event["room_id"])
         await self._announce_presence({event["room_id"]})

@@ -45,11 +45,11 @@ def json_endpoint(*, methods: tuple[str, ...], login_required: bool = False) -> 
     return decorator
 
 
-def read_json(request: HttpRequest) -> Fields:
-    """The request body as a JSON object, at most MAX_BODY_BYTES."""
+def read_json(request: HttpRequest, *, max_bytes: int = MAX_BODY_BYTES) -> Fields:
+    """The request body as a JSON object, at most ``max_bytes``."""
     length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
-        raise ApiError(ErrorCode.TOO_LARGE, f"The request body may be at most {MAX_BODY_BYTES} bytes.")
+    if length > max_bytes or len(request.body) > max_bytes:
+        raise ApiError(ErrorCode.TOO_LARGE, f"The request body may be at most {max_bytes} bytes.")
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):

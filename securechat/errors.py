@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_LARGE = "too_large"
+    CONFLICT = "conflict"
     # Chat (WebSocket frames and room API)
     UNKNOWN_OP = "unknown_op"
     NOT_MEMBER = "not_member"
@@ -44,6 +45,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.TOO_LARGE: 413,
+    ErrorCode.CONFLICT: 409,
     ErrorCode.NOT_MEMBER: 404,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.MEMBERS_CHANGED: 409,

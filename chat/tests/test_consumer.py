@@ -264,3 +264,16 @@ async def test_a_sent_at_beyond_year_9999_is_refused(users, room, sockets) -> No
     env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": 2**53}
     await alice.send_json_to(send_frame(room.id, env))
     assert (await next_of(alice, "error"))["code"] == "out_of_range"
+
+
+async def test_a_key_reset_is_announced_to_everyone_sharing_a_room(users, room, sockets) -> None:
+    from accounts.schemas import new_identity
+    from accounts.services import reset_identity
+    from accounts.tests.factories import signup_body
+    from securechat.validation import Fields
+
+    bob, carol = await sockets(users["bob"]), await sockets(users["carol"])
+    new = new_identity(Fields(signup_body("alice")))
+    await database_sync_to_async(reset_identity)(user=users["alice"], new=new, client=LOCAL)
+    assert await next_of(bob, "keys") == {"type": "keys", "user": users["alice"].pk}
+    await none_of(carol, "keys")

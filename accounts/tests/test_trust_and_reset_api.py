@@ -1,0 +1,90 @@
+"""Sealed pins kept for their owner only, updated without lost writes; and the identity reset."""
+
+import os
+
+import pytest
+from django.test import Client
+
+from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore
+from accounts.tests.factories import api_client, b64, post, sealed, signup_body
+
+TRUST = "/api/accounts/trust"
+
+
+def put(client: Client, body: dict) -> object:
+    token = client.cookies["csrftoken"].value
+    return client.put(TRUST, body, content_type="application/json", headers={"X-CSRFToken": token})
+
+
+@pytest.fixture
+def alice(browser_client: Client) -> Client:
+    assert post(browser_client, "/api/accounts/signup", signup_body("alice")).status_code == 201
+    return browser_client
+
+
+def test_a_new_user_has_an_empty_trust_store(alice: Client) -> None:
+    assert alice.get(TRUST).json() == {"version": 0, "sealed": None}
+
+
+def test_the_owner_saves_and_reads_back_the_sealed_pins(alice: Client) -> None:
+    blob = sealed(500)
+    response = put(alice, {"version": 0, "sealed": blob})
+    assert response.status_code == 200
+    assert response.json() == {"version": 1, "sealed": blob}
+    assert alice.get(TRUST).json() == {"version": 1, "sealed": blob}
+
+
+def test_a_write_based_on_a_stale_version_is_refused_so_no_pin_is_lost(alice: Client) -> None:
+    first, second = sealed(100), sealed(120)
+    put(alice, {"version": 0, "sealed": first})
+    stale = put(alice, {"version": 0, "sealed": second})
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "conflict"
+    assert stale.json()["error"]["version"] == 1
+    assert alice.get(TRUST).json()["sealed"] == first
+
+
+def test_nobody_else_can_read_or_write_my_trust_store(alice: Client) -> None:
+    put(alice, {"version": 0, "sealed": sealed(100)})
+    bob = api_client()
+    post(bob, "/api/accounts/signup", signup_body("bob"))
+    assert bob.get(TRUST).json() == {"version": 0, "sealed": None}
+    assert Client().get(TRUST).status_code == 401
+
+
+def test_a_malformed_trust_store_is_refused(alice: Client) -> None:
+    assert put(alice, {"version": 0, "sealed": {"iv": b64(bytes(11)), "ciphertext": b64(bytes(40))}}).status_code == 400
+    assert put(alice, {"version": -1, "sealed": sealed(10)}).status_code == 400
+    assert not TrustStore.objects.filter(version__gt=0).exists()
+
+
+def reset_body(auth_key: bytes) -> dict:
+    body = signup_body("ignored", with_auth_key=auth_key)
+    del body["username"]
+    return body
+
+
+def test_a_reset_replaces_every_key_bumps_the_version_and_is_audited(alice: Client) -> None:
+    put(alice, {"version": 0, "sealed": sealed(100)})
+    before = Identity.objects.get()
+    new_key = os.urandom(32)
+    body = reset_body(new_key)
+    response = post(alice, "/api/accounts/reset", body)
+    assert response.status_code == 200
+    after = Identity.objects.get()
+    assert after.key_version == before.key_version + 1
+    assert bytes(after.signing_public_key) != bytes(before.signing_public_key)
+    assert response.json()["user"]["signing_public_key"] == body["signing_public_key"]
+    assert list(KeyEvent.objects.values_list("kind", "key_version")) == [("created", 1), ("reset", 2)]
+    assert AuditEvent.objects.filter(action="key_reset").count() == 1
+    assert not TrustStore.objects.exists()  # sealed under the old account key: unreadable now
+    assert alice.get("/api/accounts/me").status_code == 200
+    login = post(api_client(), "/api/accounts/login", {"username": "alice", "auth_key": b64(new_key)})
+    assert login.status_code == 200
+
+
+def test_a_reset_needs_a_signed_in_user_and_valid_keys(alice: Client) -> None:
+    assert post(api_client(), "/api/accounts/reset", reset_body(os.urandom(32))).status_code == 401
+    bad = {**reset_body(os.urandom(32)), "agreement_signature": b64(bytes(64))}
+    assert post(alice, "/api/accounts/reset", bad).json()["error"]["code"] == "bad_signature"
+    assert Identity.objects.get().key_version == 1
