@@ -1,6 +1,81 @@
+"""Users with their key fingerprints, and the security events: read-only where history is concerned."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.keys import fingerprint
+from accounts.models import AuditEvent, KeyEvent, User
+from chat.admin import ReadOnlyAdmin
+from securechat.paginators import LargeTablePaginator
 
-admin.site.register(User, UserAdmin)
+
+class KeyEventInline(admin.TabularInline):
+    model = KeyEvent
+    fields = ("key_version", "kind", "signing_key_fingerprint", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="fingerprint")
+    def signing_key_fingerprint(self, obj: KeyEvent) -> str:
+        return fingerprint(obj.signing_public_key)
+
+
+@admin.register(User)
+class SecureChatUserAdmin(UserAdmin):
+    list_display = ("username", "key_fingerprint", "key_version", "date_joined", "last_login", "room_count", "is_staff")
+    list_filter = ("is_staff", "is_superuser", "is_active")
+    readonly_fields = ("key_fingerprint", "key_version", "rooms", "date_joined", "last_login")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Identity", {"fields": ("key_fingerprint", "key_version", "rooms")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("date_joined", "last_login")}),
+    )
+    inlines = [KeyEventInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        active = Count("memberships", filter=Q(memberships__left_at__isnull=True))
+        return super().get_queryset(request).select_related("identity").annotate(room_count=active)
+
+    @admin.display(description="key fingerprint")
+    def key_fingerprint(self, obj: User) -> str:
+        identity = getattr(obj, "identity", None)
+        return fingerprint(identity.signing_public_key) if identity else "—"
+
+    @admin.display(description="key version")
+    def key_version(self, obj: User) -> int | str:
+        identity = getattr(obj, "identity", None)
+        return identity.key_version if identity else "—"
+
+    @admin.display(description="rooms", ordering="room_count")
+    def room_count(self, obj: User) -> int:
+        return obj.room_count
+
+    @admin.display(description="rooms")
+    def rooms(self, obj: User) -> str:
+        stays = obj.memberships.filter(left_at__isnull=True).select_related("room").order_by("joined_at")
+        return ", ".join(str(stay.room) for stay in stays) or "—"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "action", "username", "ip_address", "detail")
+    list_filter = ("action", ("user", admin.RelatedOnlyFieldListFilter))
+    date_hierarchy = "created_at"
+    search_fields = ("username", "ip_address")
+    list_select_related = ("user",)
+    list_per_page = 100
+    paginator = LargeTablePaginator
+    show_full_result_count = False
+    fields = ("created_at", "action", "user", "username", "ip_address", "user_agent", "detail")
+    readonly_fields = fields

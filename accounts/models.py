@@ -116,6 +116,7 @@ class AuditEvent(models.Model):
         MEMBER_ADDED = "member_added", "member added"
         MEMBER_REMOVED = "member_removed", "member removed"
         MEMBER_LEFT = "member_left", "member left"
+        ENVELOPES_PURGED = "envelopes_purged", "envelopes purged"
 
     action = models.CharField(max_length=32, choices=Action.choices)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")

@@ -75,7 +75,10 @@ class Envelope(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sender", "client_id"], name="chat_envelope_idempotent")]
-        indexes = [models.Index(fields=["room", "id"], name="chat_envelope_room_id")]
+        indexes = [
+            models.Index(fields=["room", "id"], name="chat_envelope_room_id"),
+            models.Index(fields=["sender", "id"], name="chat_envelope_sender_id"),
+        ]
 
     def __str__(self) -> str:
         return f"envelope {self.id}"

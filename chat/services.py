@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -232,3 +233,27 @@ def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> 
     except IntegrityError:  # the same client_id raced in on another socket
         return Posted(Envelope.objects.get(sender=sender, client_id=envelope.client_id), created=False)
     return Posted(stored, created=True)
+
+
+def purge_envelopes(*, older_than_days: int, dry_run: bool = False, batch_size: int = 5000) -> int:
+    """Delete envelopes stored more than ``older_than_days`` ago, a batch per transaction.
+
+    Batches keep locks short on a busy table; the audit event records what retention removed.
+    """
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    old = Envelope.objects.filter(server_time__lt=cutoff)
+    if dry_run:
+        return old.count()
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(old.order_by("id").values_list("id", flat=True)[:batch_size])
+            if not ids:
+                break
+            deleted += Envelope.objects.filter(id__in=ids).delete()[0]
+    record_event(
+        AuditEvent.Action.ENVELOPES_PURGED,
+        client=ClientInfo(ip_address=None, user_agent="manage.py purge_envelopes"),
+        detail={"deleted": deleted, "older_than_days": older_than_days, "cutoff": cutoff.isoformat()},
+    )
+    return deleted

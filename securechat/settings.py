@@ -29,7 +29,7 @@ HTTPS = env.bool("HTTPS", default=False)
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "securechat.apps.SecureChatAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
