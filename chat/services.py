@@ -119,44 +119,45 @@ def open_direct(*, user: User, other_username: str, client: ClientInfo) -> Room:
     return room
 
 
-@transaction.atomic
-def add_member(*, actor: User, room_id: uuid.UUID | str, username: str, client: ClientInfo) -> Room:
+def _owned_room(actor: User, room_id: uuid.UUID | str, *, to: str) -> Room:
+    """The group room, locked, if ``actor`` owns it; ``to`` says what only the owner may do."""
     room = _locked_room(room_id)
     selectors.membership_of(actor, room.id)
     if room.kind != Room.Kind.GROUP or room.owner_id != actor.pk:
-        raise ApiError(ErrorCode.FORBIDDEN, "Only the room's owner can add members.")
+        raise ApiError(ErrorCode.FORBIDDEN, f"Only the room's owner can {to}.")
+    return room
+
+
+def _record_membership(action: AuditEvent.Action, room: Room, actor: User, member: User, client: ClientInfo) -> None:
+    detail = {"room": str(room.id), "member": member.username}
+    record_event(action, client=client, user=actor, detail=detail)
+
+
+def _end_stay(membership: Membership) -> None:
+    membership.left_at = timezone.now()
+    membership.save(update_fields=["left_at"])
+
+
+@transaction.atomic
+def add_member(*, actor: User, room_id: uuid.UUID | str, username: str, client: ClientInfo) -> Room:
+    room = _owned_room(actor, room_id, to="add members")
     user = _user_named(username)
     if selectors.active_memberships().filter(room=room, user=user).exists():
         raise ApiError(ErrorCode.FORBIDDEN, f"{user.username} is already a member.", field="username")
     _join(room, user)
-    record_event(
-        AuditEvent.Action.MEMBER_ADDED,
-        client=client,
-        user=actor,
-        detail={"room": str(room.id), "member": user.username},
-    )
+    _record_membership(AuditEvent.Action.MEMBER_ADDED, room, actor, user, client)
     _announce_added(room, user)
     return room
 
 
 @transaction.atomic
 def remove_member(*, actor: User, room_id: uuid.UUID | str, username: str, client: ClientInfo) -> Room:
-    room = _locked_room(room_id)
-    selectors.membership_of(actor, room.id)
-    if room.kind != Room.Kind.GROUP or room.owner_id != actor.pk:
-        raise ApiError(ErrorCode.FORBIDDEN, "Only the room's owner can remove members.")
+    room = _owned_room(actor, room_id, to="remove members")
     user = _user_named(username)
     if user.pk == actor.pk:
         raise ApiError(ErrorCode.FORBIDDEN, "Use 'Leave room' to leave your own room.", field="username")
-    membership = selectors.membership_of(user, room.id)
-    membership.left_at = timezone.now()
-    membership.save(update_fields=["left_at"])
-    record_event(
-        AuditEvent.Action.MEMBER_REMOVED,
-        client=client,
-        user=actor,
-        detail={"room": str(room.id), "member": user.username},
-    )
+    _end_stay(selectors.membership_of(user, room.id))
+    _record_membership(AuditEvent.Action.MEMBER_REMOVED, room, actor, user, client)
     _announce_removed(room, user)
     return room
 
@@ -164,9 +165,7 @@ def remove_member(*, actor: User, room_id: uuid.UUID | str, username: str, clien
 @transaction.atomic
 def leave_room(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> None:
     room = _locked_room(room_id)
-    membership = selectors.membership_of(user, room.id)
-    membership.left_at = timezone.now()
-    membership.save(update_fields=["left_at"])
+    _end_stay(selectors.membership_of(user, room.id))
     if room.owner_id == user.pk:
         # The longest-standing member inherits the room.
         heir = selectors.active_memberships().filter(room=room).order_by("joined_at", "id").first()
