@@ -55,3 +55,11 @@ export {
   unpad,
   verifyEnvelope,
 } from "./envelope.js";
+export { aadTrust } from "./labels.js";
+export {
+  formatSafetyNumber,
+  SAFETY_NUMBER_ITERATIONS,
+  SAFETY_NUMBER_VERSION,
+  safetyNumber,
+  userFingerprintDigits,
+} from "./safety.js";

@@ -65,3 +65,14 @@ export const INFO_ENVELOPE_WRAP = "securechat/wrap/v1|";
 export function infoEnvelopeWrap(room, clientId, memberId) {
   return `${INFO_ENVELOPE_WRAP}${room}|${clientId}|${memberId}`;
 }
+
+// Trust store (docs/ACCOUNTS.md, /api/accounts/trust): the pins, sealed under the account key.
+const AAD_TRUST = "securechat/trust/v1|";
+
+/**
+ * @param {string} username
+ * @returns {string} AAD of the trust store (pins and verifications) sealed under the account key
+ */
+export function aadTrust(username) {
+  return AAD_TRUST + owner(username);
+}

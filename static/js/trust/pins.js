@@ -1,0 +1,429 @@
+// @ts-check
+// Trust on first use (DESIGN §4): every identity the browser sees is pinned; a different key later
+// is "changed" until the user accepts it. The pins live on the server sealed under the account key
+// (AAD securechat/trust/v1|<username>, docs/ACCOUNTS.md), so the server can neither read nor edit
+// them, and a new login keeps them. Two tabs writing at once are reconciled by the server's version
+// check: on 409 conflict the tab reloads, merges and retries.
+
+import { openJson, sealJson } from "../crypto/aead.js";
+import { fromBase64 } from "../crypto/encoding.js";
+import { verifyAgreementKey } from "../crypto/identity.js";
+import { aadTrust } from "../crypto/labels.js";
+import { ApiError, getJson, request } from "../net/api.js";
+
+export { aadTrust };
+
+export const TRUST_PATH = "/api/accounts/trust";
+export const TRUST_STORE_VERSION = 1;
+/** Retries after a 409 conflict before save() gives up and rethrows it. */
+export const MAX_CONFLICT_RETRIES = 3;
+
+const PUBLIC_KEY_BYTES = 32;
+
+/**
+ * @typedef {{signing_public_key: string, agreement_public_key: string, key_version: number,
+ *            accepted_at: string}} PinnedKey accepted_at is an ISO 8601 UTC timestamp
+ * @typedef {{username: string, keys: PinnedKey[], verified: boolean}} Pin keys oldest first; the last is current
+ * @typedef {{v: 1, pins: Record<string, Pin>}} TrustState
+ * @typedef {{id: number | string, username: string, signing_public_key: string,
+ *            agreement_public_key: string, agreement_signature?: string, key_version: number}} PublicIdentity
+ *   as served by the key directory (GET /api/keys?ids=…)
+ * @typedef {{iv: string, ciphertext: string}} Sealed
+ * @typedef {(path: string) => Promise<any>} FetchJson
+ * @typedef {(path: string, body: unknown) => Promise<any>} PutJson
+ * @typedef {{accountKey: CryptoKey, username: string, fetchJson?: FetchJson, putJson?: PutJson,
+ *            now?: () => number}} PinsOptions
+ */
+
+/** A pin operation that does not fit the pinned state, e.g. marking a key verified that is not the pinned one. */
+export class PinError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = "PinError";
+  }
+}
+
+/** @type {PutJson} */
+const defaultPutJson = (path, body) => request(/** @type {any} */ ("PUT"), path, body);
+
+export class Pins {
+  /** @type {CryptoKey} */ #accountKey;
+  /** @type {string} */ #username;
+  /** @type {FetchJson} */ #fetchJson;
+  /** @type {PutJson} */ #putJson;
+  /** @type {() => number} */ #now;
+  /** @type {TrustState} */ #state = emptyState();
+  /** Server version of the blob this state was last read from or written as. */
+  #version = 0;
+  /** @type {Promise<void>} saves and refreshes run one after another, so a tab never conflicts with itself */
+  #saving = Promise.resolve();
+
+  /** @param {PinsOptions} options */
+  constructor({ accountKey, username, fetchJson = getJson, putJson = defaultPutJson, now = Date.now }) {
+    aadTrust(username); // refuses an empty username now rather than at the first save
+    this.#accountKey = accountKey;
+    this.#username = username;
+    this.#fetchJson = fetchJson;
+    this.#putJson = putJson;
+    this.#now = now;
+  }
+
+  /**
+   * Reads and opens the sealed pins; an account that never saved any starts empty.
+   * @param {PinsOptions} options
+   * @returns {Promise<Pins>}
+   * @throws {import("../crypto/aead.js").IntegrityError} the blob does not open under this account
+   *   key and username: the server changed or swapped it
+   * @throws {ApiError} the request failed
+   */
+  static async load(options) {
+    const pins = new Pins(options);
+    const { version, state } = await pins.#read();
+    pins.#version = version;
+    pins.#state = state;
+    return pins;
+  }
+
+  /** Server version of the last blob read or written (0: none yet). */
+  get version() {
+    return this.#version;
+  }
+
+  /** @returns {string[]} ids of every pinned user */
+  userIds() {
+    return Object.keys(this.#state.pins);
+  }
+
+  /**
+   * @param {PublicIdentity} identity
+   * @returns {"new" | "same" | "changed"} "same" only when username (without regard to case), both
+   *   keys and key version equal the CURRENT pin; a return to an older accepted key is "changed"
+   */
+  check(identity) {
+    const pin = this.#state.pins[userKey(identity.id)];
+    if (!pin) return "new";
+    return sameKeys(pin, identity) ? "same" : "changed";
+  }
+
+  /**
+   * @param {number | string} userId
+   * @returns {PinnedKey | null} a copy of the current pinned keys
+   */
+  current(userId) {
+    const pin = this.#state.pins[userKey(userId)];
+    return pin ? { ...pin.keys[pin.keys.length - 1] } : null;
+  }
+
+  /**
+   * @param {number | string} userId
+   * @returns {string[]} every signing key ever accepted for this user, oldest first (to verify old messages)
+   */
+  acceptedSigningKeys(userId) {
+    const pin = this.#state.pins[userKey(userId)];
+    return pin ? pin.keys.map((k) => k.signing_public_key) : [];
+  }
+
+  /**
+   * @param {number | string} userId
+   * @returns {boolean}
+   */
+  isVerified(userId) {
+    return this.#state.pins[userKey(userId)]?.verified === true;
+  }
+
+  /**
+   * First sight: records the identity and saves. Already pinned with the same keys: nothing to do.
+   * @param {PublicIdentity} identity
+   * @returns {Promise<void>}
+   * @throws {PinError} the user is pinned with other keys (use accept), or the agreement key is not
+   *   signed by the signing key
+   */
+  async pin(identity) {
+    const key = await this.#keyOf(identity);
+    const status = this.check(identity);
+    if (status === "same") return;
+    if (status === "changed") throw new PinError(`${identity.username} is pinned with other keys: accept them first`);
+    this.#state.pins[userKey(identity.id)] = { username: identity.username, keys: [key], verified: false };
+    await this.save();
+  }
+
+  /**
+   * The user accepts a changed key: it becomes current, the old ones stay (for old messages), and
+   * the user is no longer verified. Also pins an identity not seen before.
+   * @param {PublicIdentity} identity
+   * @returns {Promise<void>}
+   * @throws {PinError} the agreement key is not signed by the signing key
+   */
+  async accept(identity) {
+    const key = await this.#keyOf(identity);
+    const id = userKey(identity.id);
+    const status = this.check(identity);
+    if (status === "same") return;
+    const pin = this.#state.pins[id];
+    const older = pin ? pin.keys.filter((k) => k.signing_public_key !== key.signing_public_key) : [];
+    this.#state.pins[id] = { username: identity.username, keys: [...older, key], verified: false };
+    await this.save();
+  }
+
+  /**
+   * Records that the user compared safety numbers for exactly these keys.
+   * @param {PublicIdentity} identity
+   * @returns {Promise<void>}
+   * @throws {PinError} the identity is not the current pin (not pinned, or other keys)
+   */
+  async markVerified(identity) {
+    const pin = this.#state.pins[userKey(identity.id)];
+    if (!pin || !sameKeys(pin, identity)) {
+      throw new PinError(`${identity.username} is not pinned with these keys: nothing to verify`);
+    }
+    if (pin.verified) return;
+    pin.verified = true;
+    await this.save();
+  }
+
+  /**
+   * Reads the server's copy and merges it in without writing (e.g. when the tab regains focus).
+   * @returns {Promise<void>}
+   */
+  refresh() {
+    return this.#enqueue(async () => {
+      const remote = await this.#read();
+      this.#state = mergeStates(this.#state, remote.state);
+      this.#version = remote.version;
+    });
+  }
+
+  /**
+   * Seals the pins and writes them with the version last read. If another tab wrote first (409
+   * conflict), reads its copy, merges, and retries up to MAX_CONFLICT_RETRIES times.
+   * @returns {Promise<void>}
+   * @throws {ApiError} the write failed, or still conflicted after the retries
+   * @throws {import("../crypto/aead.js").IntegrityError} the other tab's blob did not open
+   */
+  save() {
+    return this.#enqueue(() => this.#saveNow());
+  }
+
+  /**
+   * @param {() => Promise<void>} task
+   * @returns {Promise<void>} runs after every earlier save or refresh of this instance, failed or not
+   */
+  #enqueue(task) {
+    const run = this.#saving.catch(() => undefined).then(task);
+    this.#saving = run;
+    return run;
+  }
+
+  async #saveNow() {
+    for (let attempt = 0; ; attempt++) {
+      const sealed = await sealJson(this.#accountKey, this.#state, aadTrust(this.#username));
+      try {
+        const answer = await this.#putJson(TRUST_PATH, { version: this.#version, sealed });
+        this.#version = versionOf(answer);
+        return;
+      } catch (error) {
+        if (!isConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      }
+      const remote = await this.#read();
+      this.#state = mergeStates(this.#state, remote.state);
+      this.#version = remote.version;
+    }
+  }
+
+  /** @returns {Promise<{version: number, state: TrustState}>} */
+  async #read() {
+    const answer = await this.#fetchJson(TRUST_PATH);
+    const version = versionOf(answer);
+    if (answer.sealed === null) return { version, state: emptyState() };
+    /** @type {Sealed} */
+    const sealed = answer.sealed;
+    const state = await openJson(this.#accountKey, sealed, aadTrust(this.#username));
+    return { version, state: checkState(state) };
+  }
+
+  /**
+   * @param {PublicIdentity} identity
+   * @returns {Promise<PinnedKey>}
+   */
+  async #keyOf(identity) {
+    userKey(identity.id);
+    if (typeof identity.username !== "string" || identity.username.length === 0) {
+      throw new TypeError("identity has no username");
+    }
+    checkPublicKey(identity.signing_public_key, "signing");
+    checkPublicKey(identity.agreement_public_key, "agreement");
+    if (!Number.isInteger(identity.key_version) || identity.key_version < 1) {
+      throw new TypeError("identity key_version must be a positive integer");
+    }
+    const signed = await verifyAgreementKey(
+      identity.signing_public_key,
+      identity.agreement_public_key,
+      identity.agreement_signature ?? "",
+    );
+    if (!signed) throw new PinError(`the agreement key of ${identity.username} is not signed by their signing key`);
+    return {
+      signing_public_key: identity.signing_public_key,
+      agreement_public_key: identity.agreement_public_key,
+      key_version: identity.key_version,
+      accepted_at: new Date(this.#now()).toISOString(),
+    };
+  }
+}
+
+/**
+ * Two copies of the pins, each possibly changed since a common ancestor, made into one without
+ * losing either side's pins or acceptances. For a user on both sides, the side that accepted a key
+ * most recently decides the current key; key lists are united by signing key; the user stays
+ * verified only if a side that verified had the merged current key.
+ * @param {TrustState} local
+ * @param {TrustState} remote
+ * @returns {TrustState}
+ */
+export function mergeStates(local, remote) {
+  /** @type {Record<string, Pin>} */
+  const pins = {};
+  for (const id of new Set([...Object.keys(local.pins), ...Object.keys(remote.pins)])) {
+    const a = local.pins[id];
+    const b = remote.pins[id];
+    pins[id] = a && b ? mergePin(a, b) : structuredClone(a ?? b);
+  }
+  return { v: TRUST_STORE_VERSION, pins };
+}
+
+/**
+ * @param {Pin} a
+ * @param {Pin} b
+ * @returns {Pin}
+ */
+function mergePin(a, b) {
+  const [winner, loser] = newer(a, b) ? [a, b] : [b, a];
+  const winnerCurrent = winner.keys[winner.keys.length - 1];
+  /** @type {Map<string, PinnedKey>} the winner's record of a shared key wins */
+  const bySigningKey = new Map();
+  for (const k of [...loser.keys, ...winner.keys]) bySigningKey.set(k.signing_public_key, { ...k });
+  const current = /** @type {PinnedKey} */ (bySigningKey.get(winnerCurrent.signing_public_key));
+  bySigningKey.delete(winnerCurrent.signing_public_key);
+  const older = [...bySigningKey.values()].sort((x, y) => time(x.accepted_at) - time(y.accepted_at));
+  const verifiedBy = (/** @type {Pin} */ side) => side.verified && sameKey(side.keys[side.keys.length - 1], current);
+  return { username: winner.username, keys: [...older, current], verified: verifiedBy(winner) || verifiedBy(loser) };
+}
+
+/**
+ * @param {Pin} a
+ * @param {Pin} b
+ * @returns {boolean} a accepted a key later than b (ties broken by the current signing key, so
+ *   every tab picks the same side)
+ */
+function newer(a, b) {
+  const ta = newest(a);
+  const tb = newest(b);
+  if (ta !== tb) return ta > tb;
+  return a.keys[a.keys.length - 1].signing_public_key >= b.keys[b.keys.length - 1].signing_public_key;
+}
+
+/** @param {Pin} pin @returns {number} */
+function newest(pin) {
+  return Math.max(...pin.keys.map((k) => time(k.accepted_at)));
+}
+
+/** @param {string} iso @returns {number} */
+function time(iso) {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/**
+ * @param {Pin} pin
+ * @param {PublicIdentity} identity
+ * @returns {boolean}
+ */
+function sameKeys(pin, identity) {
+  return (
+    pin.username.toLowerCase() === String(identity.username).toLowerCase() &&
+    sameKey(pin.keys[pin.keys.length - 1], identity)
+  );
+}
+
+/**
+ * @param {{signing_public_key: string, agreement_public_key: string, key_version: number}} a
+ * @param {{signing_public_key: string, agreement_public_key: string, key_version: number}} b
+ */
+function sameKey(a, b) {
+  return (
+    a.signing_public_key === b.signing_public_key &&
+    a.agreement_public_key === b.agreement_public_key &&
+    a.key_version === b.key_version
+  );
+}
+
+/** @param {number | string} id @returns {string} */
+function userKey(id) {
+  const text = String(id);
+  if (!/^[1-9][0-9]{0,17}$/.test(text)) throw new TypeError(`not a user id: ${JSON.stringify(id)}`);
+  return text;
+}
+
+/** @param {unknown} b64 @param {string} what */
+function checkPublicKey(b64, what) {
+  let raw;
+  try {
+    raw = fromBase64(/** @type {string} */ (b64));
+  } catch (error) {
+    throw new TypeError(`identity ${what} public key is not base64`, { cause: error });
+  }
+  if (raw.length !== PUBLIC_KEY_BYTES) throw new TypeError(`identity ${what} public key must be 32 bytes`);
+}
+
+/** @returns {TrustState} */
+function emptyState() {
+  return { v: TRUST_STORE_VERSION, pins: {} };
+}
+
+/**
+ * The blob authenticated under our own key, so a wrong shape is a bug or a newer client, not an
+ * attack; either way this tab must not overwrite it.
+ * @param {any} state
+ * @returns {TrustState}
+ */
+function checkState(state) {
+  if (state?.v !== TRUST_STORE_VERSION) {
+    throw new Error(`unsupported trust store format ${JSON.stringify(state?.v)}: reload the page`);
+  }
+  const pins = state.pins;
+  const ok =
+    pins !== null &&
+    typeof pins === "object" &&
+    !Array.isArray(pins) &&
+    Object.entries(pins).every(
+      ([id, pin]) =>
+        /^[1-9][0-9]*$/.test(id) &&
+        typeof pin?.username === "string" &&
+        typeof pin.verified === "boolean" &&
+        Array.isArray(pin.keys) &&
+        pin.keys.length > 0 &&
+        pin.keys.every(
+          (/** @type {any} */ k) =>
+            typeof k?.signing_public_key === "string" &&
+            typeof k.agreement_public_key === "string" &&
+            Number.isInteger(k.key_version) &&
+            typeof k.accepted_at === "string",
+        ),
+    );
+  if (!ok) throw new Error("the trust store is malformed: reload the page");
+  return /** @type {TrustState} */ (state);
+}
+
+/** @param {any} answer @returns {number} */
+function versionOf(answer) {
+  const version = answer?.version;
+  if (!Number.isInteger(version) || version < 0 || (answer.sealed !== null && typeof answer.sealed !== "object")) {
+    throw new ApiError({ code: "bad_response", detail: "The server sent a trust store this page cannot read." });
+  }
+  return version;
+}
+
+/** @param {unknown} error */
+function isConflict(error) {
+  return error instanceof ApiError && error.code === "conflict";
+}
