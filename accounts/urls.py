@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", views.logout_form, name="logout"),
     path("accounts/password/", views.password_page, name="password"),
     path("accounts/recover/", views.recover_page, name="recover"),
+    path("accounts/reset/", views.reset_page, name="reset"),
     path("api/accounts/signup", views.signup, name="api-signup"),
     path("api/accounts/prelogin", views.prelogin, name="api-prelogin"),
     path("api/accounts/login", views.login_api, name="api-login"),

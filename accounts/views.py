@@ -47,6 +47,7 @@ signup_page = _page("accounts/signup.html")
 login_page = _page("accounts/login.html")
 recover_page = _page("accounts/recover.html")
 password_page = login_required(_page("accounts/password.html"))
+reset_page = login_required(_page("accounts/reset.html"))
 
 
 @require_POST

@@ -136,11 +136,12 @@ export function checkKdf(kdf) {
 // --- flows -------------------------------------------------------------------------------------
 
 /**
- * Creates the account: all keys are made here, the server gets public keys and sealed blobs.
- * @param {{username: string, password: string, onProgress?: OnProgress}} options
- * @returns {Promise<{user: OwnIdentity, recoveryKey: string}>} recoveryKey formatted for display
+ * Every key of a fresh identity, made here; what the server gets is public keys and sealed blobs.
+ * @param {string} username the owner, for the associated data of every sealed blob
+ * @param {string} password
+ * @param {OnProgress} onProgress steps 1 to 3 of 4
  */
-export async function signUp({ username, password, onProgress = () => {} }) {
+async function makeIdentity(username, password, onProgress) {
   const total = 4;
   onProgress(1, total, "Deriving keys from your password…");
   const kdf = { algorithm: KDF_ALGORITHM, salt: toBase64(randomBytes(SALT_BYTES)), iterations: PBKDF2_ITERATIONS };
@@ -161,10 +162,7 @@ export async function signUp({ username, password, onProgress = () => {} }) {
     aadAccountKeyByRecovery(username),
   );
   const recoveryAuth = await deriveRecoveryAuth(recovery);
-
-  onProgress(4, total, "Creating account…");
-  const { user } = await postJson("/api/accounts/signup", {
-    username,
+  const body = {
     kdf,
     auth_key: toBase64(derived.authKey),
     signing_public_key: published.signingPublicKey,
@@ -174,11 +172,38 @@ export async function signUp({ username, password, onProgress = () => {} }) {
     account_key_by_password: byPassword,
     account_key_by_recovery: byRecovery,
     recovery_auth: toBase64(recoveryAuth),
-  });
+  };
+  return { body, wrapKey: derived.wrapKey, recoveryKey: formatRecoveryKey(recovery) };
+}
+
+/**
+ * Creates the account: all keys are made here, the server gets public keys and sealed blobs.
+ * @param {{username: string, password: string, onProgress?: OnProgress}} options
+ * @returns {Promise<{user: OwnIdentity, recoveryKey: string}>} recoveryKey formatted for display
+ */
+export async function signUp({ username, password, onProgress = () => {} }) {
+  const made = await makeIdentity(username, password, onProgress);
+  onProgress(4, 4, "Creating account…");
+  const { user } = await postJson("/api/accounts/signup", { username, ...made.body });
   // Open what the server stored, as a log-in would: proves the round trip and stores
   // non-extractable copies instead of the extractable keys generated above.
-  await openSession(user, derived.wrapKey, username);
-  return { user, recoveryKey: formatRecoveryKey(recovery) };
+  await openSession(user, made.wrapKey, username);
+  return { user, recoveryKey: made.recoveryKey };
+}
+
+/**
+ * Replaces every key of the signed-in account (for someone who lost both password and recovery
+ * key): a new password, a new recovery key, new identity keys. Old messages become unreadable.
+ * @param {{username: string, newPassword: string, onProgress?: OnProgress}} options
+ * @returns {Promise<{user: OwnIdentity, recoveryKey: string}>}
+ */
+export async function resetIdentity({ username, newPassword, onProgress = () => {} }) {
+  const made = await makeIdentity(username, newPassword, onProgress);
+  onProgress(4, 4, "Replacing your keys…");
+  const { user } = await postJson("/api/accounts/reset", made.body);
+  await keystore.wipe();
+  await openSession(user, made.wrapKey, username);
+  return { user, recoveryKey: made.recoveryKey };
 }
 
 /**

@@ -12,13 +12,14 @@ const RESEAL_ATTEMPTS = 3;
 
 /**
  * @typedef {import("../net/socket.js").ChatSocket} ChatSocket
- * @typedef {import("./directory.js").KeyDirectory} KeyDirectory
+ * @typedef {import("./trust.js").TrustGate} TrustGate
+ * @typedef {import("./trust.js").Contact} Contact
  * @typedef {{id: number, username: string}} Member
  * @typedef {{id: string, name: string, kind: string, policy: string, owner: number | null,
  *            members: Member[], joined_after: number}} Room
  * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
  *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
- *            reason: string | null}} Message
+ *            reason: string | null, verified: boolean, envelope: any}} Message
  *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
  * @typedef {{room: Room, messages: Map<string, Message>, oldestId: number | null, newestId: number,
@@ -32,13 +33,13 @@ const RESEAL_ATTEMPTS = 3;
  */
 export class ChatClient extends EventTarget {
   /**
-   * @param {{socket: ChatSocket, directory: KeyDirectory, keys: {signingPrivateKey: CryptoKey,
+   * @param {{socket: ChatSocket, trust: TrustGate, keys: {signingPrivateKey: CryptoKey,
    *          agreementPrivateKey: CryptoKey}}} options
    */
-  constructor({ socket, directory, keys }) {
+  constructor({ socket, trust, keys }) {
     super();
     this.socket = socket;
-    this.directory = directory;
+    this.trust = trust;
     this.keys = keys;
     /** @type {number | null} */
     this.userId = null;
@@ -48,6 +49,8 @@ export class ChatClient extends EventTarget {
     this.online = new Map();
     /** @type {Map<string, number>} */
     this.lastTyping = new Map();
+    /** Whether the problem shown is about a send still waiting to be retried. */
+    this.sendProblem = false;
   }
 
   start() {
@@ -61,8 +64,19 @@ export class ChatClient extends EventTarget {
       this.emit("presence", { room: frame.room, online: frame.online });
     });
     on("typing", (frame) => this.emit("typing", frame));
+    on("keys", (frame) => this.trust.recheck(frame.user).catch((error) => this.report(error)));
     on("status", (status) => this.emit("status", status));
-    on("error", (frame) => this.emit("problem", { message: frame.detail || frame.code }));
+    on("error", (frame) => {
+      // A refused send that will be retried (rate limited, unavailable) is a problem only until it goes through.
+      if (frame.ref && this.socket.pending.has(frame.ref)) this.sendProblem = true;
+      this.emit("problem", { message: frame.detail || frame.code });
+    });
+    on("pending", (count) => {
+      if (count === 0 && this.sendProblem) {
+        this.sendProblem = false;
+        this.emit("problem", { message: "" });
+      }
+    });
     this.socket.start();
   }
 
@@ -134,6 +148,8 @@ export class ChatClient extends EventTarget {
     if (state.loaded) return;
     await this.loadPage(roomId, null);
     state.loaded = true;
+    // Loaded: the page may now offer older messages.
+    this.emit("messages", { room: roomId });
     await this.catchUp(roomId);
   }
 
@@ -175,7 +191,7 @@ export class ChatClient extends EventTarget {
       const known = state.messages.get(messageKey(env.sender, env.client_id));
       return !known || known.status === "pending";
     });
-    const senders = await this.directory.get(fresh.map((env) => env.sender));
+    const senders = await this.trust.contacts(fresh.map((env) => env.sender));
     let done = 0;
     for (const env of fresh) {
       const message = await this.open(roomId, env, senders.get(env.sender) ?? null);
@@ -193,7 +209,7 @@ export class ChatClient extends EventTarget {
   /**
    * @param {string} roomId
    * @param {any} env
-   * @param {import("./directory.js").PublicKeys | null} sender
+   * @param {Contact | null} sender
    * @returns {Promise<Message>}
    */
   async open(roomId, env, sender) {
@@ -208,19 +224,53 @@ export class ChatClient extends EventTarget {
       text: null,
       status: "failed",
       reason: null,
+      verified: Boolean(sender?.verified),
+      envelope: env,
     };
-    if (!sender) return { ...message, reason: "unknown_sender" };
-    try {
-      const { text } = await openEnvelope(env, {
-        myId: /** @type {number} */ (this.userId),
-        agreementPrivateKey: this.keys.agreementPrivateKey,
-        senderSigningPublicKey: sender.signing_public_key,
-        expectedRoom: roomId,
-        expectedSender: env.sender,
-      });
-      return { ...message, text, status: "sent" };
-    } catch (error) {
-      return { ...message, reason: /** @type {any} */ (error).reason ?? "malformed" };
+    if (!sender || !sender.signingKeys.length) return { ...message, reason: "unknown_sender" };
+    let reason = "bad_signature";
+    // Only keys this user accepted count; an old message verifies against the key it was signed with.
+    for (const signingKey of [...sender.signingKeys].reverse()) {
+      try {
+        const { text } = await this.openWith(roomId, env, signingKey);
+        return { ...message, text, status: "sent" };
+      } catch (error) {
+        reason = /** @type {any} */ (error).reason ?? "malformed";
+        if (reason !== "bad_signature") break;
+      }
+    }
+    if (reason === "bad_signature" && sender.status === "changed" && sender.served) {
+      // Signed by the key the server serves now, which the user has not accepted.
+      const byNewKey = await this.openWith(roomId, env, sender.served.signing_public_key).then(
+        () => true,
+        () => false,
+      );
+      if (byNewKey) reason = "key_not_accepted";
+    }
+    return { ...message, reason };
+  }
+
+  /** @param {string} roomId @param {any} env @param {string} signingKey */
+  openWith(roomId, env, signingKey) {
+    return openEnvelope(env, {
+      myId: /** @type {number} */ (this.userId),
+      agreementPrivateKey: this.keys.agreementPrivateKey,
+      senderSigningPublicKey: signingKey,
+      expectedRoom: roomId,
+      expectedSender: env.sender,
+    });
+  }
+
+  /** Open again what failed from this user (after their new key was accepted). @param {number} userId */
+  async reopenFrom(userId) {
+    const [contact] = (await this.trust.contacts([userId])).values();
+    for (const [roomId, state] of this.rooms) {
+      const failed = [...state.messages.values()].filter((m) => m.sender === userId && m.status === "failed");
+      for (const message of failed) {
+        const reopened = await this.open(roomId, message.envelope, contact ?? null);
+        state.messages.set(reopened.key, reopened);
+      }
+      if (failed.length) this.emit("messages", { room: roomId });
     }
   }
 
@@ -244,6 +294,8 @@ export class ChatClient extends EventTarget {
       text,
       status: "pending",
       reason: null,
+      verified: false,
+      envelope: null,
     });
     this.emit("messages", { room: roomId });
     try {
@@ -262,11 +314,15 @@ export class ChatClient extends EventTarget {
   async sealAndSend(roomId, text, clientId, sentAt) {
     for (let attempt = 1; ; attempt += 1) {
       const room = this.state(roomId).room;
-      const keys = await this.directory.get(room.members.map((m) => m.id));
+      const contacts = await this.trust.contacts(room.members.map((m) => m.id));
       const recipients = room.members.map((m) => {
-        const found = keys.get(m.id);
-        if (!found) throw new Error(`${m.username} has no valid keys; the message was not sent.`);
-        return { id: m.id, agreementPublicKey: found.agreement_public_key };
+        const contact = contacts.get(m.id);
+        if (contact?.status === "changed") {
+          throw new Error(`${m.username}'s key changed. Review it before sending to this room.`);
+        }
+        if (!contact?.agreementPublicKey) throw new Error(`${m.username} has no valid keys; the message was not sent.`);
+        // The pinned key, not whatever the server serves now.
+        return { id: m.id, agreementPublicKey: contact.agreementPublicKey };
       });
       const envelope = await sealEnvelope({
         room: roomId,

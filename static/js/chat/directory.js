@@ -51,6 +51,11 @@ export class KeyDirectory {
     return result;
   }
 
+  /** Fetch this user's keys again next time (the server announced a change). @param {number} id */
+  forget(id) {
+    this.byId.delete(id);
+  }
+
   /** @param {number} id */
   async one(id) {
     return (await this.get([id])).get(id) ?? null;

@@ -6,8 +6,10 @@
 import * as keystore from "../account/keystore.js";
 import { ChatClient } from "../chat/client.js";
 import { KeyDirectory } from "../chat/directory.js";
+import { TrustGate } from "../chat/trust.js";
 import { getJson, postJson, request } from "../net/api.js";
 import { ChatSocket } from "../net/socket.js";
+import { showKeyChange, showSafetyNumber } from "./trust-dialogs.js";
 
 const REASONS = {
   bad_signature: "its signature does not match the sender's key — it may have been forged or altered",
@@ -16,6 +18,7 @@ const REASONS = {
   malformed: "it is malformed",
   wrong_room: "it was made for another room",
   wrong_sender: "it claims another sender",
+  key_not_accepted: "it is signed with a new key of the sender that you have not accepted",
   unknown_sender: "the sender's keys are missing or invalid",
 };
 const STATUS_TEXT = {
@@ -42,9 +45,15 @@ function el(tag, attrs = {}, children = []) {
 }
 
 class ChatPage {
-  /** @param {ChatClient} client */
-  constructor(client) {
+  /**
+   * @param {ChatClient} client
+   * @param {import("./trust-dialogs.js").Me} me
+   */
+  constructor(client, me) {
     this.client = client;
+    this.me = me;
+    /** @type {Map<number, import("../chat/trust.js").Contact>} what is known of the open room's members' keys */
+    this.contacts = new Map();
     /** @type {string | null} */
     this.current = null;
     /** @type {Map<number, number>} user id → when their typing notice expires */
@@ -65,6 +74,8 @@ class ChatPage {
     c.addEventListener("status", (e) => this.renderStatus(detail(e)));
     c.addEventListener("problem", (e) => this.showProblem(detail(e).message));
     c.socket.addEventListener("pending", () => this.renderStatus(c.socket.status));
+    c.trust.addEventListener("changed", (e) => this.onKeyChanged(detail(e).contact));
+    c.trust.addEventListener("trust", () => this.refreshTrust());
 
     $("new-room-toggle").addEventListener("click", () => this.toggleNewRoom());
     $("new-room-form").addEventListener("submit", (e) => this.createRoom(e));
@@ -125,9 +136,11 @@ class ChatPage {
     $("members").hidden = false;
     $("removed-notice").hidden = true;
     this.stickToBottom = true;
+    this.contacts = new Map();
     this.renderRooms();
     this.renderRoomHeader();
     this.renderTranscript();
+    this.refreshTrust();
     const status = $("history-status");
     status.textContent = "Loading messages…";
     try {
@@ -170,6 +183,14 @@ class ChatPage {
         if (online.has(member.id)) item.append(el("span", { class: "visually-hidden" }, [" (online)"]));
         if (member.id === room.owner) item.append(el("span", { class: "tag" }, ["owner"]));
         if (member.id === this.client.userId) item.append(el("span", { class: "tag" }, ["you"]));
+        const contact = this.contacts.get(member.id);
+        if (contact?.verified) item.append(el("span", { class: "badge-verified" }, ["verified"]));
+        if (contact?.status === "changed") item.append(el("span", { class: "tag warning" }, ["key changed"]));
+        if (member.id !== this.client.userId) {
+          const verify = el("button", { type: "button", class: "link" }, ["Verify"]);
+          verify.addEventListener("click", () => this.verify(member.id));
+          item.append(verify);
+        }
         if (isOwner && member.id !== this.client.userId) {
           const remove = el("button", { type: "button", class: "link", "aria-label": `Remove ${member.username}` }, [
             "Remove",
@@ -182,6 +203,65 @@ class ChatPage {
     );
     const count = room.members.filter((m) => online.has(m.id)).length;
     $("presence").textContent = `${count} online`;
+  }
+
+  /** Check the open room's members' keys against the pins; re-render what depends on them. */
+  async refreshTrust() {
+    const state = this.current ? this.client.rooms.get(this.current) : null;
+    if (!state) return;
+    try {
+      this.contacts = await this.client.trust.contacts(state.room.members.map((m) => m.id));
+    } catch (error) {
+      this.showProblem(`Could not check your contacts' keys: ${message(error)}`);
+      return;
+    }
+    this.renderMembers();
+    this.renderKeyWarnings();
+    this.renderTranscript();
+  }
+
+  renderKeyWarnings() {
+    const changed = [...this.contacts.values()].filter((c) => c.status === "changed");
+    $("key-warnings").replaceChildren(
+      ...changed.map((contact) => {
+        const review = el("button", { type: "button", class: "link" }, ["Review"]);
+        review.addEventListener("click", () => this.onKeyChanged(contact, { force: true }));
+        return el("p", { class: "key-warning", role: "alert" }, [
+          `⚠ ${contact.username}'s security key changed. Messages to and from ${contact.username} are paused. `,
+          review,
+        ]);
+      }),
+    );
+  }
+
+  /**
+   * A member's key differs from the pin: a blocking dialog if they are in the open room, a warning in the room.
+   * @param {import("../chat/trust.js").Contact} contact
+   * @param {{force?: boolean}} [options]
+   */
+  onKeyChanged(contact, { force = false } = {}) {
+    const state = this.current ? this.client.rooms.get(this.current) : null;
+    const here = state?.room.members.some((m) => m.id === contact.id);
+    if (!here && !force) return;
+    this.refreshTrust();
+    if (document.getElementById("key-change-dialog")) return;
+    showKeyChange(contact, {
+      onAccept: async () => {
+        await this.client.trust.accept(contact.id);
+        await this.client.reopenFrom(contact.id);
+        await this.refreshTrust();
+      },
+    });
+  }
+
+  /** @param {number} userId */
+  async verify(userId) {
+    try {
+      const contact = await this.client.trust.one(userId);
+      await showSafetyNumber(this.me, contact, { onVerify: () => this.client.trust.markVerified(userId) });
+    } catch (error) {
+      this.showProblem(message(error));
+    }
   }
 
   /** @param {import("../chat/client.js").Room} room */
@@ -300,7 +380,7 @@ class ChatPage {
           : "This is the beginning of the conversation.";
       nodes.push(el("p", { class: "transcript-note" }, [note]));
     }
-    for (const msg of this.client.messages(this.current)) nodes.push(renderMessage(msg, this.client.userId));
+    for (const msg of this.client.messages(this.current)) nodes.push(renderMessage(msg, this.client.userId, this.contacts));
     transcript.replaceChildren(...nodes);
     $("load-older").hidden = state.reachedStart || !state.loaded;
     if (wasAtBottom) transcript.scrollTop = transcript.scrollHeight;
@@ -411,11 +491,14 @@ class ChatPage {
 /**
  * @param {import("../chat/client.js").Message} msg
  * @param {number | null} me
+ * @param {Map<number, import("../chat/trust.js").Contact>} contacts
  */
-function renderMessage(msg, me) {
+function renderMessage(msg, me, contacts) {
   const time = new Date(msg.sentAt);
+  const verified = msg.sender !== me && msg.status === "sent" && contacts.get(msg.sender)?.verified;
   const header = el("header", {}, [
     el("span", { class: "sender" }, [msg.sender === me ? "You" : msg.senderName]),
+    ...(verified ? [el("span", { class: "badge-verified" }, ["verified"])] : []),
     el("time", { datetime: time.toISOString() }, [time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })]),
   ]);
   const attrs = { class: `message ${msg.status}${msg.sender === me ? " mine" : ""}`, "data-key": msg.key };
@@ -459,8 +542,9 @@ async function main() {
   }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new ChatSocket(`${scheme}://${location.host}/ws/chat/`);
-  const client = new ChatClient({ socket, directory: new KeyDirectory(), keys });
-  const page = new ChatPage(client);
+  const trust = await TrustGate.open({ directory: new KeyDirectory(), accountKey: keys.accountKey, username });
+  const client = new ChatClient({ socket, trust, keys });
+  const page = new ChatPage(client, keys.identity);
   // For tests and the console; the keys inside are non-extractable, as they are in IndexedDB.
   Object.defineProperty(window, "securechat", { value: { client, socket }, configurable: true });
   page.start();

@@ -1,0 +1,129 @@
+// @ts-check
+// Whose keys this tab may use: the key directory says what the server serves now, the pins say
+// what this user accepted before. A key that differs from its pin is "changed": nothing is
+// encrypted to it and nothing it signs is trusted until the user accepts it.
+
+import { Pins } from "../trust/pins.js";
+
+/**
+ * @typedef {import("./directory.js").PublicKeys} PublicKeys
+ * @typedef {{id: number, username: string, status: "trusted" | "changed" | "missing", verified: boolean,
+ *            served: PublicKeys | null, agreementPublicKey: string | null, signingKeys: string[],
+ *            wasVerified: boolean}} Contact
+ *   served: what the directory serves now; agreementPublicKey: the pinned (accepted) key to encrypt to;
+ *   signingKeys: every signing key ever accepted for this user (old messages verify against old keys);
+ *   wasVerified: for a changed key, whether the user had verified the key it replaces.
+ */
+
+/** Events: "changed" ({contact}) when a key differs from its pin, "trust" ({id}) when a pin or verification changes. */
+export class TrustGate extends EventTarget {
+  /**
+   * @param {{directory: import("./directory.js").KeyDirectory, pins: Pins}} options
+   */
+  constructor({ directory, pins }) {
+    super();
+    this.directory = directory;
+    this.pins = pins;
+    /** @type {Map<number, Contact>} changed keys waiting for the user's decision */
+    this.changed = new Map();
+  }
+
+  /**
+   * @param {{directory: import("./directory.js").KeyDirectory, accountKey: CryptoKey, username: string}} options
+   */
+  static async open({ directory, accountKey, username }) {
+    return new TrustGate({ directory, pins: await Pins.load({ accountKey, username }) });
+  }
+
+  /**
+   * What may be done with each user's keys; first sight pins them (trust on first use).
+   * @param {number[]} ids
+   * @returns {Promise<Map<number, Contact>>}
+   */
+  async contacts(ids) {
+    const served = await this.directory.get(ids);
+    /** @type {Map<number, Contact>} */
+    const result = new Map();
+    for (const id of new Set(ids)) {
+      result.set(id, await this.contact(id, served.get(id) ?? null));
+    }
+    return result;
+  }
+
+  /** @param {number} id */
+  async one(id) {
+    return /** @type {Contact} */ ((await this.contacts([id])).get(id));
+  }
+
+  /**
+   * @param {number} id
+   * @param {PublicKeys | null} served
+   * @returns {Promise<Contact>}
+   */
+  async contact(id, served) {
+    if (!served) return this.describe(id, null, "missing");
+    const seen = this.pins.check(served);
+    if (seen === "new") {
+      await this.pins.pin(served);
+      this.emit("trust", { id });
+    }
+    if (seen !== "changed") {
+      this.changed.delete(id);
+      return this.describe(id, served, "trusted");
+    }
+    const contact = this.describe(id, served, "changed");
+    if (!this.changed.has(id)) {
+      this.changed.set(id, contact);
+      this.emit("changed", { contact });
+    }
+    return contact;
+  }
+
+  /**
+   * @param {number} id
+   * @param {PublicKeys | null} served
+   * @param {Contact["status"]} status
+   * @returns {Contact}
+   */
+  describe(id, served, status) {
+    const pinned = this.pins.current(id);
+    return {
+      id,
+      username: served?.username ?? pinned?.username ?? `user ${id}`,
+      status,
+      verified: status === "trusted" && this.pins.isVerified(id),
+      wasVerified: status === "changed" && this.pins.isVerified(id),
+      served,
+      agreementPublicKey: pinned?.agreement_public_key ?? null,
+      signingKeys: this.pins.acceptedSigningKeys(id),
+    };
+  }
+
+  /** The user accepts a changed key: it becomes the pin, and is no longer verified. @param {number} id */
+  async accept(id) {
+    const contact = this.changed.get(id);
+    if (!contact?.served) return;
+    await this.pins.accept(contact.served);
+    this.changed.delete(id);
+    this.emit("trust", { id });
+  }
+
+  /** After comparing safety numbers. @param {number} id */
+  async markVerified(id) {
+    const contact = await this.one(id);
+    if (contact.status !== "trusted" || !contact.served) throw new Error(`${contact.username}'s key is not accepted.`);
+    await this.pins.markVerified(contact.served);
+    this.emit("trust", { id });
+  }
+
+  /** The server says this user's keys changed: look again. @param {number} id */
+  async recheck(id) {
+    this.directory.forget(id);
+    return this.one(id);
+  }
+
+  /** @param {string} type @param {any} detail */
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
