@@ -14,7 +14,7 @@ import { showKeyChange, showSafetyNumber } from "./trust-dialogs.js";
 const REASONS = {
   bad_signature: "its signature does not match the sender's key — it may have been forged or altered",
   no_wrap: "it was not encrypted for you",
-  decrypt_failed: "it could not be decrypted — it may have been altered",
+  decrypt_failed: "it could not be decrypted with your keys — sent before a key reset, or altered",
   malformed: "it is malformed",
   wrong_room: "it was made for another room",
   wrong_sender: "it claims another sender",
