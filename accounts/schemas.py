@@ -106,10 +106,20 @@ def new_account(fields: Fields) -> NewAccount:
     return NewAccount(username=username(fields), identity=new_identity(fields))
 
 
-def trust_store(fields: Fields) -> tuple[int, Sealed]:
-    """The version the browser last read, and the new sealed blob."""
-    version = fields.integer("version", minimum=0, maximum=2**31 - 1)
-    return version, fields.sealed("sealed", max_plaintext=MAX_TRUST_STORE_BYTES)
+@dataclass(frozen=True)
+class TrustStoreWrite:
+    version: int  # the store version the browser last read
+    sealed: Sealed
+    key_version: int | None  # the owner's key version the blob is sealed for
+
+
+def trust_store(fields: Fields) -> TrustStoreWrite:
+    key_version = None if fields.get("key_version") is None else fields.integer("key_version", minimum=1, maximum=2**31)
+    return TrustStoreWrite(
+        version=fields.integer("version", minimum=0, maximum=2**31 - 1),
+        sealed=fields.sealed("sealed", max_plaintext=MAX_TRUST_STORE_BYTES),
+        key_version=key_version,
+    )
 
 
 def new_identity(fields: Fields) -> NewIdentity:

@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
-from accounts.schemas import NewAccount, NewIdentity, NewPassword
+from accounts.schemas import NewAccount, NewIdentity, NewPassword, TrustStoreWrite
 from accounts.selectors import account_key_by_recovery, identity_by_username
 from accounts.signals import keys_changed
 from securechat import throttle
@@ -126,19 +126,25 @@ def reset_identity(*, user: User, new: NewIdentity, client: ClientInfo) -> Ident
     return identity
 
 
-def save_trust_store(*, user: User, expected_version: int, sealed: Sealed) -> TrustStore:
-    """Replace the sealed pins if nobody else changed them since ``expected_version`` was read."""
+def save_trust_store(*, user: User, write: TrustStoreWrite) -> TrustStore:
+    """Replace the sealed pins if nobody else changed them since the version the browser read.
+
+    A write sealed for an older key version (a tab left open across a key reset) is refused too.
+    """
     with transaction.atomic():
+        current_keys = Identity.objects.filter(user=user).values_list("key_version", flat=True).first()
+        if write.key_version is not None and write.key_version != current_keys:
+            raise ApiError(ErrorCode.CONFLICT, "Your keys were reset since this page loaded; reload it.")
         store, _ = TrustStore.objects.select_for_update().get_or_create(
             user=user, defaults={"iv": b"", "ciphertext": b""}
         )
-        if store.version != expected_version:
+        if store.version != write.version:
             raise ApiError(
                 ErrorCode.CONFLICT,
                 "Your trusted keys changed in another tab; they were merged, try again.",
                 version=store.version,
             )
-        store.iv, store.ciphertext, store.version = sealed.iv, sealed.ciphertext, store.version + 1
+        store.iv, store.ciphertext, store.version = write.sealed.iv, write.sealed.ciphertext, store.version + 1
         store.save()
     return store
 

@@ -127,8 +127,8 @@ def reset_identity(request: HttpRequest) -> HttpResponse:
 def trust_store(request: HttpRequest) -> HttpResponse:
     """The sealed pins: only their owner reads or writes them, and only the browser can open them."""
     if request.method == "PUT":
-        version, sealed = schemas.trust_store(read_json(request, max_bytes=schemas.MAX_TRUST_STORE_BYTES * 2))
-        store = services.save_trust_store(user=request.user, expected_version=version, sealed=sealed)
+        write = schemas.trust_store(read_json(request, max_bytes=schemas.MAX_TRUST_STORE_BYTES * 2))
+        store = services.save_trust_store(user=request.user, write=write)
     else:
         store = selectors.trust_store_of(request.user)
     return JsonResponse(selectors.trust_store_json(store))

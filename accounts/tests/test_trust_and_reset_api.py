@@ -88,3 +88,11 @@ def test_a_reset_needs_a_signed_in_user_and_valid_keys(alice: Client) -> None:
     bad = {**reset_body(os.urandom(32)), "agreement_signature": b64(bytes(64))}
     assert post(alice, "/api/accounts/reset", bad).json()["error"]["code"] == "bad_signature"
     assert Identity.objects.get().key_version == 1
+
+
+def test_a_trust_store_sealed_for_keys_older_than_a_reset_is_refused(alice: Client) -> None:
+    assert put(alice, {"version": 0, "sealed": sealed(100), "key_version": 1}).status_code == 200
+    post(alice, "/api/accounts/reset", reset_body(os.urandom(32)))
+    stale = put(alice, {"version": 0, "sealed": sealed(100), "key_version": 1})
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "conflict"
+    assert put(alice, {"version": 0, "sealed": sealed(100), "key_version": 2}).status_code == 200

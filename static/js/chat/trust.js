@@ -29,10 +29,11 @@ export class TrustGate extends EventTarget {
   }
 
   /**
-   * @param {{directory: import("./directory.js").KeyDirectory, accountKey: CryptoKey, username: string}} options
+   * @param {{directory: import("./directory.js").KeyDirectory, accountKey: CryptoKey, username: string,
+   *          keyVersion: number}} options
    */
-  static async open({ directory, accountKey, username }) {
-    return new TrustGate({ directory, pins: await Pins.load({ accountKey, username }) });
+  static async open({ directory, accountKey, username, keyVersion }) {
+    return new TrustGate({ directory, pins: await Pins.load({ accountKey, username, keyVersion }) });
   }
 
   /**

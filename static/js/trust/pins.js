@@ -32,7 +32,9 @@ const PUBLIC_KEY_BYTES = 32;
  * @typedef {(path: string) => Promise<any>} FetchJson
  * @typedef {(path: string, body: unknown) => Promise<any>} PutJson
  * @typedef {{accountKey: CryptoKey, username: string, fetchJson?: FetchJson, putJson?: PutJson,
- *            now?: () => number}} PinsOptions
+ *            now?: () => number, keyVersion?: number}} PinsOptions
+ *   keyVersion: the owner's key version these pins are sealed for; the server refuses a write for another
+ *   (a tab still open from before a key reset would otherwise seal pins under the old account key).
  */
 
 /** A pin operation that does not fit the pinned state, e.g. marking a key verified that is not the pinned one. */
@@ -53,6 +55,7 @@ export class Pins {
   /** @type {FetchJson} */ #fetchJson;
   /** @type {PutJson} */ #putJson;
   /** @type {() => number} */ #now;
+  /** @type {number | undefined} */ #keyVersion;
   /** @type {TrustState} */ #state = emptyState();
   /** Server version of the blob this state was last read from or written as. */
   #version = 0;
@@ -60,13 +63,14 @@ export class Pins {
   #saving = Promise.resolve();
 
   /** @param {PinsOptions} options */
-  constructor({ accountKey, username, fetchJson = getJson, putJson = defaultPutJson, now = Date.now }) {
+  constructor({ accountKey, username, fetchJson = getJson, putJson = defaultPutJson, now = Date.now, keyVersion }) {
     aadTrust(username); // refuses an empty username now rather than at the first save
     this.#accountKey = accountKey;
     this.#username = username;
     this.#fetchJson = fetchJson;
     this.#putJson = putJson;
     this.#now = now;
+    this.#keyVersion = keyVersion;
   }
 
   /**
@@ -219,7 +223,8 @@ export class Pins {
     for (let attempt = 0; ; attempt++) {
       const sealed = await sealJson(this.#accountKey, this.#state, aadTrust(this.#username));
       try {
-        const answer = await this.#putJson(TRUST_PATH, { version: this.#version, sealed });
+        const body = { version: this.#version, sealed, ...(this.#keyVersion ? { key_version: this.#keyVersion } : {}) };
+        const answer = await this.#putJson(TRUST_PATH, body);
         this.#version = versionOf(answer);
         return;
       } catch (error) {

@@ -542,7 +542,12 @@ async function main() {
   }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new ChatSocket(`${scheme}://${location.host}/ws/chat/`);
-  const trust = await TrustGate.open({ directory: new KeyDirectory(), accountKey: keys.accountKey, username });
+  const trust = await TrustGate.open({
+    directory: new KeyDirectory(),
+    accountKey: keys.accountKey,
+    username,
+    keyVersion: keys.identity.key_version,
+  });
   const client = new ChatClient({ socket, trust, keys });
   const page = new ChatPage(client, keys.identity);
   // For tests and the console; the keys inside are non-extractable, as they are in IndexedDB.
