@@ -84,6 +84,5 @@ def presence() -> Presence:
         return _memory
     loop = asyncio.get_running_loop()
     if loop not in _redis_clients:
-        prefix = settings.CACHES["default"].get("KEY_PREFIX", "securechat")
-        _redis_clients[loop] = RedisPresence(settings.REDIS_URL, prefix)
+        _redis_clients[loop] = RedisPresence(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
     return _redis_clients[loop]

@@ -92,11 +92,13 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Lets several deployments (or test runs) share one Redis without sharing groups or counters.
+REDIS_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="securechat")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
         }
     }
 else:
@@ -108,8 +110,7 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Lets several deployments (or test runs) share one Redis without sharing counters.
-CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="securechat")
+CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 
 # Largest WebSocket message daphne accepts; an envelope for 256 members with 16 000
 # characters of text is about 120 KiB. Passed to daphne by the Makefile and compose.

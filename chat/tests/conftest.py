@@ -17,6 +17,7 @@ from chat.tests.factories import LOCAL, connect, make_user
 def isolated_counters(settings: Any) -> None:
     """Each test has its own rate-limit counters and presence keys, even on the shared Redis."""
     settings.CACHES = {name: {**config, "KEY_PREFIX": uuid.uuid4().hex} for name, config in settings.CACHES.items()}
+    settings.REDIS_KEY_PREFIX = uuid.uuid4().hex
     # Chat tests do not test password hashing (accounts tests do, with Argon2); making users is 50x faster.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
