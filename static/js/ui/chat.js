@@ -105,6 +105,7 @@ class ChatPage {
       ...rooms.map((room) => {
         const link = el("a", { href: `/rooms/${room.id}/` }, [this.client.roomName(room)]);
         if (room.id === this.current) link.setAttribute("aria-current", "page");
+        if (this.directPeerVerified(room)) link.append(" ", el("span", { class: "badge-verified" }, ["verified"]));
         link.addEventListener("click", (event) => {
           event.preventDefault();
           this.select(room.id);
@@ -158,6 +159,7 @@ class ChatPage {
     if (!state) return;
     const { room } = state;
     $("room-title").textContent = this.client.roomName(room);
+    if (this.directPeerVerified(room)) $("room-title").append(" ", el("span", { class: "badge-verified" }, ["verified"]));
     document.title = `${this.client.roomName(room)} — SecureChat`;
     $("room-kind").textContent = room.kind === "direct" ? "Direct conversation" : `Group · ${room.members.length} members`;
     const isOwner = room.owner === this.client.userId && room.kind === "group";
@@ -205,6 +207,13 @@ class ChatPage {
     $("presence").textContent = `${count} online`;
   }
 
+  /** A direct conversation is named after the other person: it carries their badge. @param {import("../chat/client.js").Room} room */
+  directPeerVerified(room) {
+    if (room.kind !== "direct") return false;
+    const other = room.members.find((m) => m.id !== this.client.userId);
+    return Boolean(other && this.client.trust.pins.isVerified(other.id) && !this.client.trust.changed.has(other.id));
+  }
+
   /** Check the open room's members' keys against the pins; re-render what depends on them. */
   async refreshTrust() {
     const state = this.current ? this.client.rooms.get(this.current) : null;
@@ -218,6 +227,7 @@ class ChatPage {
     this.renderMembers();
     this.renderKeyWarnings();
     this.renderTranscript();
+    this.renderRooms();
   }
 
   renderKeyWarnings() {
