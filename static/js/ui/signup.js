@@ -29,7 +29,22 @@ handleForm(form, {
     password.value = "";
     confirm.value = "";
     /** @type {HTMLElement} */ (document.getElementById("signup-step")).hidden = true;
+    showSignedIn(user.username);
     showRecoveryKey(user.username, recoveryKey);
   },
   fields: { username: "username" },
 });
+
+/**
+ * The header was rendered before the account existed; say who is signed in now (the next page
+ * renders the full header with Log out).
+ * @param {string} name
+ */
+function showSignedIn(name) {
+  const strong = document.createElement("strong");
+  strong.textContent = name;
+  const line = document.createElement("span");
+  line.className = "signed-in";
+  line.append("Signed in as ", strong);
+  document.querySelector(".account-nav")?.replaceChildren(line);
+}
