@@ -10,7 +10,7 @@ WS_MAX_MESSAGE_BYTES := 262144
 CHROMIUM ?= /usr/bin/chromium
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: run test lint format check-python browser node clean
+.PHONY: run test lint format check-python browser node clean bench
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -64,3 +64,11 @@ node:
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# The relay benchmark (docs/PERFORMANCE.md): needs Postgres and Redis; prints a table, writes bench-results/.
+$(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(BIN)/python
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.relay $(BENCH_ARGS)

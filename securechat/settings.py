@@ -98,7 +98,15 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+            "CONFIG": {
+                # channels_redis blocks up to 5 s per read; redis-py 8 gives up reading after 5 s by
+                # default, which killed idle consumers (and closed their sockets) every 5 s.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "socket_keepalive": True}],
+                "prefix": f"{REDIS_KEY_PREFIX}:asgi",
+                # Room for bursts: past this, the layer drops messages for a worker's sockets (the
+                # clients recover them through sync, but only when they next reconnect).
+                "capacity": 1000,
+            },
         }
     }
 else:

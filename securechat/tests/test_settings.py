@@ -68,7 +68,7 @@ def test_database_url_and_redis_url_select_postgres_and_redis(tmp_path: Path) ->
     )
     layer = values["CHANNEL_LAYERS"]["default"]
     assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert layer["CONFIG"]["hosts"] == ["redis://cache:6379/2"]
+    assert layer["CONFIG"]["hosts"][0]["address"] == "redis://cache:6379/2"
 
 
 def test_generated_secret_key_is_private_and_stable_across_restarts(tmp_path: Path) -> None:
