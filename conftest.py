@@ -15,7 +15,10 @@ pytest_plugins = ["tests.fixtures"]
 
 
 def chromium_path() -> str | None:
-    return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    # An explicit CHROMIUM that is missing means "no browser", not "look elsewhere".
+    return None if "CHROMIUM" in os.environ else shutil.which("chromium")
 
 
 def pytest_configure(config: pytest.Config) -> None:
