@@ -7,7 +7,8 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
 
-CHECK_TIMEOUT_SECONDS = 3.0
+# Long enough for a cold worker's first connections on a busy machine; short enough for a load balancer.
+CHECK_TIMEOUT_SECONDS = 5.0
 
 
 def _query_database() -> None:

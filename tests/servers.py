@@ -99,6 +99,17 @@ class Server:
         self.stop()
         raise RuntimeError(f"server did not answer within {STARTUP_SECONDS}s:\n{self.log()}")
 
+    def wait_healthy(self) -> Server:
+        """Until /healthz says 200: the first answers of a cold server on a busy machine may still be 503."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=10):
+                    return self
+            except OSError:  # HTTPError (503) included
+                time.sleep(0.2)
+        raise RuntimeError(f"server not healthy within {STARTUP_SECONDS}s:\n{self.log()}")
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()

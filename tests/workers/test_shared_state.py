@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs R
 def two_workers(transactional_db: None, static_root: Path, server_logs: Path) -> Iterator[tuple[Server, Server]]:
     env = server_env(static_root)
     with daphne(env, server_logs, "worker-a") as first, daphne(env, server_logs, "worker-b") as second:
-        yield first, second
+        yield first.wait_healthy(), second.wait_healthy()
 
 
 def test_failed_logins_on_one_worker_throttle_the_next_attempt_on_another(two_workers: tuple[Server, Server]) -> None:
