@@ -208,8 +208,9 @@ def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> 
     try:
         with transaction.atomic():
             room = _locked_room(room_id)
-            selectors.membership_of(sender, room.id)
             members = selectors.member_ids(room.id)
+            if sender.pk not in members:
+                raise ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
             if set(envelope.wraps) != members:
                 raise ApiError(
                     ErrorCode.MEMBERS_CHANGED,
