@@ -61,8 +61,15 @@ def hit(limit: Limit, subject: str) -> None:
 
 
 def check_and_hit(limit: Limit, subject: str) -> None:
-    check(limit, subject)
-    hit(limit, subject)
+    """Count this attempt and refuse it if it is over the limit: one Redis round trip while under it."""
+    count_key, _ = _keys(limit, subject)
+    try:
+        count = cache.incr(count_key)
+    except ValueError:  # no window yet (or it just expired)
+        hit(limit, subject)
+        count = 1
+    if count > limit.attempts:
+        check(limit, subject)
 
 
 def clear(limit: Limit, subject: str) -> None:
