@@ -1,10 +1,14 @@
 """Browser tests: pytest-playwright on Debian's Chromium, against the live daphne server."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import Browser
 
 from conftest import chromium_path
+from tests.browser.chat import People
+from tests.servers import Server
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # to arrange and inspect data are still synchronous and safe here.
@@ -25,3 +29,10 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--disable-component-update",
         ],
     }
+
+
+@pytest.fixture
+def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
+    """Signed-up people, each in their own browser context, on the session's live server."""
+    with People(browser, live_daphne.url) as made:
+        yield made

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from chat.models import Envelope
 from tests.browser.chat import CHAT_TIMEOUT_MS, People, add_member, create_room, message, open_room, send_message
-from tests.servers import Server
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 STAFF_PASSWORD = "staff password for the console"
-
-
-@pytest.fixture
-def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
-    with People(browser, live_daphne.url) as made:
-        yield made
 
 
 def test_a_message_sent_in_the_app_is_nowhere_in_the_console(people: People, browser: Browser) -> None:

@@ -7,11 +7,10 @@ server or an outsider could see them: every WebSocket frame, and every cell of t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from accounts.models import User
 from chat.models import Envelope, Room
@@ -55,15 +54,8 @@ from tests.browser.chat import (
     warnings,
 )
 from tests.dbscan import describe, find_in, scan_database
-from tests.servers import Server
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
-
-
-@pytest.fixture
-def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
-    with People(browser, live_daphne.url) as made:
-        yield made
 
 
 def test_members_exchange_messages_and_a_signed_in_outsider_receives_nothing(people: People) -> None:

@@ -43,12 +43,6 @@ from tests.servers import Server, daphne, server_env
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 
-@pytest.fixture
-def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
-    with People(browser, live_daphne.url) as made:
-        yield made
-
-
 def pair_in_a_room(people: People, name: str) -> tuple[Person, Person, str]:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
     room_id = create_room(alice, name)

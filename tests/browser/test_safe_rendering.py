@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, Request, expect
+from playwright.sync_api import Dialog, Page, Request, expect
 
 from accounts.models import User
 from tests.browser.accounts import fill_sign_up_form
@@ -33,12 +31,6 @@ MARKUP = [
     "<b>bold?</b> &amp; &lt;entities&gt;",
     "<svg onload=alert(4)>",
 ]
-
-
-@pytest.fixture
-def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
-    with People(browser, live_daphne.url) as made:
-        yield made
 
 
 def watch_dialogs(page: Page, seen: list[str]) -> None:

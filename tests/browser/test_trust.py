@@ -7,10 +7,9 @@ compromised server would, and checks what alice's browser does about it.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import AuditEvent, Identity
 from accounts.tests.factories import signup_body
@@ -30,15 +29,8 @@ from tests.browser.chat import (
     send_message,
     user_id,
 )
-from tests.servers import Server
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
-
-
-@pytest.fixture
-def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
-    with People(browser, live_daphne.url) as made:
-        yield made
 
 
 def shared_room(alice: Person, bob: Person, name: str) -> str:
