@@ -10,7 +10,7 @@ WS_MAX_MESSAGE_BYTES := 262144
 CHROMIUM ?= /usr/bin/chromium
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: run test lint format check-python browser node clean bench
+.PHONY: run test lint format check-python browser node clean bench bench-client
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -72,3 +72,7 @@ $(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(BIN)/pytho
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.relay $(BENCH_ARGS)
+
+# The browser's envelope crypto in headless Chromium (sizes, encrypt+sign, verify+decrypt, history).
+bench-client: $(VENV)/.installed-test browser
+	$(BIN)/python -m bench.client $(BENCH_ARGS)
