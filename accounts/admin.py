@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, Q, QuerySet
@@ -11,19 +9,14 @@ from django.http import HttpRequest
 
 from accounts.keys import fingerprint
 from accounts.models import AuditEvent, KeyEvent, User
-from chat.admin import ReadOnlyAdmin
+from securechat.admin import ReadOnlyAdmin, ReadOnlyInline
 from securechat.paginators import LargeTablePaginator
 
 
-class KeyEventInline(admin.TabularInline):
+class KeyEventInline(ReadOnlyInline):
     model = KeyEvent
     fields = ("key_version", "kind", "signing_key_fingerprint", "created_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="fingerprint")
     def signing_key_fingerprint(self, obj: KeyEvent) -> str:

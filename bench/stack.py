@@ -26,12 +26,6 @@ BENCH_DATABASE = "securechat_bench"
 # A Redis database of its own: a fresh bench database reuses user ids 1, 2, …, and the channel layer's
 # ``user.<id>`` groups must not meet those of a test run on the same Redis.
 BENCH_REDIS_DB = 13
-# redis-py 8 reads with a 5 s socket timeout by default, and channels_redis blocks in BZPOPMIN for 5 s:
-# whichever fires first decides whether a worker's channel-layer reader dies, and with it one WebSocket
-# (closed with 1011) every 5 s that the worker's channels stay idle (redis/redis-py#4091). A longer socket
-# timeout in the URL (which the channel layer, the cache and presence all read) avoids the race; the bench
-# uses it by default so it measures throughput, not the bug, and reports dropped sockets either way.
-REDIS_SOCKET_TIMEOUT = 30.0
 # Users never log in with a password here (their sockets carry a session made directly), so the
 # harness stores their auth-key hash with a fast hasher instead of spending ~1 000 Argon2 runs.
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"

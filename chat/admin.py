@@ -12,23 +12,11 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html
 
 from chat.models import Envelope, Membership, Room
+from securechat.admin import ReadOnlyAdmin, ReadOnlyInline
 from securechat.paginators import LargeTablePaginator
 from securechat.validation import encode_base64
 
 RECENT_CHOICES = 30
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Staff look; nobody edits history from the console."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RoomFilter(admin.SimpleListFilter):
@@ -154,19 +142,11 @@ class EnvelopeAdmin(ReadOnlyAdmin):
         return "; ".join(f"{member}: {wrap}" for member, wrap in obj.wraps.items())
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
     model = Membership
     fields = ("user", "joined_at", "joined_after", "left_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("joined_at",)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Room)

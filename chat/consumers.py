@@ -41,7 +41,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ready", "user": self.user.pk, "rooms": rooms})
         await presence().connect(self.user.pk, self.channel_name)
         self.heartbeat = asyncio.create_task(self._keep_present())
-        await self._announce_presence(self.rooms)
+        # The member lists just sent in `ready` are current: no query for them.
+        await self._announce_presence({room["id"]: {m["id"] for m in room["members"]} for room in rooms})
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "user", None) or not self.user.is_authenticated:
@@ -52,7 +53,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
         for room_id in list(self.rooms):
             await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
-        await self._announce_presence(self.rooms)
+        await self._announce_presence(await database_sync_to_async(selectors.member_ids_by_room)(self.rooms))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its per-message hop to the database thread.
@@ -94,9 +95,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Persisted; acknowledge to the sender, then tell the room.
         await self.send_json({**posted.ack(), "ref": frame.ref})
         if posted.created:
-            message = selectors.envelope_json(posted.envelope)  # fields already loaded: no query
+            # Encoded once here, not once per receiving socket (fields already loaded: no query).
+            frame_text = await self.encode_json(
+                {"type": "message", "room": str(room_id), "envelope": selectors.envelope_json(posted.envelope)}
+            )
             await self.channel_layer.group_send(
-                events.room_group(room_id), {"type": "chat.message", "room": str(room_id), "envelope": message}
+                events.room_group(room_id), {"type": "chat.message", "room": str(room_id), "frame": frame_text}
             )
 
     async def op_sync(self, frame: protocol.Frame) -> None:
@@ -134,7 +138,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def chat_message(self, event: dict[str, Any]) -> None:
         if event["room"] in self.rooms:
-            await self.send_json({"type": "message", "room": event["room"], "envelope": event["envelope"]})
+            await self.send(text_data=event["frame"])
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user"] != self.user.pk and event["room"] in self.rooms:
@@ -149,12 +153,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "keys", "user": event["user"]})
 
     async def room_added(self, event: dict[str, Any]) -> None:
-        await self._send_room("added", event["room_id"])
-        await self._announce_presence({event["room_id"]})
+        room = await self._send_room("added", event["room_id"])
+        if room is not None:
+            # Only the newcomer's sockets announce: everyone else's presence is already known to the room.
+            await self._announce_presence({room["id"]: {m["id"] for m in room["members"]}})
 
     async def room_updated(self, event: dict[str, Any]) -> None:
         await self._send_room("updated", event["room_id"])
-        await self._announce_presence({event["room_id"]})
 
     async def room_removed(self, event: dict[str, Any]) -> None:
         room_id = event["room_id"]
@@ -163,13 +168,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
             await self.send_json({"type": "room", "event": "removed", "room": {"id": room_id}})
 
-    async def _send_room(self, kind: str, room_id: str) -> None:
+    async def _send_room(self, kind: str, room_id: str) -> dict[str, Any] | None:
         try:
             room = await database_sync_to_async(selectors.room_for)(self.user, room_id)
         except ApiError:
-            return  # no longer a member: the user group brings the removal
+            return None  # no longer a member: the user group brings the removal
         await self._join_group(room_id)
         await self.send_json({"type": "room", "event": kind, "room": room})
+        return room
 
     async def _join_group(self, room_id: str) -> None:
         if room_id not in self.rooms:
@@ -178,14 +184,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- presence ---------------------------------------------------------------------
 
-    async def _announce_presence(self, room_ids: set[str]) -> None:
-        """Tell each room who of its members is online now."""
-        for room_id in list(room_ids):
-            members = await database_sync_to_async(selectors.member_ids)(room_id)
-            online = sorted(await presence().online(members))
-            await self.channel_layer.group_send(
-                events.room_group(room_id), {"type": "chat.presence", "room": room_id, "online": online}
-            )
+    async def _announce_presence(self, members_by_room: dict[str, set[int]]) -> None:
+        """Tell each room who of its members is online now (one presence lookup for all of them)."""
+        online = await presence().online(set().union(*members_by_room.values()))
+        for room_id, members in members_by_room.items():
+            event = {"type": "chat.presence", "room": room_id, "online": sorted(members & online)}
+            await self.channel_layer.group_send(events.room_group(room_id), event)
 
     async def _keep_present(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -28,6 +29,14 @@ def membership_of(user: User | int, room_id: uuid.UUID | str) -> Membership:
 
 def member_ids(room_id: uuid.UUID | str) -> set[int]:
     return set(active_memberships().filter(room_id=room_id).values_list("user_id", flat=True))
+
+
+def member_ids_by_room(room_ids: Iterable[uuid.UUID | str]) -> dict[str, set[int]]:
+    """The current members of several rooms, in one query."""
+    found: dict[str, set[int]] = {str(room_id): set() for room_id in room_ids}
+    for room_id, user_id in active_memberships().filter(room_id__in=list(found)).values_list("room_id", "user_id"):
+        found[str(room_id)].add(user_id)
+    return found
 
 
 def rooms_with_members() -> QuerySet[Room]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
@@ -48,3 +50,25 @@ def _as_get(request: HttpRequest) -> HttpRequest:
     """The same request as a GET, to render the log-in form without checking the password."""
     request.method = "GET"
     return request
+
+
+class ReadOnlyPermissions:
+    """Staff look; nobody adds, edits or deletes history from the console."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyPermissions, admin.ModelAdmin):
+    pass
+
+
+class ReadOnlyInline(ReadOnlyPermissions, admin.TabularInline):
+    extra = 0
+    can_delete = False

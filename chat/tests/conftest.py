@@ -1,10 +1,11 @@
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
@@ -20,6 +21,15 @@ def isolated_counters(settings: Any) -> None:
     settings.REDIS_KEY_PREFIX = uuid.uuid4().hex
     # Chat tests do not test password hashing (accounts tests do, with Argon2); making users is 50x faster.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """A channel layer per test: each async test has its own event loop, and the Redis layer's receive lock
+    belongs to the loop that made it (a shared layer failed now and then with "bound to a different loop")."""
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
