@@ -11,6 +11,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.db import DatabaseError
 
 from chat import events, protocol, selectors, services
@@ -20,6 +21,7 @@ from securechat.errors import ApiError, ErrorCode
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_MANY_SOCKETS = 4429
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -29,23 +31,27 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.user = self.scope["user"]
         self.rooms: set[str] = set()
         self.heartbeat: asyncio.Task[None] | None = None
+        self.admitted = False
         await self.accept()
         if not self.user.is_authenticated:
             # Accept, then close with a code the client can act on (go to log-in, do not retry).
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not await presence().admit(self.user.pk, self.channel_name, settings.SOCKETS_PER_USER):
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.admitted = True
         rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
         for room in rooms:
             await self._join_group(room["id"])
         await self.send_json({"type": "ready", "user": self.user.pk, "rooms": rooms})
-        await presence().connect(self.user.pk, self.channel_name)
         self.heartbeat = asyncio.create_task(self._keep_present())
         # The member lists just sent in `ready` are current: no query for them.
         await self._announce_presence({room["id"]: {m["id"] for m in room["members"]} for room in rooms})
 
     async def disconnect(self, code: int) -> None:
-        if not getattr(self, "user", None) or not self.user.is_authenticated:
+        if not getattr(self, "admitted", False):
             return
         if self.heartbeat:
             self.heartbeat.cancel()

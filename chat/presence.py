@@ -20,6 +20,7 @@ REFRESH_SECONDS = 20
 
 
 class Presence(Protocol):
+    async def admit(self, user_id: int, socket: str, limit: int) -> bool: ...
     async def connect(self, user_id: int, socket: str) -> None: ...
     async def disconnect(self, user_id: int, socket: str) -> None: ...
     async def online(self, user_ids: Iterable[int]) -> set[int]: ...
@@ -30,6 +31,14 @@ class MemoryPresence:
 
     def __init__(self) -> None:
         self._sockets: dict[int, dict[str, float]] = defaultdict(dict)
+
+    async def admit(self, user_id: int, socket: str, limit: int) -> bool:
+        now = time.time()
+        live = {name: expiry for name, expiry in self._sockets[user_id].items() if expiry > now}
+        if len(live) >= limit:
+            return False
+        self._sockets[user_id] = {**live, socket: now + TTL_SECONDS}
+        return True
 
     async def connect(self, user_id: int, socket: str) -> None:
         self._sockets[user_id][socket] = time.time() + TTL_SECONDS
@@ -53,6 +62,24 @@ class RedisPresence:
 
     def _key(self, user_id: int) -> str:
         return f"{self._prefix}:presence:{user_id}"
+
+    async def admit(self, user_id: int, socket: str, limit: int) -> bool:
+        """Register ``socket`` unless the user already has ``limit`` live ones, counted over every worker.
+
+        Add first, then count: two sockets racing for the last place can both be refused, never both let in.
+        """
+        key = self._key(user_id)
+        now = time.time()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now)
+            pipe.zadd(key, {socket: now + TTL_SECONDS})
+            pipe.expire(key, TTL_SECONDS * 2)
+            pipe.zcard(key)
+            *_, live = await pipe.execute()
+        if live > limit:
+            await self._redis.zrem(key, socket)
+            return False
+        return True
 
     async def connect(self, user_id: int, socket: str) -> None:
         key = self._key(user_id)

@@ -126,6 +126,8 @@ WEBSOCKET_MAX_MESSAGE_BYTES = 262_144
 
 # Envelopes one user may send per minute, counted across all workers.
 SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=120)
+# Open chat sockets (tabs and devices) one user may hold at once, counted across all workers.
+SOCKETS_PER_USER = env.int("SOCKETS_PER_USER", default=20)
 
 AUTH_USER_MODEL = "accounts.User"
 # The "password" Django hashes is the auth key derived in the browser; Argon2 first.

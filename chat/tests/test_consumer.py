@@ -277,3 +277,16 @@ async def test_a_key_reset_is_announced_to_everyone_sharing_a_room(users, room, 
     await database_sync_to_async(reset_identity)(user=users["alice"], new=new, client=LOCAL)
     assert await next_of(bob, "keys") == {"type": "keys", "user": users["alice"].pk}
     await none_of(carol, "keys")
+
+
+async def test_a_user_over_the_socket_limit_is_closed_with_4429_until_one_closes(users, sockets, settings) -> None:
+    settings.SOCKETS_PER_USER = 2
+    first = await sockets(users["alice"])
+    await sockets(users["alice"])
+    extra = await connect(users["alice"])
+    await extra.connect()
+    assert await extra.receive_output(timeout=3) == {"type": "websocket.close", "code": 4429}
+    # Someone else is not counted against alice.
+    assert (await sockets(users["bob"])).ready["user"] == users["bob"].pk
+    await first.disconnect()
+    assert (await sockets(users["alice"])).ready["user"] == users["alice"].pk

@@ -1,10 +1,14 @@
 """State that must hold across daphne workers lives in Redis, not in one process's memory."""
 
+import asyncio
+import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import websockets
 
 from accounts.tests.factories import b64
 from tests.http import BrowserSession
@@ -33,3 +37,34 @@ def test_failed_logins_on_one_worker_throttle_the_next_attempt_on_another(two_wo
     )
     assert status == 429
     assert body["error"]["code"] == "rate_limited"
+
+
+def test_the_socket_limit_per_user_counts_sockets_on_every_worker(
+    transactional_db: None, static_root: Path, server_logs: Path
+) -> None:
+    from chat.tests.factories import make_user, session_cookie
+
+    cookie = session_cookie(make_user("tabby"))
+    env = server_env(static_root, SOCKETS_PER_USER="2")
+
+    async def open_sockets(first: Server, second: Server) -> list[int | None]:
+        """Two sockets on the first worker, then a third on the second: the close code each got (None: open)."""
+        codes: list[int | None] = []
+        async with contextlib.AsyncExitStack() as stack:
+            for server in (first, first, second):
+                socket = await stack.enter_async_context(
+                    websockets.connect(
+                        f"{server.ws_url}/ws/chat/",
+                        additional_headers={"Cookie": cookie, "Origin": server.url},
+                    )
+                )
+                try:
+                    while json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] != "ready":
+                        pass
+                    codes.append(None)
+                except websockets.ConnectionClosed as closed:
+                    codes.append(closed.rcvd.code if closed.rcvd else None)
+        return codes
+
+    with daphne(env, server_logs, "limit-a") as first, daphne(env, server_logs, "limit-b") as second:
+        assert asyncio.run(open_sockets(first.wait_healthy(), second.wait_healthy())) == [None, None, 4429]

@@ -3,6 +3,8 @@
 // so it can be resent (same client_id, so the server stores it once) after a reconnect.
 
 const CLOSE_UNAUTHENTICATED = 4401;
+// The user has too many sockets open (tabs, devices): try again, slowly, in case one closes.
+const CLOSE_TOO_MANY_SOCKETS = 4429;
 // Errors after which the same envelope may succeed later; any other error is final for it.
 const RETRYABLE = new Set(["unavailable", "rate_limited"]);
 
@@ -21,7 +23,7 @@ export class SocketError extends Error {
 }
 
 /**
- * Events (CustomEvent, data in `detail`): "status" ("connecting" | "online" | "offline" | "signed-out"),
+ * Events (CustomEvent, data in `detail`): "status" ("connecting" | "online" | "offline" | "too-many" | "signed-out"),
  * "ready", "message", "envelopes", "room", "presence", "typing", "error" (frames without a waiting caller),
  * "pending" (the number of unacknowledged envelopes changed).
  */
@@ -84,7 +86,8 @@ export class ChatSocket extends EventTarget {
       this.setStatus("signed-out");
       return;
     }
-    this.setStatus("offline");
+    if (event.code === CLOSE_TOO_MANY_SOCKETS) this.delayMs = this.maxDelayMs;
+    this.setStatus(event.code === CLOSE_TOO_MANY_SOCKETS ? "too-many" : "offline");
     if (this.stopped) return;
     // Jitter keeps a crowd of tabs from reconnecting in lock-step after a server restart.
     const delay = this.delayMs * (0.75 + Math.random() * 0.5);

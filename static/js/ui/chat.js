@@ -25,6 +25,7 @@ const STATUS_TEXT = {
   connecting: "Connecting…",
   online: "Connected",
   offline: "Offline — reconnecting…",
+  "too-many": "Too many open tabs — close one; retrying…",
   "signed-out": "Signed out — log in again",
 };
 const TYPING_SHOWN_MS = 4000;
