@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from chat import events, protocol, selectors, services
+from chat.fanout import room_fanout
 from chat.presence import REFRESH_SECONDS, presence
 from securechat.errors import ApiError, ErrorCode
 
@@ -58,6 +59,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await presence().disconnect(self.user.pk, self.channel_name)
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
         for room_id in list(self.rooms):
+            room_fanout().leave(room_id, self)
             await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
         await self._announce_presence(await database_sync_to_async(selectors.member_ids_by_room)(self.rooms))
 
@@ -105,9 +107,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             frame_text = await self.encode_json(
                 {"type": "message", "room": str(room_id), "envelope": selectors.envelope_json(posted.envelope)}
             )
-            await self.channel_layer.group_send(
-                events.room_group(room_id), {"type": "chat.message", "room": str(room_id), "frame": frame_text}
-            )
+            await room_fanout().publish(str(room_id), frame_text)
 
     async def op_sync(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)
@@ -142,10 +142,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     # --- channel layer -> client ------------------------------------------------------
 
-    async def chat_message(self, event: dict[str, Any]) -> None:
-        if event["room"] in self.rooms:
-            await self.send(text_data=event["frame"])
-
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user"] != self.user.pk and event["room"] in self.rooms:
             await self.send_json({"type": "typing", "room": event["room"], "user": event["user"]})
@@ -171,6 +167,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         room_id = event["room_id"]
         if room_id in self.rooms:
             self.rooms.discard(room_id)
+            room_fanout().leave(room_id, self)
             await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
             await self.send_json({"type": "room", "event": "removed", "room": {"id": room_id}})
 
@@ -187,6 +184,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if room_id not in self.rooms:
             self.rooms.add(room_id)
             await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
+            await room_fanout().join(room_id, self)
 
     # --- presence ---------------------------------------------------------------------
 
