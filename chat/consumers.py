@@ -14,9 +14,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
 
-from chat import events, protocol, selectors, services
+from chat import events, protocol, selectors
 from chat.fanout import room_fanout
 from chat.presence import REFRESH_SECONDS, presence
+from chat.writer import envelope_writer
 from securechat.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
@@ -97,17 +98,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def op_send(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)
         envelope = protocol.envelope(frame.fields)
-        posted = await database_sync_to_async(services.post_envelope)(
-            sender=self.user, room_id=room_id, envelope=envelope
-        )
-        # Persisted; acknowledge to the sender, then tell the room.
+        posted = await envelope_writer().post(self.user, room_id, envelope)
+        # Persisted (and relayed to the room by the writer, in id order): acknowledge to the sender.
         await self.send_json({**posted.ack(), "ref": frame.ref})
-        if posted.created:
-            # Encoded once here, not once per receiving socket (fields already loaded: no query).
-            frame_text = await self.encode_json(
-                {"type": "message", "room": str(room_id), "envelope": selectors.envelope_json(posted.envelope)}
-            )
-            await room_fanout().publish(str(room_id), frame_text)
 
     async def op_sync(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)

@@ -192,47 +192,154 @@ def join_by_link(*, user: User, invite_token: str, client: ClientInfo) -> Room:
     return room
 
 
-def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> Posted:
-    """Store an envelope if its sender may send it to exactly the room's current members.
+@dataclass(frozen=True)
+class Post:
+    """One envelope a user asks to send to a room."""
 
-    Idempotent: a ``client_id`` the sender used before returns the envelope stored the first time.
+    sender: User
+    room_id: uuid.UUID
+    envelope: EnvelopeIn
+
+    @property
+    def key(self) -> tuple[int, uuid.UUID]:
+        return (self.sender.pk, self.envelope.client_id)
+
+
+def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> Posted:
+    """Store one envelope (see ``post_envelopes``); raises the ``ApiError`` that refuses it."""
+    [result] = post_envelopes([Post(sender, room_id, envelope)])
+    if isinstance(result, ApiError):
+        raise result
+    return result
+
+
+def post_envelopes(posts: list[Post]) -> list[Posted | ApiError]:
+    """Store each envelope whose sender may send it to exactly the room's current members; one result per post.
+
+    Idempotent: a ``client_id`` the sender used before gives the envelope stored the first time. All of them are
+    checked and written in one transaction, with every room involved locked, so sends that arrive together share
+    the round trips and the commit (docs/PERFORMANCE.md) and ids still grow in the order each room's envelopes commit.
     """
-    if envelope.sender != sender.pk:
-        raise ApiError(ErrorCode.FORBIDDEN, "The envelope's sender must be you.", field="envelope.sender")
-    if envelope.room != room_id:
-        raise ApiError(ErrorCode.FORBIDDEN, "The envelope names another room.", field="envelope.room")
-    earlier = Envelope.objects.filter(sender=sender, client_id=envelope.client_id).first()
-    if earlier is not None:
-        return Posted(earlier, created=False)
-    throttle.check_and_hit(_send_limit(), str(sender.pk))
-    try:
-        with transaction.atomic():
-            room = _locked_room(room_id)
-            members = selectors.member_ids(room.id)
-            if sender.pk not in members:
-                raise ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
-            if set(envelope.wraps) != members:
-                raise ApiError(
-                    ErrorCode.MEMBERS_CHANGED,
-                    "The room's members changed: wrap the message for the current members and send it again.",
-                    members=selectors.room_json(room)["members"],
-                )
-            stored = Envelope.objects.create(
-                room=room,
-                sender=sender,
-                client_id=envelope.client_id,
-                version=envelope.version,
-                client_time=envelope.sent_at,
-                eph_pub=envelope.eph_pub,
-                iv=envelope.iv,
-                ciphertext=envelope.ciphertext,
-                signature=envelope.signature,
-                wraps={str(member): wrap for member, wrap in sorted(envelope.wraps.items())},
-                size=len(envelope.ciphertext),
+    results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
+    for post in posts:
+        if post.key not in results:
+            error = _misaddressed(post)
+            if error is not None:
+                results[post.key] = error
+    fresh = [post for post in _unique(posts) if post.key not in results]
+    for envelope in _earlier(fresh):
+        results[(envelope.sender_id, envelope.client_id)] = Posted(envelope, created=False)
+    fresh = [post for post in fresh if post.key not in results]
+    results.update(_over_rate(fresh))
+    fresh = [post for post in fresh if post.key not in results]
+    if fresh:
+        try:
+            results.update(_store(fresh))
+        except IntegrityError:  # a client_id raced in on another socket: settle them one at a time
+            if len(fresh) == 1:
+                [post] = fresh
+                stored = Envelope.objects.get(sender=post.sender, client_id=post.envelope.client_id)
+                results[post.key] = Posted(stored, created=False)
+            else:
+                for post in fresh:
+                    results[post.key] = post_envelopes([post])[0]
+    return _in_order(posts, results)
+
+
+def _unique(posts: list[Post]) -> list[Post]:
+    """The first post of each (sender, client_id): a resend inside the same batch is answered like a repeat."""
+    seen: dict[tuple[int, uuid.UUID], Post] = {}
+    for post in posts:
+        seen.setdefault(post.key, post)
+    return list(seen.values())
+
+
+def _in_order(posts: list[Post], results: dict[tuple[int, uuid.UUID], Posted | ApiError]) -> list[Posted | ApiError]:
+    """One result per post, in order; a resend after the first of its key is a repeat (``created`` false)."""
+    answered: set[tuple[int, uuid.UUID]] = set()
+    ordered: list[Posted | ApiError] = []
+    for post in posts:
+        result = results[post.key]
+        if post.key in answered and isinstance(result, Posted):
+            result = Posted(result.envelope, created=False)
+        answered.add(post.key)
+        ordered.append(result)
+    return ordered
+
+
+def _misaddressed(post: Post) -> ApiError | None:
+    if post.envelope.sender != post.sender.pk:
+        return ApiError(ErrorCode.FORBIDDEN, "The envelope's sender must be you.", field="envelope.sender")
+    if post.envelope.room != post.room_id:
+        return ApiError(ErrorCode.FORBIDDEN, "The envelope names another room.", field="envelope.room")
+    return None
+
+
+def _earlier(posts: list[Post]) -> list[Envelope]:
+    """Envelopes already stored under the posts' (sender, client_id): one query."""
+    if not posts:
+        return []
+    keys = {post.key for post in posts}
+    candidates = Envelope.objects.filter(client_id__in=[client_id for _, client_id in keys])
+    return [envelope for envelope in candidates if (envelope.sender_id, envelope.client_id) in keys]
+
+
+def _over_rate(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
+    """The posts over their sender's send rate: one counter round trip per sender."""
+    limit = _send_limit()
+    by_sender: dict[int, list[Post]] = {}
+    for post in posts:
+        by_sender.setdefault(post.sender.pk, []).append(post)
+    refused: dict[tuple[int, uuid.UUID], ApiError] = {}
+    for sender_id, own in by_sender.items():
+        allowed = throttle.hit_many(limit, str(sender_id), len(own))
+        if allowed < len(own):
+            error = throttle.refusal(limit, str(sender_id))
+            refused.update({post.key: error for post in own[allowed:]})
+    return refused
+
+
+@transaction.atomic
+def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
+    room_ids = sorted({post.room_id for post in posts})
+    # Locked in a fixed order, so two workers storing into the same rooms cannot deadlock.
+    rooms = {room.id: room for room in Room.objects.select_for_update().filter(id__in=room_ids).order_by("id")}
+    members = selectors.member_ids_by_room(room_ids)
+    results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
+    new: list[Envelope] = []
+    for post in posts:
+        room = rooms.get(post.room_id)
+        room_members = members[str(post.room_id)]
+        if room is None or post.sender.pk not in room_members:
+            results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
+        elif set(post.envelope.wraps) != room_members:
+            results[post.key] = ApiError(
+                ErrorCode.MEMBERS_CHANGED,
+                "The room's members changed: wrap the message for the current members and send it again.",
+                members=selectors.room_json(room)["members"],
             )
-    except IntegrityError:  # the same client_id raced in on another socket
-        return Posted(Envelope.objects.get(sender=sender, client_id=envelope.client_id), created=False)
-    return Posted(stored, created=True)
+        else:
+            new.append(_envelope(post))
+    for stored in Envelope.objects.bulk_create(new):
+        results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True)
+    return results
+
+
+def _envelope(post: Post) -> Envelope:
+    envelope = post.envelope
+    return Envelope(
+        room_id=post.room_id,
+        sender=post.sender,
+        client_id=envelope.client_id,
+        version=envelope.version,
+        client_time=envelope.sent_at,
+        eph_pub=envelope.eph_pub,
+        iv=envelope.iv,
+        ciphertext=envelope.ciphertext,
+        signature=envelope.signature,
+        wraps={str(member): wrap for member, wrap in sorted(envelope.wraps.items())},
+        size=len(envelope.ciphertext),
+    )
 
 
 def purge_envelopes(*, older_than_days: int, dry_run: bool = False, batch_size: int = 5000) -> int:

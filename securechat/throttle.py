@@ -32,20 +32,27 @@ def _keys(limit: Limit, subject: str) -> tuple[str, str]:
     return f"{base}:count", f"{base}:start"
 
 
-def check(limit: Limit, subject: str) -> None:
-    """Raise ``rate_limited`` (with ``retry_after`` seconds) if ``subject`` used up its attempts."""
+def refusal(limit: Limit, subject: str) -> ApiError | None:
+    """The ``rate_limited`` error (with ``retry_after`` seconds) if ``subject`` used up its attempts, else None."""
     count_key, start_key = _keys(limit, subject)
     values = cache.get_many([count_key, start_key])
     if values.get(count_key, 0) < limit.attempts:
-        return
+        return None
     started = values.get(start_key, time.time())
     retry_after = max(1, math.ceil(started + limit.window_seconds - time.time()))
     minutes = math.ceil(retry_after / 60)
-    raise ApiError(
+    return ApiError(
         ErrorCode.RATE_LIMITED,
         f"{limit.message} Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         retry_after=retry_after,
     )
+
+
+def check(limit: Limit, subject: str) -> None:
+    """Raise ``rate_limited`` if ``subject`` used up its attempts."""
+    error = refusal(limit, subject)
+    if error is not None:
+        raise error
 
 
 def hit(limit: Limit, subject: str) -> None:
@@ -62,14 +69,22 @@ def hit(limit: Limit, subject: str) -> None:
 
 def check_and_hit(limit: Limit, subject: str) -> None:
     """Count this attempt and refuse it if it is over the limit: one Redis round trip while under it."""
+    if hit_many(limit, subject, 1) == 0:
+        check(limit, subject)
+
+
+def hit_many(limit: Limit, subject: str, attempts: int) -> int:
+    """Count ``attempts`` more and return how many of them are within the limit (the first ones are).
+
+    One Redis round trip while under the limit; the refused ones get ``refusal(limit, subject)``.
+    """
     count_key, _ = _keys(limit, subject)
     try:
-        count = cache.incr(count_key)
+        count = cache.incr(count_key, attempts)
     except ValueError:  # no window yet (or it just expired)
         hit(limit, subject)
-        count = 1
-    if count > limit.attempts:
-        check(limit, subject)
+        count = cache.incr(count_key, attempts - 1) if attempts > 1 else 1
+    return max(0, min(attempts, limit.attempts - (count - attempts)))
 
 
 def clear(limit: Limit, subject: str) -> None:

@@ -1,0 +1,98 @@
+"""Sends that arrive together are stored in one transaction, yet each is judged, answered and stored on its own."""
+
+import asyncio
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+
+from chat import protocol, services
+from chat.models import Envelope
+from chat.tests.factories import envelope, send_frame
+from securechat.errors import ApiError
+from securechat.validation import Fields
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(user, room_id, members, client_id=None) -> services.Post:
+    frame = Fields({"envelope": envelope(room_id, user.pk, members, client_id)})
+    return services.Post(user, room_id, protocol.envelope(frame))
+
+
+def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_order(users, room) -> None:
+    alice, bob, carol = users["alice"], users["bob"], users["carol"]
+    both = [alice.pk, bob.pk]
+    repeated = str(uuid.uuid4())
+    batch = [
+        post(alice, room.id, both),
+        post(carol, room.id, [alice.pk, bob.pk, carol.pk]),  # not a member
+        post(bob, room.id, [alice.pk]),  # wraps miss a member
+        post(bob, room.id, both, repeated),
+        post(bob, room.id, both, repeated),  # the same send again, in the same batch
+        post(alice, room.id, both),
+    ]
+    results = services.post_envelopes(batch)
+    assert [r.code if isinstance(r, ApiError) else r.created for r in results] == [
+        True,
+        "not_member",
+        "members_changed",
+        True,
+        False,
+        True,
+    ]
+    stored = [r.envelope.id for r in results if isinstance(r, services.Posted)]
+    assert stored[1] == stored[2] and stored == sorted(stored)
+    assert list(Envelope.objects.order_by("id").values_list("id", flat=True)) == sorted(set(stored))
+    # A later resend of a stored one is a repeat, answered with the first id.
+    [again] = services.post_envelopes([batch[3]])
+    assert (again.created, again.envelope.id) == (False, stored[1])
+
+
+def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_limit(users, room, settings) -> None:
+    settings.SEND_RATE_PER_MINUTE = 3
+    alice, bob = users["alice"], users["bob"]
+    both = [alice.pk, bob.pk]
+    results = services.post_envelopes([post(alice, room.id, both) for _ in range(5)] + [post(bob, room.id, both)])
+    assert [r.code if isinstance(r, ApiError) else "stored" for r in results] == [
+        "stored",
+        "stored",
+        "stored",
+        "rate_limited",
+        "rate_limited",
+        "stored",
+    ]
+    assert Envelope.objects.count() == 4
+
+
+@pytest.mark.asyncio
+async def test_sends_from_many_sockets_at_once_are_each_acked_once_and_delivered_in_id_order(
+    users, room, sockets
+) -> None:
+    alice, bob = users["alice"], users["bob"]
+    senders = [await sockets(alice) for _ in range(3)] + [await sockets(bob) for _ in range(3)]
+    frames = []
+    for index, socket in enumerate(senders):
+        user = alice if index < 3 else bob
+        frames.append((socket, [envelope(room.id, user.pk, [alice.pk, bob.pk]) for _ in range(5)]))
+    await asyncio.gather(*(socket.send_json_to(send_frame(room.id, env)) for socket, envs in frames for env in envs))
+    acks, seen = [], []
+    for socket, envs in frames:
+        own_acks, ids = await frames_until(socket, acks=len(envs), messages=30)
+        acks += own_acks
+        seen.append(ids)
+    assert len({ack["id"] for ack in acks}) == 30
+    # Every socket in the room saw all 30 once, in increasing id order.
+    assert seen == [sorted(ack["id"] for ack in acks)] * len(frames)
+    assert await database_sync_to_async(Envelope.objects.count)() == 30
+
+
+async def frames_until(socket, *, acks: int, messages: int) -> tuple[list[dict], list[int]]:
+    got_acks, ids = [], []
+    while len(got_acks) < acks or len(ids) < messages:
+        frame = await socket.receive_json_from(timeout=5)
+        if frame["type"] == "ack":
+            got_acks.append(frame)
+        elif frame["type"] == "message":
+            ids.append(frame["envelope"]["id"])
+    return got_acks, ids

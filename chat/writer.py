@@ -1,0 +1,90 @@
+"""Sends that arrive while the database is busy are stored together: one transaction, one commit,
+then relayed to their rooms in the order they were stored.
+
+All database work of a worker runs on one thread, and a send used to hold it for a whole transaction of its
+own (about 10 ms of round trips and the commit's wait for the disk). Here a send joins a queue; whenever the
+thread is free, everything queued goes in as one ``services.post_envelopes`` call. An idle server still
+stores a lone send at once; a busy one shares each commit among all the sends that waited for it
+(docs/PERFORMANCE.md). Each send is still acknowledged only after the commit that stored it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+import weakref
+
+from channels.db import database_sync_to_async
+
+from accounts.models import User
+from chat import selectors, services
+from chat.fanout import room_fanout
+from chat.models import Envelope
+from chat.protocol import EnvelopeIn
+from securechat.errors import ApiError
+
+logger = logging.getLogger(__name__)
+
+# A bound on one transaction's size: locks and the commit stay short even after a stall.
+MAX_BATCH = 100
+
+
+class EnvelopeWriter:
+    def __init__(self) -> None:
+        self.queue: list[tuple[services.Post, asyncio.Future[services.Posted]]] = []
+        self.flushing = False
+        self.task: asyncio.Task[None] | None = None
+
+    async def post(self, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> services.Posted:
+        """Store the envelope (with whatever else is waiting); raises the ``ApiError`` that refuses it."""
+        future: asyncio.Future[services.Posted] = asyncio.get_running_loop().create_future()
+        self.queue.append((services.Post(sender, room_id, envelope), future))
+        if not self.flushing:
+            self.flushing = True
+            self.task = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.queue:
+                batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                try:
+                    results = await database_sync_to_async(services.post_envelopes)([post for post, _ in batch])
+                except Exception as error:  # the database is unavailable: every send of the batch is told
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its socket went away; a resend finds it stored
+                        continue
+                    if isinstance(result, ApiError):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+                await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
+        finally:
+            self.flushing = False
+
+    async def _publish(self, stored: list[Envelope]) -> None:
+        """Tell each room of what was stored, in id order: a client syncs from the newest id it was sent."""
+        try:
+            for envelope in sorted(stored, key=lambda e: e.id):
+                room = str(envelope.room_id)
+                frame = {"type": "message", "room": room, "envelope": selectors.envelope_json(envelope)}
+                await room_fanout().publish(room, json.dumps(frame))
+        except Exception:  # the layer is best-effort; the fan-out closes its sockets, which then sync
+            logger.exception("could not relay stored envelopes")
+
+
+_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EnvelopeWriter] = weakref.WeakKeyDictionary()
+
+
+def envelope_writer() -> EnvelopeWriter:
+    """This worker's writer (one per event loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _writers:
+        _writers[loop] = EnvelopeWriter()
+    return _writers[loop]
