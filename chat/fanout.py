@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 CLOSE_TRY_AGAIN = 1013
 # channels_redis forgets group members after a day: every subscription is renewed well within that.
 RENEW_SECONDS = 3600
+# Frames of one room published together, up to about this many characters per channel-layer message.
+BUNDLE_BYTES = 512 * 1024
 
 
 class Receiver(Protocol):
@@ -65,10 +67,14 @@ class RoomFanout:
             if not sockets:
                 del self.sockets[room_id]
 
-    async def publish(self, room_id: str, frame: str) -> None:
-        """Send an encoded ``message`` frame to every socket of the room, on every worker."""
+    async def publish(self, room_id: str, frames: list[str]) -> None:
+        """Send encoded ``message`` frames, in order, to every socket of the room on every worker.
+
+        Frames travel together (one channel-layer message per batch) up to about ``BUNDLE_BYTES``.
+        """
         group = events.room_messages_group(room_id)
-        await self.layer.group_send(group, {"type": "room.message", "room": room_id, "frame": frame})
+        for bundle in _bundles(frames):
+            await self.layer.group_send(group, {"type": "room.message", "room": room_id, "frames": bundle})
 
     async def _channel(self) -> str:
         if self.channel is None:
@@ -94,10 +100,10 @@ class RoomFanout:
         if not sockets:
             await self._unsubscribe_if_unused(room_id)
             return
-        frame = message["frame"]
         for socket in list(sockets):
             try:
-                await socket.send(text_data=frame)
+                for frame in message["frames"]:
+                    await socket.send(text_data=frame)
             except Exception:  # that socket is closing: its consumer leaves the room
                 logger.debug("could not deliver to a closing socket", exc_info=True)
 
@@ -126,6 +132,18 @@ class RoomFanout:
         for socket in sockets:
             with contextlib.suppress(Exception):
                 await socket.close(code=CLOSE_TRY_AGAIN)
+
+
+def _bundles(frames: list[str]) -> list[list[str]]:
+    bundles: list[list[str]] = [[]]
+    size = 0
+    for frame in frames:
+        if bundles[-1] and size + len(frame) > BUNDLE_BYTES:
+            bundles.append([])
+            size = 0
+        bundles[-1].append(frame)
+        size += len(frame)
+    return bundles
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomFanout] = weakref.WeakKeyDictionary()

@@ -280,22 +280,25 @@ def _earlier(posts: list[Post]) -> list[Envelope]:
     if not posts:
         return []
     keys = {post.key for post in posts}
-    candidates = Envelope.objects.filter(client_id__in=[client_id for _, client_id in keys])
+    # Both columns, so the lookup uses the (sender, client_id) unique index.
+    candidates = Envelope.objects.filter(
+        sender_id__in={sender for sender, _ in keys}, client_id__in={client_id for _, client_id in keys}
+    )
     return [envelope for envelope in candidates if (envelope.sender_id, envelope.client_id) in keys]
 
 
 def _over_rate(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
-    """The posts over their sender's send rate: one counter round trip per sender."""
+    """The posts over their sender's send rate: one counter round trip for the whole batch."""
     limit = _send_limit()
-    by_sender: dict[int, list[Post]] = {}
+    by_sender: dict[str, list[Post]] = {}
     for post in posts:
-        by_sender.setdefault(post.sender.pk, []).append(post)
+        by_sender.setdefault(str(post.sender.pk), []).append(post)
+    allowed = throttle.hit_each(limit, {sender: len(own) for sender, own in by_sender.items()})
     refused: dict[tuple[int, uuid.UUID], ApiError] = {}
-    for sender_id, own in by_sender.items():
-        allowed = throttle.hit_many(limit, str(sender_id), len(own))
-        if allowed < len(own):
-            error = throttle.refusal(limit, str(sender_id))
-            refused.update({post.key: error for post in own[allowed:]})
+    for sender, own in by_sender.items():
+        if allowed[sender] < len(own):
+            error = throttle.refusal(limit, sender)
+            refused.update({post.key: error for post in own[allowed[sender] :]})
     return refused
 
 

@@ -70,11 +70,14 @@ class EnvelopeWriter:
 
     async def _publish(self, stored: list[Envelope]) -> None:
         """Tell each room of what was stored, in id order: a client syncs from the newest id it was sent."""
+        by_room: dict[str, list[str]] = {}
+        for envelope in sorted(stored, key=lambda e: e.id):
+            room = str(envelope.room_id)
+            frame = {"type": "message", "room": room, "envelope": selectors.envelope_json(envelope)}
+            by_room.setdefault(room, []).append(json.dumps(frame))
         try:
-            for envelope in sorted(stored, key=lambda e: e.id):
-                room = str(envelope.room_id)
-                frame = {"type": "message", "room": room, "envelope": selectors.envelope_json(envelope)}
-                await room_fanout().publish(room, json.dumps(frame))
+            for room, frames in by_room.items():
+                await room_fanout().publish(room, frames)
         except Exception:  # the layer is best-effort; the fan-out closes its sockets, which then sync
             logger.exception("could not relay stored envelopes")
 

@@ -6,8 +6,10 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 from securechat.errors import ApiError, ErrorCode
 
@@ -85,6 +87,35 @@ def hit_many(limit: Limit, subject: str, attempts: int) -> int:
         hit(limit, subject)
         count = cache.incr(count_key, attempts - 1) if attempts > 1 else 1
     return max(0, min(attempts, limit.attempts - (count - attempts)))
+
+
+def hit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, int]:
+    """``hit_many`` for several subjects at once: on Redis, one round trip for all of them."""
+    client = _redis_client()
+    if client is None:
+        return {subject: hit_many(limit, subject, count) for subject, count in attempts.items()}
+    now = int(time.time())
+    with client.pipeline(transaction=True) as pipe:
+        for subject, count in attempts.items():
+            count_key, start_key = (cache.make_and_validate_key(key) for key in _keys(limit, subject))
+            pipe.incrby(count_key, count)
+            # The first attempt of a window starts it; the counter never outlives its window.
+            pipe.expire(count_key, limit.window_seconds, nx=True)
+            pipe.set(start_key, now, ex=limit.window_seconds, nx=True)
+        replies = pipe.execute()
+    totals = replies[::3]
+    return {
+        subject: max(0, min(count, limit.attempts - (total - count)))
+        for (subject, count), total in zip(attempts.items(), totals, strict=True)
+    }
+
+
+def _redis_client() -> Any | None:
+    """The cache's own Redis client, for pipelines Django's cache API has no call for; None on other caches."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        return None
+    return backend._cache.get_client(write=True)  # Django's RedisCache keeps its client there
 
 
 def clear(limit: Limit, subject: str) -> None:
