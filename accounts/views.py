@@ -21,8 +21,13 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def client_info(request: HttpRequest) -> services.ClientInfo:
     return services.ClientInfo(
         ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.headers.get("User-Agent", ""),
+        user_agent=storable(request.headers.get("User-Agent", "")),
     )
+
+
+def storable(text: str) -> str:
+    """A header as the audit log can keep it: without NUL (Postgres refuses it) or unpaired surrogates."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def signed_in(request: HttpRequest, user: User, status: int = 200) -> JsonResponse:
@@ -165,7 +170,7 @@ def public_keys_by_ids(request: HttpRequest) -> HttpResponse:
     """Public keys of several users at once (the senders on a page of history)."""
     raw = request.GET.get("ids", "")
     parts = [part for part in raw.split(",") if part]
-    if len(parts) > MAX_KEY_LOOKUP or not all(part.isdigit() and len(part) < 19 for part in parts):
+    if len(parts) > MAX_KEY_LOOKUP or not all(part.isascii() and part.isdigit() and len(part) < 19 for part in parts):
         raise ApiError(ErrorCode.WRONG_TYPE, f"ids is up to {MAX_KEY_LOOKUP} user ids, comma-separated.", field="ids")
     identities = selectors.identities_by_ids([int(part) for part in parts])
     return JsonResponse({"keys": [selectors.public_identity_json(identity) for identity in identities]})
@@ -173,7 +178,8 @@ def public_keys_by_ids(request: HttpRequest) -> HttpResponse:
 
 @json_endpoint(methods=("GET",), login_required=True)
 def public_keys(request: HttpRequest, username: str) -> HttpResponse:
-    identity = selectors.identity_by_username(username)
+    # A name no account can have (NUL included, which Postgres cannot even compare) matches none.
+    identity = selectors.identity_by_username(username) if schemas.USERNAME_PATTERN.fullmatch(username) else None
     if identity is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No user with that name.")
     if identity.user_id == request.user.pk:

@@ -5,14 +5,13 @@ Only structure is checked here: lengths, types, limits. Who may do what is the s
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields, decode_base64
+from securechat.validation import Fields, decode_base64, parse_json
 
 ENVELOPE_VERSION = 1
 PAD_BLOCK = 256
@@ -24,6 +23,7 @@ MAX_MEMBERS = 256
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_SENT_AT_MS = 253_402_300_799_999  # the last millisecond of year 9999
 WRAP_BYTES = 40
+MAX_USER_ID = 2**63 - 1
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 OPS = ("send", "sync", "history", "typing")
@@ -52,10 +52,7 @@ class EnvelopeIn:
 
 
 def parse_frame(text: str) -> Frame:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        raise ApiError(ErrorCode.INVALID_JSON, "The frame is not valid JSON.") from None
+    data = parse_json(text, what="The frame")
     fields = Fields(data)
     ref = data.get("ref")
     if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
@@ -97,7 +94,7 @@ def envelope(fields: Fields) -> EnvelopeIn:
     return EnvelopeIn(
         version=version,
         room=room_id(env),
-        sender=env.integer("sender", minimum=1, maximum=2**63 - 1),
+        sender=env.integer("sender", minimum=1, maximum=MAX_USER_ID),
         client_id=env.uuid("client_id"),
         sent_at=ms_to_datetime(sent_at_ms),
         eph_pub=env.bytes("eph_pub", length=32),
@@ -115,7 +112,14 @@ def _wraps(env: Fields) -> dict[int, str]:
         raise ApiError(ErrorCode.BAD_LENGTH, f"Between 1 and {MAX_MEMBERS} wraps.", field="envelope.wraps")
     wraps: dict[int, str] = {}
     for key, value in items:
-        if not key.isdigit() or key != str(int(key)) or int(key) < 1:
+        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and at most 19 of them before int()
+        # (which refuses more than 4 300): member ids are user ids, 1 to 2**63 - 1 like the sender's.
+        if (
+            not (key.isascii() and key.isdigit())
+            or len(key) > 19
+            or key != str(int(key))
+            or not 1 <= int(key) <= MAX_USER_ID
+        ):
             raise ApiError(ErrorCode.WRONG_TYPE, "Wrap keys are member ids.", field=f"envelope.wraps.{key[:20]}")
         if not isinstance(value, str) or len(value) != 56:
             raise ApiError(ErrorCode.BAD_LENGTH, "Each wrap is 40 bytes.", field=f"envelope.wraps.{key}")

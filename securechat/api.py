@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 
 from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields
+from securechat.validation import Fields, parse_json
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -47,14 +46,13 @@ def json_endpoint(*, methods: tuple[str, ...], login_required: bool = False) -> 
 
 def read_json(request: HttpRequest, *, max_bytes: int = MAX_BODY_BYTES) -> Fields:
     """The request body as a JSON object, at most ``max_bytes``."""
-    length = int(request.headers.get("Content-Length") or 0)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:  # Django's request.body would raise the same on it: a 500
+        raise ApiError(ErrorCode.INVALID_JSON, "The Content-Length header is not a number.") from None
     if length > max_bytes or len(request.body) > max_bytes:
         raise ApiError(ErrorCode.TOO_LARGE, f"The request body may be at most {max_bytes} bytes.")
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(ErrorCode.INVALID_JSON, "The request body is not valid JSON.") from None
-    return Fields(data)
+    return Fields(parse_json(request.body, what="The request body"))
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

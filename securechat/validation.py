@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,29 @@ def decode_base64(value: str, *, field: str) -> bytes:
         return base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise ApiError(ErrorCode.BAD_BASE64, "This is not valid base64.", field=field) from None
+
+
+def parse_json(text: str | bytes, *, what: str) -> Any:
+    """``json.loads``, with every way it can fail as ``invalid_json``: nesting deeper than the parser's
+    recursion limit included (a 64 KiB body of "[" raised RecursionError, a 500)."""
+    try:
+        return json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ApiError(ErrorCode.INVALID_JSON, f"{what} is not valid JSON.") from None
+
+
+def is_storable_text(value: str) -> bool:
+    """Text every database stores and every encoder writes: no NUL (Postgres refuses it) and no unpaired
+    surrogate (JSON's "\\ud800" escapes allow one; it has no UTF-8 form)."""
+    if "\x00" in value:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def encode_base64(value: bytes) -> str:
@@ -67,6 +91,12 @@ class Fields:
         value: str = self._value(name, str, "a string")
         if len(value) > max_length:
             raise ApiError(ErrorCode.BAD_LENGTH, f"At most {max_length} characters.", field=self._name(name))
+        if not is_storable_text(value):
+            raise ApiError(
+                ErrorCode.WRONG_TYPE,
+                "Expected text without NUL characters or unpaired surrogates.",
+                field=self._name(name),
+            )
         return value
 
     def integer(self, name: str, *, minimum: int, maximum: int) -> int:

@@ -1,0 +1,198 @@
+"""Hostile WebSocket frames: the parser answers with a Frame or a coded ApiError, and the socket with an error frame.
+
+The pure parsers (chat.protocol) are run on any text and on deep mutations of a valid ``send`` frame; then a
+signed-in socket is sent a series of refused frames and must answer each with one ``error`` frame of the parser's
+code, stay open, and store nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import channel_layers
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accounts.models import User
+from chat import protocol, services
+from chat.models import Envelope, Room
+from chat.tests.conftest import next_of
+from chat.tests.factories import LOCAL, connect, envelope, make_user
+from securechat.errors import ApiError
+from tests.hardening.strategies import ERROR_CODES, deep_nesting, examples, json_values, mutated, texts
+
+VECTOR = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "envelope-v1.json").read_text())["envelope"]
+ROOM = "7d1e5c2a-3b4f-4c6d-8e9f-0a1b2c3d4e5f"
+# Two valid send frames: the browser's test vector, and one of the server tests' shape with two members.
+SEND_FRAMES = [
+    {"op": "send", "room": VECTOR["room"], "envelope": VECTOR, "ref": "v"},
+    {"op": "send", "room": ROOM, "envelope": envelope(ROOM, 7, [7, 9], blocks=2), "ref": "s"},
+]
+OTHER_FRAMES = [
+    {"op": "sync", "room": ROOM, "after": 0, "ref": "a"},
+    {"op": "history", "room": ROOM, "before": 12, "limit": 50, "ref": "b"},
+    {"op": "typing", "room": ROOM},
+]
+
+
+def parse(text: str) -> protocol.Frame:
+    """What the consumer does with a frame before any database work, in its order."""
+    frame = protocol.parse_frame(text)
+    protocol.room_id(frame.fields)
+    if frame.op == "send":
+        protocol.envelope(frame.fields)
+    elif frame.op == "sync":
+        protocol.envelope_id(frame.fields, "after")
+    elif frame.op == "history":
+        protocol.envelope_id(frame.fields, "before", optional=True)
+        protocol.page_limit(frame.fields)
+    return frame
+
+
+def refusal(text: str) -> ApiError | None:
+    """The parser's coded refusal of ``text``, or None if it accepts it; any other exception fails the test."""
+    try:
+        parse(text)
+    except ApiError as error:
+        assert str(error.code) in ERROR_CODES
+        assert isinstance(protocol.error_frame(error), dict)
+        json.dumps(protocol.error_frame(error))  # the answer itself can be sent
+        return error
+    return None
+
+
+def frame_texts() -> st.SearchStrategy[str]:
+    """Frames of every kind: junk text, JSON of any shape, and one-field mutations of valid frames."""
+    mutations = st.sampled_from(SEND_FRAMES + OTHER_FRAMES).flatmap(mutated).map(lambda pair: json.dumps(pair[1]))
+    return st.one_of(
+        texts(),
+        deep_nesting(),
+        json_values.map(json.dumps),
+        st.dictionaries(st.sampled_from(["op", "ref", "room", "envelope", "after"]), json_values).map(json.dumps),
+        mutations,
+        mutations,
+    )
+
+
+def test_the_valid_frames_parse() -> None:
+    for frame in SEND_FRAMES + OTHER_FRAMES:
+        assert refusal(json.dumps(frame)) is None, frame
+
+
+@examples(150)
+@given(text=st.one_of(st.text(), st.binary().map(lambda raw: raw.decode("latin-1")), frame_texts()))
+def test_any_text_parses_to_a_frame_or_a_coded_refusal(text: str) -> None:
+    refusal(text)
+
+
+@examples(150)
+@given(data=st.data())
+def test_a_send_frame_with_one_broken_field_is_refused_with_a_code(data: Any) -> None:
+    label, frame = data.draw(st.sampled_from(SEND_FRAMES).flatmap(mutated), label="mutation")
+    error = refusal(json.dumps(frame))
+    if error is not None and error.field:
+        # The field named is the one that was broken, or one that contains it.
+        assert error.field.split(".")[0] in {"ref", "op", "room", "envelope"}, (label, error.field)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["\u00b2", "\u0661", "0", "01", "-1", " 1", "1" * 20, "9" * 5000, "9223372036854775808", "x"],
+)
+def test_a_wrap_key_that_is_not_a_member_id_is_refused(key: str) -> None:
+    frame = json.loads(json.dumps(SEND_FRAMES[1]))
+    frame["envelope"]["wraps"][key] = frame["envelope"]["wraps"].pop("9")
+    error = refusal(json.dumps(frame))
+    assert error is not None and error.code in {"wrong_type", "bad_length"}, key
+
+
+def test_nesting_deeper_than_the_parser_allows_is_invalid_json() -> None:
+    error = refusal('{"op":"send","envelope":' + "[" * 100_000)
+    assert error is not None and error.code == "invalid_json"
+
+
+# --- the same frames on a real socket -----------------------------------------------
+
+
+@pytest.fixture
+def people(transactional_db: None, settings: Any) -> tuple[User, User, Room]:
+    """alice and bob, and alice's room with both in it."""
+    settings.CACHES = {name: {**config, "KEY_PREFIX": uuid.uuid4().hex} for name, config in settings.CACHES.items()}
+    settings.REDIS_KEY_PREFIX = uuid.uuid4().hex
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    alice, bob = make_user("alice"), make_user("bob")
+    room = services.create_room(owner=alice, name="Plans", policy="invite", client=LOCAL)
+    services.add_member(actor=alice, room_id=room.id, username="bob", client=LOCAL)
+    return alice, bob, room
+
+
+def refused_frames(alice: User, bob: User, room: Room) -> st.SearchStrategy[list[str]]:
+    """Frames the parser refuses, aimed at alice's own room, with a ref where the frame can carry one."""
+    own = [
+        {"op": "send", "room": str(room.id), "envelope": envelope(room.id, alice.pk, [alice.pk, bob.pk])},
+        {"op": "history", "room": str(room.id), "limit": 10},
+    ]
+    frames = st.one_of(
+        frame_texts(),
+        st.sampled_from(own).flatmap(mutated).map(lambda pair: json.dumps(pair[1])),
+    )
+    return st.lists(frames.filter(lambda text: refusal(text) is not None), min_size=4, max_size=10)
+
+
+async def exchange_frames(alice: User, bob: User, room: Room, texts: list[str]) -> None:
+    channel_layers.backends.clear()  # the layer belongs to the event loop that made it
+    communicator = await connect(alice)
+    connected, _ = await communicator.connect()
+    assert connected
+    try:
+        await next_of(communicator, "ready")
+        for text in texts:
+            # send_input, not send_to: an empty text frame is a frame too.
+            await communicator.send_input({"type": "websocket.receive", "text": text})
+            error = await next_of(communicator, "error")
+            expected = refusal(text)
+            assert expected is not None
+            assert error["code"] == str(expected.code), (text[:200], error)
+            assert error["code"] in ERROR_CODES
+        # Refused frames past the parser, decided by the services: not mine to send, members that are not the room's.
+        env = envelope(room.id, alice.pk, [alice.pk])
+        await communicator.send_json_to({"op": "send", "room": str(room.id), "envelope": env, "ref": "m"})
+        assert (await next_of(communicator, "error"))["code"] == "members_changed"
+        env = envelope(room.id, bob.pk, [alice.pk, bob.pk])
+        await communicator.send_json_to({"op": "send", "room": str(room.id), "envelope": env, "ref": "f"})
+        assert (await next_of(communicator, "error"))["code"] == "forbidden"
+        await communicator.send_to(bytes_data=b'{"op":"typing"}')
+        assert (await next_of(communicator, "error"))["code"] == "invalid_json"
+        # Still open, still answering.
+        await communicator.send_json_to({"op": "history", "room": str(room.id), "ref": "h"})
+        answer = await next_of(communicator, "envelopes")
+        assert (answer["ref"], answer["items"]) == ("h", [])
+        assert await database_sync_to_async(Envelope.objects.count)() == 0
+    finally:
+        await communicator.disconnect()
+        channel_layers.backends.clear()
+
+
+@examples(6)
+@given(data=st.data())
+def test_a_socket_answers_each_refused_frame_with_an_error_stays_open_and_stores_nothing(
+    people: tuple[User, User, Room], data: Any
+) -> None:
+    texts = data.draw(refused_frames(*people), label="frames")
+    asyncio.run(exchange_frames(*people, known_bad(*people) + texts))
+
+
+def known_bad(alice: User, bob: User, room: Room) -> list[str]:
+    """Frames that once ended the consumer with an exception (RecursionError, ValueError from int())."""
+    frames = ['{"op":"send","envelope":' + "[" * 100_000, ""]
+    for key in ("²", "9" * 5000):
+        env = envelope(room.id, alice.pk, [alice.pk])
+        env["wraps"][key] = env["wraps"].pop(str(alice.pk))
+        frames.append(json.dumps({"op": "send", "room": str(room.id), "envelope": env, "ref": "k"}))
+    return frames

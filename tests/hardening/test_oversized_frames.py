@@ -1,0 +1,129 @@
+"""A WebSocket message over the limit is refused by the server itself (daphne), before the app parses it.
+
+A real daphne, started as the Makefile starts it (``--websocket-max-message-size``), and a real WebSocket client
+signed in with a session cookie, as a browser tab is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from accounts.models import User
+from chat import services
+from chat.models import Envelope, Room
+from chat.tests.factories import LOCAL, envelope, make_user, session_cookie
+from tests.servers import Server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIMIT = django_settings.WEBSOCKET_MAX_MESSAGE_BYTES
+MESSAGE_TOO_BIG = 1009
+ABNORMAL_CLOSURE = 1006  # what a client reports when the connection ends without a close frame
+WAIT = 10.0
+
+
+@pytest.fixture
+def alice_and_room(transactional_db: None, settings: Any) -> tuple[User, Room]:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # not under test; Argon2 is slow
+    alice, bob = make_user(f"alice{uuid.uuid4().hex[:8]}"), make_user(f"bob{uuid.uuid4().hex[:8]}")
+    room = services.create_room(owner=alice, name="Plans", policy="invite", client=LOCAL)
+    services.add_member(actor=alice, room_id=room.id, username=bob.username, client=LOCAL)
+    return alice, room
+
+
+def padded_send(room: Room, alice: User, size: int) -> str:
+    """A send frame of exactly ``size`` UTF-8 bytes whose ciphertext is too long for any envelope.
+
+    JSON allows whitespace after the value, so the frame is padded to the byte.
+    """
+    env = envelope(room.id, alice.pk, [alice.pk])
+    env["ciphertext"] = "A" * (size - 1_000)
+    text = json.dumps({"op": "send", "room": str(room.id), "envelope": env, "ref": "big"})
+    assert len(text.encode()) <= size
+    return text + " " * (size - len(text.encode()))
+
+
+async def next_of(ws: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next frame of type ``kind``; presence and typing frames arrive at any time."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        if frame["type"] == kind:
+            return frame
+
+
+def open_socket(server: Server, cookie: str) -> Any:
+    return connect(
+        f"{server.ws_url}/ws/chat/",
+        origin=server.url,  # type: ignore[arg-type]
+        additional_headers={"Cookie": cookie},
+        open_timeout=WAIT,
+        max_size=None,
+    )
+
+
+async def frames_until_closed(ws: ClientConnection) -> tuple[list[dict[str, Any]], ConnectionClosed]:
+    frames = []
+    while True:
+        try:
+            frames.append(json.loads(await asyncio.wait_for(ws.recv(), WAIT)))
+        except ConnectionClosed as closed:
+            return frames, closed
+
+
+async def oversized_then_fresh(server: Server, cookie: str, room: Room, alice: User) -> int:
+    """Send one message a byte over the limit; the close code the client saw (1006: no close frame at all)."""
+    async with open_socket(server, cookie) as ws:
+        await next_of(ws, "ready")
+        await ws.send(padded_send(room, alice, LIMIT + 1))
+        frames, closed = await frames_until_closed(ws)
+        # The app would answer this frame with a too_large error (see the test at the limit): it never saw it.
+        assert [frame for frame in frames if frame["type"] in {"error", "ack", "message"}] == []
+        code = closed.rcvd.code if closed.rcvd is not None else ABNORMAL_CLOSURE
+
+    # The worker is fine: the next socket is served at once.
+    async with open_socket(server, cookie) as ws:
+        await next_of(ws, "ready")
+        await ws.send(json.dumps({"op": "history", "room": str(room.id), "ref": "after"}))
+        answer = await next_of(ws, "envelopes")
+        assert (answer["ref"], answer["items"]) == ("after", [])
+    return code
+
+
+async def at_the_limit(server: Server, cookie: str, room: Room, alice: User) -> None:
+    async with open_socket(server, cookie) as ws:
+        await next_of(ws, "ready")
+        await ws.send(padded_send(room, alice, LIMIT))
+        error = await next_of(ws, "error")
+        assert (error["code"], error["ref"], error["field"]) == ("too_large", "big", "envelope.ciphertext")
+        # Still open after the app's refusal.
+        await ws.send(json.dumps({"op": "history", "room": str(room.id), "ref": "h"}))
+        assert (await next_of(ws, "envelopes"))["ref"] == "h"
+
+
+def test_a_message_over_the_limit_closes_the_socket_before_the_app_sees_it(
+    live_daphne: Server, alice_and_room: tuple[User, Room]
+) -> None:
+    alice, room = alice_and_room
+    log_before = len(live_daphne.log())
+    code = asyncio.run(oversized_then_fresh(live_daphne, session_cookie(alice), room, alice))
+    # Closed by the server. Autobahn under daphne drops the TCP connection (its failByDrop default), which a client
+    # sees as 1006; 1009 is the code should daphne ever send a close frame instead.
+    assert code in {MESSAGE_TOO_BIG, ABNORMAL_CLOSURE}
+    assert Envelope.objects.count() == 0
+    assert "Traceback" not in live_daphne.log()[log_before:]
+
+
+def test_a_message_at_the_limit_is_parsed_and_refused_by_the_app(
+    live_daphne: Server, alice_and_room: tuple[User, Room]
+) -> None:
+    alice, room = alice_and_room
+    asyncio.run(at_the_limit(live_daphne, session_cookie(alice), room, alice))
+    assert Envelope.objects.count() == 0
