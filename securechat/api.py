@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.defaults import page_not_found
 
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Fields, parse_json
@@ -60,3 +61,10 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if request.path.startswith("/api/"):
         return error_response(ApiError(ErrorCode.CSRF_FAILED, "Missing or wrong CSRF token; reload the page."))
     return html_csrf_failure(request, reason=reason)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """JSON for an API path no route matches, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return error_response(ApiError(ErrorCode.NOT_FOUND, "No such API endpoint."))
+    return page_not_found(request, exception)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from securechat import views
+from securechat import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,3 +10,5 @@ urlpatterns = [
     path("", include("chat.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = api.not_found
