@@ -219,6 +219,7 @@ def post_envelopes(posts: list[Post]) -> list[Posted | ApiError]:
     Idempotent: a ``client_id`` the sender used before gives the envelope stored the first time. All of them are
     checked and written in one transaction, with every room involved locked, so sends that arrive together share
     the round trips and the commit (docs/PERFORMANCE.md) and ids still grow in the order each room's envelopes commit.
+    Every arrival counts towards the sender's rate, a resend included.
     """
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     for post in posts:
@@ -227,23 +228,27 @@ def post_envelopes(posts: list[Post]) -> list[Posted | ApiError]:
             if error is not None:
                 results[post.key] = error
     fresh = [post for post in _unique(posts) if post.key not in results]
-    for envelope in _earlier(fresh):
-        results[(envelope.sender_id, envelope.client_id)] = Posted(envelope, created=False)
-    fresh = [post for post in fresh if post.key not in results]
     results.update(_over_rate(fresh))
-    fresh = [post for post in fresh if post.key not in results]
-    if fresh:
-        try:
-            results.update(_store(fresh))
-        except IntegrityError:  # a client_id raced in on another socket: settle them one at a time
-            if len(fresh) == 1:
-                [post] = fresh
-                stored = Envelope.objects.get(sender=post.sender, client_id=post.envelope.client_id)
-                results[post.key] = Posted(stored, created=False)
-            else:
-                for post in fresh:
-                    results[post.key] = post_envelopes([post])[0]
+    results.update(_store_new([post for post in fresh if post.key not in results]))
     return _in_order(posts, results)
+
+
+def _store_new(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
+    """Store the posts, optimistically: a resend is rare, and the (sender, client_id) unique index catches it."""
+    if not posts:
+        return {}
+    try:
+        return _store(posts)
+    except IntegrityError:  # some were stored before (resends), or just now on another socket
+        results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {
+            (envelope.sender_id, envelope.client_id): Posted(envelope, created=False) for envelope in _earlier(posts)
+        }
+        rest = [post for post in posts if post.key not in results]
+        if len(posts) == 1 and rest:
+            raise
+        for post in rest:  # one at a time: a further race settles each on its own
+            results.update(_store_new([post]))
+        return results
 
 
 def _unique(posts: list[Post]) -> list[Post]:
@@ -304,15 +309,12 @@ def _over_rate(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
 
 @transaction.atomic
 def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
-    room_ids = sorted({post.room_id for post in posts})
-    # Locked in a fixed order, so two workers storing into the same rooms cannot deadlock.
-    rooms = {room.id: room for room in Room.objects.select_for_update().filter(id__in=room_ids).order_by("id")}
-    members = selectors.member_ids_by_room(room_ids)
+    rooms, members = _locked_rooms_and_members({post.room_id for post in posts})
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     new: list[Envelope] = []
     for post in posts:
         room = rooms.get(post.room_id)
-        room_members = members[str(post.room_id)]
+        room_members = members.get(post.room_id, set())
         if room is None or post.sender.pk not in room_members:
             results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
         elif set(post.envelope.wraps) != room_members:
@@ -326,6 +328,24 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
     for stored in Envelope.objects.bulk_create(new):
         results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True)
     return results
+
+
+def _locked_rooms_and_members(room_ids: set[uuid.UUID]) -> tuple[dict[uuid.UUID, Room], dict[uuid.UUID, set[int]]]:
+    """The rooms with members, locked, and their members: one query. Locked in room order, so two workers
+    storing into the same rooms cannot deadlock; membership changes lock the room too, so they wait."""
+    memberships = (
+        selectors.active_memberships()
+        .filter(room_id__in=room_ids)
+        .select_related("room")
+        .select_for_update(of=("room",))
+        .order_by("room_id")
+    )
+    rooms: dict[uuid.UUID, Room] = {}
+    members: dict[uuid.UUID, set[int]] = {}
+    for membership in memberships:
+        rooms[membership.room_id] = membership.room
+        members.setdefault(membership.room_id, set()).add(membership.user_id)
+    return rooms, members
 
 
 def _envelope(post: Post) -> Envelope:
