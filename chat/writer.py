@@ -16,7 +16,8 @@ import logging
 import uuid
 import weakref
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
+from django.db import DatabaseError, close_old_connections
 
 from accounts.models import User
 from chat import selectors, services
@@ -51,7 +52,7 @@ class EnvelopeWriter:
             while self.queue:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
                 try:
-                    results = await database_sync_to_async(services.post_envelopes)([post for post, _ in batch])
+                    results = await store([post for post, _ in batch])
                 except Exception as error:  # the database is unavailable: every send of the batch is told
                     for _, future in batch:
                         if not future.done():
@@ -81,6 +82,22 @@ class EnvelopeWriter:
         except Exception:  # the layer is best-effort; the fan-out closes its sockets, which then sync
             logger.exception("could not relay stored envelopes")
 
+
+def _store(posts: list[services.Post]) -> list[services.Posted | ApiError]:
+    """``post_envelopes`` on the worker's database thread, keeping its connection between batches.
+
+    Channels' ``database_sync_to_async`` closes stale connections around every call, which makes Django check the
+    connection with a query of its own before each batch. Here the connection is dropped only when a batch fails,
+    so the next one opens a fresh one; the other database calls of the worker still do the usual clean-up.
+    """
+    try:
+        return services.post_envelopes(posts)
+    except DatabaseError:
+        close_old_connections()
+        raise
+
+
+store = sync_to_async(_store, thread_sensitive=True)
 
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EnvelopeWriter] = weakref.WeakKeyDictionary()
 
