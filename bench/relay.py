@@ -311,7 +311,7 @@ def load_scenario(
     bench_rooms = stack.make_rooms(f"b{scenario.key}-", scenario.rooms, scenario.members)
     rooms = plans(bench_rooms)
     database = stack.database_name()
-    with stack.app_servers(log_dir, options.workers, cores) as group:
+    with stack.app_servers(log_dir, options.workers, cores, server=options.app_server) as group:
         members = app_members(group, bench_rooms)
         outcome = asyncio.run(
             drive(
@@ -384,6 +384,7 @@ def idle_scenario(target: str, profile: Profile, log_dir: Path, options: argpars
         return {
             "scenario": "idle",
             "server": target,
+            "app_server": options.app_server,
             "sockets": count,
             "rss_before_bytes": before,
             "rss_after_bytes": after,
@@ -400,7 +401,7 @@ def idle_scenario(target: str, profile: Profile, log_dir: Path, options: argpars
         with stack.bare_relay(log_dir, cores) as group:
             return asyncio.run(measure(group, relay_members(group, rooms), rooms))
     bench_rooms = stack.make_rooms("bidle-", (warm + count) // per_room, per_room)
-    with stack.app_servers(log_dir, options.workers, cores) as group:
+    with stack.app_servers(log_dir, options.workers, cores, server=options.app_server) as group:
         return asyncio.run(measure(group, app_members(group, bench_rooms), plans(bench_rooms)))
 
 
@@ -422,6 +423,7 @@ def history_scenario(profile: Profile, log_dir: Path, options: argparse.Namespac
         return {
             "scenario": "history",
             "server": "app",
+            "app_server": options.app_server,
             "envelopes": profile.history,
             "repetitions": len(timings),
             "first_screen_cold_ms": round(first[0], 2),
@@ -433,7 +435,7 @@ def history_scenario(profile: Profile, log_dir: Path, options: argparse.Namespac
             "items": timings[0].items,
         }
 
-    with stack.app_servers(log_dir, options.workers, cores) as group:
+    with stack.app_servers(log_dir, options.workers, cores, server=options.app_server) as group:
         return asyncio.run(measure(group))
 
 
@@ -446,7 +448,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scenarios", default=",".join(SCENARIO_KEYS), help=f"comma-separated subset of {','.join(SCENARIO_KEYS)}"
     )
-    parser.add_argument("--workers", type=int, default=1, help="daphne processes (all pinned to the server core)")
+    parser.add_argument("--workers", type=int, default=1, help="app processes (all pinned to the server core)")
+    parser.add_argument(
+        "--app-server",
+        choices=("daphne", "uvicorn"),
+        default="daphne",
+        help="the ASGI server the app runs under (daphne, as deployed; uvicorn to compare)",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/securechat"),
@@ -552,10 +560,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scenario.key not in chosen:
             continue
         for target in ("relay", "app"):
-            server = "bare relay (uvicorn)" if target == "relay" else "app (daphne)"
+            server = "bare relay (uvicorn)" if target == "relay" else f"app ({options.app_server})"
             busy = wait_for_quiet(options.wait_for_quiet) if options.wait_for_quiet else None
             print(f"{scenario.title}, {server} [{time.monotonic() - began:.0f} s]:")
             results.append(load_scenario(scenario, target, profile, limits, log_dir, options))
+            results[-1]["app_server"] = options.app_server
             results[-1]["machine_busy_before_percent"] = busy
     if "idle" in chosen:
         for target in ("relay", "app"):
@@ -577,6 +586,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings={
             "quick": options.quick,
             "workers": options.workers,
+            "app_server": options.app_server,
             "pinned": pinned,
             "server_core": SERVER_CORE if pinned else None,
             "loadgen_core": LOADGEN_CORE if pinned else None,

@@ -70,6 +70,10 @@ def cpu_per_delivery_us(step: dict[str, Any] | None) -> float | None:
     return round(step["cpu_percent"]["server"] / 100 / step["achieved_deliveries_per_s"] * 1e6, 1)
 
 
+def server_label(r: dict[str, Any]) -> str:
+    return f"app ({r.get('app_server', 'daphne')})" if r["server"] == "app" else "bare relay"
+
+
 def load_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -87,7 +91,7 @@ def load_rows(results: Sequence[dict[str, Any]]) -> list[list[str]]:
         rows.append(
             [
                 r["title"],
-                "app (daphne)" if r["server"] == "app" else "bare relay",
+                server_label(r),
                 saturation,
                 "-" if ratio is None else f"{ratio:.3f}",
                 _latency(r["at_half_saturation"]),
@@ -169,7 +173,8 @@ def table(doc: dict[str, Any]) -> str:
     ]
     if settings["pinned"]:
         lines.append(
-            f"Servers pinned to core {settings['server_core']} (taskset -c {settings['server_core']}; daphne"
+            f"Servers pinned to core {settings['server_core']} (taskset -c {settings['server_core']};"
+            f" {settings.get('app_server', 'daphne')}"
             f" workers: {settings['workers']}), load generator to core {settings['loadgen_core']};"
             " Postgres and Redis unpinned."
         )
@@ -198,7 +203,7 @@ def table(doc: dict[str, Any]) -> str:
         idle_rows = [
             [
                 str(r["sockets"]),
-                "app (daphne)" if r["server"] == "app" else "bare relay",
+                server_label(r),
                 f"{r['rss_before_bytes'] / 2**20:.1f} -> {r['rss_after_bytes'] / 2**20:.1f} MiB",
                 f"{r['bytes_per_socket'] / 1024:.1f} KiB",
                 _num(r["connects_per_s"]),

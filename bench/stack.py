@@ -233,6 +233,9 @@ class ServerGroup:
         return "\n".join(server.log()[-4000:] for server in self.servers)
 
 
+ASGI_APP = "securechat.asgi:application"
+
+
 def _server_env(overrides: Mapping[str, str], static_root: Path) -> dict[str, str]:
     from tests.servers import server_env
 
@@ -241,41 +244,38 @@ def _server_env(overrides: Mapping[str, str], static_root: Path) -> dict[str, st
 
 @contextmanager
 def app_servers(
-    log_dir: Path, workers: int = 1, cores: set[int] | None = None, env: Mapping[str, str] | None = None
+    log_dir: Path,
+    workers: int = 1,
+    cores: set[int] | None = None,
+    env: Mapping[str, str] | None = None,
+    server: str = "daphne",
 ) -> Iterator[ServerGroup]:
-    """``workers`` daphne processes on the database and Redis Django is set up for, like production."""
+    """``workers`` app processes (daphne, or uvicorn to compare) on the database and Redis Django is set up for."""
     from tests.servers import Server, daphne_command, free_port
 
     static_root = log_dir / "static"
     static_root.mkdir(parents=True, exist_ok=True)
     server_env = _server_env({"DEBUG": "0", "SEND_RATE_PER_MINUTE": str(10**9), **(env or {})}, static_root)
-    group = ServerGroup("daphne")
+    group = ServerGroup(server)
     try:
         for index in range(workers):
             port = free_port()
-            server = Server(
-                command=pinned(daphne_command(port), cores),
-                env=server_env,
-                port=port,
-                log_path=log_dir / f"daphne-{index}-{port}.log",
-            )
-            group.servers.append(server.start())
+            command = daphne_command(port) if server == "daphne" else uvicorn_command(ASGI_APP, port)
+            log_path = log_dir / f"{server}-{index}-{port}.log"
+            process = Server(command=pinned(command, cores), env=server_env, port=port, log_path=log_path)
+            group.servers.append(process.start())
         yield group
     finally:
         group.stop()
 
 
-@contextmanager
-def bare_relay(log_dir: Path, cores: set[int] | None = None) -> Iterator[ServerGroup]:
-    """The yardstick (``bench.bare_relay``) under uvicorn: pure-Python asyncio, h11, the websockets library."""
-    from tests.servers import Server, free_port
-
-    port = free_port()
-    command = [
+def uvicorn_command(app: str, port: int) -> list[str]:
+    """uvicorn as the yardstick runs it: asyncio, h11, the websockets library's sans-I/O protocol."""
+    return [
         sys.executable,
         "-m",
         "uvicorn",
-        "bench.bare_relay:app",
+        app,
         "--host",
         "127.0.0.1",
         "--port",
@@ -296,6 +296,15 @@ def bare_relay(log_dir: Path, cores: set[int] | None = None) -> Iterator[ServerG
         "--log-level",
         "warning",
     ]
+
+
+@contextmanager
+def bare_relay(log_dir: Path, cores: set[int] | None = None) -> Iterator[ServerGroup]:
+    """The yardstick (``bench.bare_relay``) under uvicorn: pure-Python asyncio, h11, the websockets library."""
+    from tests.servers import Server, free_port
+
+    port = free_port()
+    command = uvicorn_command("bench.bare_relay:app", port)
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["PYTHONUNBUFFERED"] = "1"
     server = Server(command=pinned(command, cores), env=env, port=port, log_path=log_dir / f"uvicorn-{port}.log")
