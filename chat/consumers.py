@@ -13,9 +13,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from chat import events, protocol, selectors
-from chat.fanout import room_fanout
+from chat.fanout import CLOSE_TRY_AGAIN, room_fanout
 from chat.presence import REFRESH_SECONDS, presence
 from chat.writer import envelope_writer
 from securechat.errors import ApiError, ErrorCode
@@ -24,12 +25,29 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY_SOCKETS = 4429
+# Redis (channel layer, presence, counters) failing under a socket: a client error or a closed socket, never a
+# consumer that dies without cleaning up.
+LAYER_ERRORS = (RedisError, OSError)
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     """One socket per tab, carrying every room of the signed-in user."""
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Channels skips ``disconnect`` when a handler raises: whatever happens, this socket stops counting.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._forget()
+
     async def connect(self) -> None:
+        try:
+            await self._connect()
+        except LAYER_ERRORS:
+            logger.exception("channel layer or presence unavailable while connecting a socket")
+            await self.close(code=CLOSE_TRY_AGAIN)
+
+    async def _connect(self) -> None:
         self.user = self.scope["user"]
         self.rooms: set[str] = set()
         self.heartbeat: asyncio.Task[None] | None = None
@@ -55,14 +73,29 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "admitted", False):
             return
+        rooms = set(self.rooms)
+        await self._forget()
+        try:
+            await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
+            for room_id in rooms:
+                await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
+            await self._announce_presence(await database_sync_to_async(selectors.member_ids_by_room)(rooms))
+        except (DatabaseError, *LAYER_ERRORS):  # groups forget a dead channel on their own
+            logger.warning("could not tidy up after a closed socket", exc_info=True)
+
+    async def _forget(self) -> None:
+        """Stop this socket's heartbeat, fan-out and presence (safe to repeat, and with Redis down)."""
+        if not getattr(self, "admitted", False):
+            return
+        self.admitted = False
         if self.heartbeat:
             self.heartbeat.cancel()
-        await presence().disconnect(self.user.pk, self.channel_name)
-        await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
-        for room_id in list(self.rooms):
+        for room_id in self.rooms:
             room_fanout().leave(room_id, self)
-            await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
-        await self._announce_presence(await database_sync_to_async(selectors.member_ids_by_room)(self.rooms))
+        try:
+            await presence().disconnect(self.user.pk, self.channel_name)
+        except LAYER_ERRORS:  # its entry expires on its own (presence.TTL_SECONDS)
+            logger.warning("could not remove a closed socket from presence", exc_info=True)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' dispatch, without its per-message hop to the database thread.
@@ -90,9 +123,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await handler(frame)
         except ApiError as error:
             await self.send_json(protocol.error_frame(error, ref))
-        except DatabaseError:
-            logger.exception("database unavailable while handling a frame")
-            error = ApiError(ErrorCode.UNAVAILABLE, "The server cannot store messages right now; it will retry.")
+        except (DatabaseError, *LAYER_ERRORS):
+            logger.exception("database or channel layer unavailable while handling a frame")
+            error = ApiError(ErrorCode.UNAVAILABLE, "The server cannot handle this right now; it will retry.")
             await self.send_json(protocol.error_frame(error, ref))
 
     async def op_send(self, frame: protocol.Frame) -> None:

@@ -92,7 +92,7 @@ class RoomFanout:
             raise
         except Exception:
             logger.exception("room fan-out lost its channel layer; closing its sockets so they reconnect and sync")
-            await self._reset()
+            await self.reset()
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         room_id = message["room"]
@@ -120,7 +120,7 @@ class RoomFanout:
                 for room_id in list(self.subscribed):
                     await self.layer.group_add(events.room_messages_group(room_id), self.channel)
 
-    async def _reset(self) -> None:
+    async def reset(self) -> None:
         """Forget the channel and every subscription; close the sockets that relied on them."""
         sockets = {socket for room_sockets in self.sockets.values() for socket in room_sockets}
         for task in self.tasks:

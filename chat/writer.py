@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 # A bound on one transaction's size: locks and the commit stay short even after a stall.
 MAX_BATCH = 100
+RETRY_SECONDS = 0.2
 
 
 class EnvelopeWriter:
@@ -76,11 +77,18 @@ class EnvelopeWriter:
             room = str(envelope.room_id)
             frame = {"type": "message", "room": room, "envelope": selectors.envelope_json(envelope)}
             by_room.setdefault(room, []).append(json.dumps(frame))
-        try:
-            for room, frames in by_room.items():
-                await room_fanout().publish(room, frames)
-        except Exception:  # the layer is best-effort; the fan-out closes its sockets, which then sync
-            logger.exception("could not relay stored envelopes")
+        for attempt in (1, 2):
+            try:
+                while by_room:
+                    room = next(iter(by_room))
+                    await room_fanout().publish(room, by_room[room])
+                    del by_room[room]  # published: a retry does not send it twice
+                return
+            except Exception:
+                logger.warning("could not relay stored envelopes (attempt %d)", attempt, exc_info=True)
+                await asyncio.sleep(RETRY_SECONDS)
+        # The layer is best-effort and the database is the truth: this worker's sockets reconnect and sync.
+        await room_fanout().reset()
 
 
 def _store(posts: list[services.Post]) -> list[services.Posted | ApiError]:

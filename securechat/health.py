@@ -27,7 +27,9 @@ async def check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("healthz.")
+    # The default prefix: channels_redis reads one list per process for all of its channels, and a channel of
+    # another prefix waits behind the sockets' reads (healthz said 503 on a busy worker).
+    channel = await layer.new_channel()
     nonce = secrets.token_hex(8)
     await asyncio.wait_for(layer.send(channel, {"type": "health.ping", "nonce": nonce}), CHECK_TIMEOUT_SECONDS)
     message = await asyncio.wait_for(layer.receive(channel), CHECK_TIMEOUT_SECONDS)

@@ -1,11 +1,13 @@
 """/healthz answers only after using the database and the channel layer for real."""
 
+import asyncio
 import json
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+import websockets
 from django.test import Client, override_settings
 
 from tests.servers import Server, daphne, free_port, server_env
@@ -51,3 +53,29 @@ def test_healthz_is_503_naming_the_database_when_it_is_unreachable(
 def test_healthz_over_daphne_uses_the_configured_database_and_layer(live_daphne: Server) -> None:
     with urllib.request.urlopen(live_daphne.url + "/healthz", timeout=10) as response:
         assert json.loads(response.read()) == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+
+
+def test_healthz_stays_ok_while_the_worker_serves_chat_sockets(live_daphne: Server, transactional_db: None) -> None:
+    """The probe's channel shares the worker's reads with the sockets' channels (it used to time out behind them)."""
+    from chat.tests.factories import make_user, session_cookie
+
+    cookie = session_cookie(make_user("prober"))
+
+    async def probe_with_sockets_open() -> list[int]:
+        headers = {"Cookie": cookie, "Origin": live_daphne.url}
+        async with websockets.connect(f"{live_daphne.ws_url}/ws/chat/", additional_headers=headers) as socket:
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "ready"
+            statuses = []
+            for _ in range(3):
+                statuses.append(await asyncio.to_thread(status_of, live_daphne.url + "/healthz"))
+            return statuses
+
+    assert asyncio.run(probe_with_sockets_open()) == [200, 200, 200]
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code

@@ -1,6 +1,8 @@
 // @ts-check
 // The one WebSocket of a tab: reconnects with backoff, and keeps every envelope that has no ack yet
-// so it can be resent (same client_id, so the server stores it once) after a reconnect.
+// so it can be resent (same client_id, so the server stores it once) after a reconnect. A socket that
+// does not say `ready` in time is given up and replaced: a server can accept a socket and then never
+// serve it (a worker whose channel layer broke under it), and only a new socket gets the tab going again.
 
 const CLOSE_UNAUTHENTICATED = 4401;
 // The user has too many sockets open (tabs, devices): try again, slowly, in case one closes.
@@ -30,15 +32,18 @@ export class SocketError extends Error {
 export class ChatSocket extends EventTarget {
   /**
    * @param {string} url e.g. `ws://127.0.0.1:8000/ws/chat/`
-   * @param {{initialDelayMs?: number, maxDelayMs?: number, retryDelayMs?: number}} [options]
+   * @param {{initialDelayMs?: number, maxDelayMs?: number, retryDelayMs?: number, readyTimeoutMs?: number}} [options]
    */
-  constructor(url, { initialDelayMs = 500, maxDelayMs = 15000, retryDelayMs = 2000 } = {}) {
+  constructor(url, { initialDelayMs = 500, maxDelayMs = 15000, retryDelayMs = 2000, readyTimeoutMs = 10000 } = {}) {
     super();
     this.url = url;
     this.initialDelayMs = initialDelayMs;
     this.maxDelayMs = maxDelayMs;
     this.retryDelayMs = retryDelayMs;
+    this.readyTimeoutMs = readyTimeoutMs;
     this.delayMs = initialDelayMs;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.readyTimer = undefined;
     /** @type {WebSocket | null} */
     this.ws = null;
     this.stopped = false;
@@ -71,12 +76,25 @@ export class ChatSocket extends EventTarget {
     this.ws = ws;
     ws.addEventListener("message", (event) => this.onFrame(JSON.parse(event.data)));
     ws.addEventListener("close", (event) => this.onClose(ws, event));
+    this.readyTimer = setTimeout(() => this.giveUp(ws), this.readyTimeoutMs);
+  }
+
+  /**
+   * No `ready` in time: close that socket and carry on as if it had closed (its close event, which a wedged
+   * server may delay, is ignored then), so the usual backoff brings a new one.
+   * @param {WebSocket} ws
+   */
+  giveUp(ws) {
+    if (this.ws !== ws) return;
+    ws.close(4000, "no ready");
+    this.onClose(ws, /** @type {CloseEvent} */ ({ code: 4000, reason: "no ready" }));
   }
 
   /** @param {WebSocket} ws @param {CloseEvent} event */
   onClose(ws, event) {
     if (this.ws !== ws) return;
     this.ws = null;
+    clearTimeout(this.readyTimer);
     for (const { reject } of this.requests.values()) {
       reject(new SocketError({ code: "offline", detail: "The connection was lost." }));
     }
@@ -99,6 +117,7 @@ export class ChatSocket extends EventTarget {
   onFrame(frame) {
     switch (frame.type) {
       case "ready":
+        clearTimeout(this.readyTimer);
         this.delayMs = this.initialDelayMs;
         this.setStatus("online");
         this.emit("ready", frame);
