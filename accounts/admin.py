@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from accounts.keys import fingerprint
 from accounts.models import AuditEvent, KeyEvent, User
@@ -27,14 +28,26 @@ class KeyEventInline(ReadOnlyInline):
 class SecureChatUserAdmin(UserAdmin):
     list_display = ("username", "key_fingerprint", "key_version", "date_joined", "last_login", "room_count", "is_staff")
     list_filter = ("is_staff", "is_superuser", "is_active")
-    readonly_fields = ("key_fingerprint", "key_version", "rooms", "date_joined", "last_login")
+    # Staff may switch accounts on and off and grant console access, nothing that would let them act as a user:
+    # no password page (the "password" is the hash of a key only the user's browser can derive), no new users,
+    # no renaming (the name is bound into the user's sealed keys and safety numbers), no deleting history.
+    readonly_fields = ("username", "key_fingerprint", "key_version", "rooms", "date_joined", "last_login")
     fieldsets = (
-        (None, {"fields": ("username", "password")}),
+        (None, {"fields": ("username",)}),
         ("Identity", {"fields": ("key_fingerprint", "key_version", "rooms")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
     inlines = [KeyEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        raise PermissionDenied("A user's log-in secret can only be changed by the user, in their browser.")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         active = Count("memberships", filter=Q(memberships__left_at__isnull=True))

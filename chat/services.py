@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -157,6 +158,9 @@ def remove_member(*, actor: User, room_id: uuid.UUID | str, username: str, clien
     if user.pk == actor.pk:
         raise ApiError(ErrorCode.FORBIDDEN, "Use 'Leave room' to leave your own room.", field="username")
     _end_stay(selectors.membership_of(user, room.id))
+    # Whoever was removed may still hold the invite link: a new one keeps them out.
+    room.invite_token = secrets.token_urlsafe(32)
+    room.save(update_fields=["invite_token"])
     _record_membership(AuditEvent.Action.MEMBER_REMOVED, room, actor, user, client)
     _announce_removed(room, user)
     return room

@@ -116,6 +116,18 @@ def test_a_link_room_can_be_joined_through_its_invite_link(clients) -> None:
     assert member_names(joined) == ["alice", "carol"]
 
 
+def test_removing_a_member_changes_the_link_so_the_old_one_lets_nobody_back_in(clients) -> None:
+    room = call(clients["alice"], "post", "/api/rooms", {"name": "Open", "policy": "link"}).json()["room"]
+    old = clients["alice"].get(f"/api/rooms/{room['id']}/invite").json()["invite_url"].rstrip("/").rsplit("/", 1)[1]
+    call(clients["carol"], "post", f"/api/join/{old}")
+    call(clients["alice"], "delete", f"/api/rooms/{room['id']}/members/carol")
+    refused = call(clients["carol"], "post", f"/api/join/{old}")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "not_found")
+    new = clients["alice"].get(f"/api/rooms/{room['id']}/invite").json()["invite_url"].rstrip("/").rsplit("/", 1)[1]
+    assert new != old
+    assert member_names(call(clients["bob"], "post", f"/api/join/{new}")) == ["alice", "bob"]
+
+
 def test_an_invite_only_room_has_no_link_and_its_token_does_not_work(clients, room) -> None:
     assert clients["alice"].get(f"/api/rooms/{room.id}/invite").json() == {"invite_url": None}
     response = call(clients["carol"], "post", f"/api/join/{room.invite_token}")
