@@ -10,6 +10,7 @@ from django.conf import settings
 ROOT = Path(__file__).resolve().parent
 BROWSER_TESTS = ROOT / "tests" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PLAYWRIGHT_FIXTURES = {"playwright", "browser", "context", "page"}
 
 pytest_plugins = ["tests.fixtures"]
 
@@ -48,7 +49,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running in the main thread from its first test to the end of the
+    # session, where asyncio.run() and async_to_sync() refuse to work: the tests that drive Chromium go last.
+    items.sort(key=lambda item: not PLAYWRIGHT_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
     browser_items = [item for item in items if BROWSER_TESTS in Path(item.path).parents]
     for item in browser_items:
         item.add_marker(pytest.mark.browser)
