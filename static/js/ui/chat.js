@@ -29,6 +29,8 @@ const STATUS_TEXT = {
   "signed-out": "Signed out — log in again",
 };
 const TYPING_SHOWN_MS = 4000;
+const TOO_MANY_TABS =
+  "You have too many SecureChat tabs or devices open at once. Close one; this page connects as soon as there is room.";
 
 /** @param {string} id */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -479,6 +481,9 @@ class ChatPage {
     const waiting = pending ? ` · ${pending} message${pending > 1 ? "s" : ""} waiting to be sent` : "";
     $("connection").textContent = `${STATUS_TEXT[/** @type {keyof STATUS_TEXT} */ (status)] ?? status}${waiting}`;
     $("connection").dataset.status = status;
+    // Too many sockets is a problem only the user can solve (close a tab): say it where problems are said.
+    if (status === "too-many") this.showProblem(TOO_MANY_TABS);
+    else if ($("problem").textContent === TOO_MANY_TABS) this.showProblem("");
   }
 
   /** @param {string} text */
