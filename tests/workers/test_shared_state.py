@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import websockets
 
 from accounts.tests.factories import b64
+from securechat import throttle
 from tests.http import BrowserSession
 from tests.servers import Server, daphne, server_env
 
@@ -19,7 +21,8 @@ pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs R
 
 @pytest.fixture
 def two_workers(transactional_db: None, static_root: Path, server_logs: Path) -> Iterator[tuple[Server, Server]]:
-    env = server_env(static_root)
+    # Counters of their own: other servers of this test run count requests from the same address too.
+    env = server_env(static_root, CACHE_KEY_PREFIX=f"workers-{uuid.uuid4().hex}")
     with daphne(env, server_logs, "worker-a") as first, daphne(env, server_logs, "worker-b") as second:
         yield first.wait_healthy(), second.wait_healthy()
 
@@ -68,3 +71,44 @@ def test_the_socket_limit_per_user_counts_sockets_on_every_worker(
 
     with daphne(env, server_logs, "limit-a") as first, daphne(env, server_logs, "limit-b") as second:
         assert asyncio.run(open_sockets(first.wait_healthy(), second.wait_healthy())) == [None, None, 4429]
+
+
+def test_pre_login_attempts_from_one_address_are_counted_across_workers(two_workers: tuple[Server, Server]) -> None:
+    first, second = two_workers
+    asker = BrowserSession()
+    limit = throttle.PRELOGIN_PER_ADDRESS.attempts
+    for attempt in range(limit):
+        server = (first, second)[attempt % 2]
+        status, _ = asker.post_json(f"{server.url}/api/accounts/prelogin", {"username": f"someone{attempt}"})
+        assert status == 200
+    status, body = asker.post_json(f"{first.url}/api/accounts/prelogin", {"username": "one-more"})
+    assert (status, body["error"]["code"]) == (429, "rate_limited")
+
+
+def test_the_send_rate_of_a_user_is_counted_across_workers(
+    transactional_db: None, static_root: Path, server_logs: Path
+) -> None:
+    from chat import services
+    from chat.tests.factories import LOCAL, envelope, make_user, send_frame, session_cookie
+
+    sender = make_user("chatty")
+    room = services.create_room(owner=sender, name="Rates", policy="invite", client=LOCAL)
+    cookie = session_cookie(sender)
+    env = server_env(static_root, SEND_RATE_PER_MINUTE="3")
+
+    async def send_on(servers: tuple[Server, ...]) -> list[str]:
+        """One send through each server in turn: what each got back (ack, or the error's code)."""
+        answers = []
+        for server in servers:
+            headers = {"Cookie": cookie, "Origin": server.url}
+            async with websockets.connect(f"{server.ws_url}/ws/chat/", additional_headers=headers) as socket:
+                frame = send_frame(room.id, envelope(room.id, sender.pk, [sender.pk]), ref="r")
+                await socket.send(json.dumps(frame))
+                while (answer := json.loads(await asyncio.wait_for(socket.recv(), 10)))["type"] not in {"ack", "error"}:
+                    pass
+                answers.append(answer["type"] if answer["type"] == "ack" else answer["code"])
+        return answers
+
+    with daphne(env, server_logs, "rate-a") as first, daphne(env, server_logs, "rate-b") as second:
+        servers = (first.wait_healthy(), second.wait_healthy())
+        assert asyncio.run(send_on(servers * 2)) == ["ack", "ack", "ack", "rate_limited"]
