@@ -6,14 +6,14 @@ stops refreshing, so its sockets drop out within ``TTL_SECONDS`` instead of show
 
 from __future__ import annotations
 
-import asyncio
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
+
+from securechat.redis_clients import async_redis
 
 TTL_SECONDS = 60
 REFRESH_SECONDS = 20
@@ -54,10 +54,8 @@ class MemoryPresence:
 class RedisPresence:
     """A sorted set per user: member = socket (channel name), score = when it expires."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        from redis import asyncio as aioredis
-
-        self._redis = aioredis.from_url(url)
+    def __init__(self, client: Any, prefix: str) -> None:
+        self._redis = client
         self._prefix = prefix
 
     def _key(self, user_id: int) -> str:
@@ -102,14 +100,8 @@ class RedisPresence:
 
 
 _memory = MemoryPresence()
-# A Redis client's connections belong to the event loop that opened them: one client per loop.
-_redis_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisPresence] = weakref.WeakKeyDictionary()
 
 
 def presence() -> Presence:
-    if not settings.REDIS_URL:
-        return _memory
-    loop = asyncio.get_running_loop()
-    if loop not in _redis_clients:
-        _redis_clients[loop] = RedisPresence(settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
-    return _redis_clients[loop]
+    client = async_redis()
+    return _memory if client is None else RedisPresence(client, settings.REDIS_KEY_PREFIX)

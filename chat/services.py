@@ -24,7 +24,7 @@ from securechat.errors import ApiError, ErrorCode
 MAX_ROOM_NAME = 80
 
 
-def _send_limit() -> throttle.Limit:
+def send_limit() -> throttle.Limit:
     return throttle.Limit("send-user", settings.SEND_RATE_PER_MINUTE, 60, "You are sending too fast.")
 
 
@@ -217,13 +217,16 @@ def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> 
     return result
 
 
-def post_envelopes(posts: list[Post]) -> list[Posted | ApiError]:
+def post_envelopes(
+    posts: list[Post], *, refused: dict[tuple[int, uuid.UUID], ApiError] | None = None
+) -> list[Posted | ApiError]:
     """Store each envelope whose sender may send it to exactly the room's current members; one result per post.
 
     Idempotent: a ``client_id`` the sender used before gives the envelope stored the first time. All of them are
     checked and written in one transaction, with every room involved locked, so sends that arrive together share
     the round trips and the commit (docs/PERFORMANCE.md) and ids still grow in the order each room's envelopes commit.
-    Every arrival counts towards the sender's rate, a resend included.
+    Every arrival counts towards the sender's rate, a resend included; a caller that counted them itself passes the
+    posts over the rate as ``refused``.
     """
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     for post in posts:
@@ -232,7 +235,8 @@ def post_envelopes(posts: list[Post]) -> list[Posted | ApiError]:
             if error is not None:
                 results[post.key] = error
     fresh = [post for post in _unique(posts) if post.key not in results]
-    results.update(_over_rate(fresh))
+    # ``refused``: the caller counted the send rate already (``over_rate_async``), and these are over it.
+    results.update(_over_rate(fresh) if refused is None else {p.key: refused[p.key] for p in fresh if p.key in refused})
     results.update(_store_new([post for post in fresh if post.key not in results]))
     return _in_order(posts, results)
 
@@ -298,16 +302,31 @@ def _earlier(posts: list[Post]) -> list[Envelope]:
 
 def _over_rate(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
     """The posts over their sender's send rate: one counter round trip for the whole batch."""
-    limit = _send_limit()
+    by_sender = _by_sender(posts)
+    return refused_by_rate(by_sender, throttle.hit_each(send_limit(), {s: len(own) for s, own in by_sender.items()}))
+
+
+def _by_sender(posts: list[Post]) -> dict[str, list[Post]]:
     by_sender: dict[str, list[Post]] = {}
     for post in posts:
         by_sender.setdefault(str(post.sender.pk), []).append(post)
-    allowed = throttle.hit_each(limit, {sender: len(own) for sender, own in by_sender.items()})
+    return by_sender
+
+
+async def over_rate_async(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
+    """``_over_rate`` on the event loop (``chat.writer``), so the counters' round trip holds no database thread."""
+    by_sender = _by_sender(posts)
+    counted = await throttle.ahit_each(send_limit(), {s: len(own) for s, own in by_sender.items()})
+    return refused_by_rate(by_sender, counted)
+
+
+def refused_by_rate(
+    by_sender: dict[str, list[Post]], counted: dict[str, throttle.Counted]
+) -> dict[tuple[int, uuid.UUID], ApiError]:
     refused: dict[tuple[int, uuid.UUID], ApiError] = {}
     for sender, own in by_sender.items():
-        if allowed[sender] < len(own):
-            error = throttle.refusal(limit, sender)
-            refused.update({post.key: error for post in own[allowed[sender] :]})
+        for post in own[counted[sender].allowed :]:
+            refused[post.key] = counted[sender].refusal
     return refused
 
 

@@ -52,8 +52,9 @@ class EnvelopeWriter:
         try:
             while self.queue:
                 batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+                posts = [post for post, _ in batch]
                 try:
-                    results = await store([post for post, _ in batch])
+                    results = await store(posts, await services.over_rate_async(posts))
                 except Exception as error:  # the database is unavailable: every send of the batch is told
                     for _, future in batch:
                         if not future.done():
@@ -91,7 +92,9 @@ class EnvelopeWriter:
         await room_fanout().reset()
 
 
-def _store(posts: list[services.Post]) -> list[services.Posted | ApiError]:
+def _store(
+    posts: list[services.Post], refused: dict[tuple[int, uuid.UUID], ApiError]
+) -> list[services.Posted | ApiError]:
     """``post_envelopes`` on the worker's database thread, keeping its connection between batches.
 
     Channels' ``database_sync_to_async`` closes stale connections around every call, which makes Django check the
@@ -99,7 +102,7 @@ def _store(posts: list[services.Post]) -> list[services.Posted | ApiError]:
     so the next one opens a fresh one; the other database calls of the worker still do the usual clean-up.
     """
     try:
-        return services.post_envelopes(posts)
+        return services.post_envelopes(posts, refused=refused)
     except DatabaseError:
         close_old_connections()
         raise

@@ -12,6 +12,7 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
 from securechat.errors import ApiError, ErrorCode
+from securechat.redis_clients import async_redis
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,11 @@ def refusal(limit: Limit, subject: str) -> ApiError | None:
     if values.get(count_key, 0) < limit.attempts:
         return None
     started = values.get(start_key, time.time())
-    retry_after = max(1, math.ceil(started + limit.window_seconds - time.time()))
+    return _rate_limited(limit, math.ceil(started + limit.window_seconds - time.time()))
+
+
+def _rate_limited(limit: Limit, retry_after: int) -> ApiError:
+    retry_after = max(1, retry_after)
     minutes = math.ceil(retry_after / 60)
     return ApiError(
         ErrorCode.RATE_LIMITED,
@@ -89,25 +94,57 @@ def hit_many(limit: Limit, subject: str, attempts: int) -> int:
     return max(0, min(attempts, limit.attempts - (count - attempts)))
 
 
-def hit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, int]:
-    """``hit_many`` for several subjects at once: on Redis, one round trip for all of them."""
+@dataclass(frozen=True)
+class Counted:
+    """Of the attempts just counted, how many are within the limit; the error for the others."""
+
+    allowed: int
+    refusal: ApiError | None
+
+
+def hit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
+    """Count attempts for several subjects at once: on Redis, one round trip for all of them."""
     client = _redis_client()
-    if client is None:
-        return {subject: hit_many(limit, subject, count) for subject, count in attempts.items()}
-    now = int(time.time())
+    if client is None:  # the embedded in-process cache
+        return {subject: _counted_in_cache(limit, subject, count) for subject, count in attempts.items()}
     with client.pipeline(transaction=True) as pipe:
-        for subject, count in attempts.items():
-            count_key, start_key = (cache.make_and_validate_key(key) for key in _keys(limit, subject))
-            pipe.incrby(count_key, count)
-            # The first attempt of a window starts it; the counter never outlives its window.
-            pipe.expire(count_key, limit.window_seconds, nx=True)
-            pipe.set(start_key, now, ex=limit.window_seconds, nx=True)
-        replies = pipe.execute()
-    totals = replies[::3]
-    return {
-        subject: max(0, min(count, limit.attempts - (total - count)))
-        for (subject, count), total in zip(attempts.items(), totals, strict=True)
-    }
+        _queue_hits(pipe, limit, attempts)
+        return _counted(limit, attempts, pipe.execute())
+
+
+async def ahit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
+    """``hit_each`` for the event loop: the round trip does not hold a thread."""
+    client = async_redis()
+    if client is None:  # the embedded cache is in this process: nothing to wait for
+        return hit_each(limit, attempts)
+    async with client.pipeline(transaction=True) as pipe:
+        _queue_hits(pipe, limit, attempts)
+        return _counted(limit, attempts, await pipe.execute())
+
+
+def _queue_hits(pipe: Any, limit: Limit, attempts: dict[str, int]) -> None:
+    now = int(time.time())
+    for subject, count in attempts.items():
+        count_key, start_key = (cache.make_and_validate_key(key) for key in _keys(limit, subject))
+        pipe.incrby(count_key, count)
+        # The first attempt of a window starts it; the counter never outlives its window.
+        pipe.expire(count_key, limit.window_seconds, nx=True)
+        pipe.set(start_key, now, ex=limit.window_seconds, nx=True)
+        pipe.ttl(count_key)
+
+
+def _counted(limit: Limit, attempts: dict[str, int], replies: list[Any]) -> dict[str, Counted]:
+    counted = {}
+    for index, (subject, count) in enumerate(attempts.items()):
+        total, ttl = replies[4 * index], replies[4 * index + 3]
+        allowed = max(0, min(count, limit.attempts - (total - count)))
+        counted[subject] = Counted(allowed, _rate_limited(limit, ttl) if allowed < count else None)
+    return counted
+
+
+def _counted_in_cache(limit: Limit, subject: str, count: int) -> Counted:
+    allowed = hit_many(limit, subject, count)
+    return Counted(allowed, refusal(limit, subject) if allowed < count else None)
 
 
 def _redis_client() -> Any | None:
