@@ -20,9 +20,12 @@ def test_a_tab_over_the_socket_limit_tells_the_user_to_close_one(browser: Browse
     with People(browser, one_socket_each.url) as people:
         alice = people.sign_up("tabs")
         expect_connected(alice.page)
+        expect(alice.page.locator("#no-rooms")).to_have_text("No rooms yet.")
         second = alice.context.new_page()
         second.goto(f"{alice.base_url}/rooms/")
         expect(connection(second)).to_have_text("Too many open tabs — close one; retrying…", timeout=CHAT_TIMEOUT_MS)
         expect(second.locator("#problem")).to_contain_text("Close one")
+        # Without a connection the page does not know the rooms: it does not claim there are none.
+        expect(second.locator("#no-rooms")).to_be_hidden()
         # The first tab is not disturbed.
         expect_connected(alice.page)
