@@ -12,7 +12,7 @@ BROWSER_TESTS = ROOT / "tests" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PLAYWRIGHT_FIXTURES = {"playwright", "browser", "context", "page"}
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "chat.tests.sockets"]
 
 
 def chromium_path() -> str | None:

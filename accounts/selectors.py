@@ -8,11 +8,14 @@ from django.utils.crypto import salted_hmac
 
 from accounts.keys import fingerprint
 from accounts.models import Identity, TrustStore, User
-from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, Kdf
+from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, USERNAME_PATTERN, Kdf
 from securechat.validation import Sealed, encode_base64
 
 
 def identity_by_username(username: str) -> Identity | None:
+    """None too for a name no account can have (a NUL in one is an error to Postgres, not a miss)."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        return None
     return Identity.objects.select_related("user").filter(user__username__iexact=username).first()
 
 

@@ -178,8 +178,7 @@ def public_keys_by_ids(request: HttpRequest) -> HttpResponse:
 
 @json_endpoint(methods=("GET",), login_required=True)
 def public_keys(request: HttpRequest, username: str) -> HttpResponse:
-    # A name no account can have (NUL included, which Postgres cannot even compare) matches none.
-    identity = selectors.identity_by_username(username) if schemas.USERNAME_PATTERN.fullmatch(username) else None
+    identity = selectors.identity_by_username(username)
     if identity is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No user with that name.")
     if identity.user_id == request.user.pk:

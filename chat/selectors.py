@@ -27,10 +27,6 @@ def membership_of(user: User | int, room_id: uuid.UUID | str) -> Membership:
     return membership
 
 
-def member_ids(room_id: uuid.UUID | str) -> set[int]:
-    return set(active_memberships().filter(room_id=room_id).values_list("user_id", flat=True))
-
-
 def member_ids_by_room(room_ids: Iterable[uuid.UUID | str]) -> dict[str, set[int]]:
     """The current members of several rooms, in one query."""
     found: dict[str, set[int]] = {str(room_id): set() for room_id in room_ids}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import AuditEvent, User
+from accounts.schemas import USERNAME_PATTERN
 from accounts.services import ClientInfo, record_event
 from chat import events, selectors
 from chat.models import Envelope, Membership, Room
@@ -22,6 +24,8 @@ from securechat import throttle
 from securechat.errors import ApiError, ErrorCode
 
 MAX_ROOM_NAME = 80
+# secrets.token_urlsafe(32), as Room.invite_token makes them.
+INVITE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def send_limit() -> throttle.Limit:
@@ -50,9 +54,14 @@ def _clean_name(name: str) -> str:
 
 
 def _user_named(username: str) -> User:
-    user = User.objects.filter(username__iexact=username, identity__isnull=False, is_active=True).first()
+    # A name no account can have matches none without a query (a NUL in one is an error to Postgres, not a miss).
+    user = (
+        User.objects.filter(username__iexact=username, identity__isnull=False, is_active=True).first()
+        if USERNAME_PATTERN.fullmatch(username)
+        else None
+    )
     if user is None:
-        raise ApiError(ErrorCode.NOT_FOUND, f"No user named {username!r}.", field="username")
+        raise ApiError(ErrorCode.NOT_FOUND, f"No user named {username[:64]!r}.", field="username")
     return user
 
 
@@ -181,7 +190,11 @@ def leave_room(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> N
 
 @transaction.atomic
 def join_by_link(*, user: User, invite_token: str, client: ClientInfo) -> Room:
-    room = Room.objects.select_for_update().filter(invite_token=invite_token, policy=Room.Policy.LINK).first()
+    room = (
+        Room.objects.select_for_update().filter(invite_token=invite_token, policy=Room.Policy.LINK).first()
+        if INVITE_TOKEN.fullmatch(invite_token)  # one the server made (a NUL in one is an error to Postgres)
+        else None
+    )
     if room is None:
         raise ApiError(ErrorCode.NOT_FOUND, "This invite link is not valid (any more).")
     if not selectors.active_memberships().filter(room=room, user=user).exists():
@@ -225,20 +238,22 @@ def post_envelopes(
     Idempotent: a ``client_id`` the sender used before gives the envelope stored the first time. All of them are
     checked and written in one transaction, with every room involved locked, so sends that arrive together share
     the round trips and the commit (docs/PERFORMANCE.md) and ids still grow in the order each room's envelopes commit.
-    Every arrival counts towards the sender's rate, a resend included; a caller that counted them itself passes the
-    posts over the rate as ``refused``.
+    The ``countable`` posts count towards their senders' rate (a resend in a later batch counts again); a caller that
+    counted them itself passes the posts over the rate as ``refused``.
     """
-    results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
-    for post in posts:
-        if post.key not in results:
-            error = _misaddressed(post)
-            if error is not None:
-                results[post.key] = error
-    fresh = [post for post in _unique(posts) if post.key not in results]
+    results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {
+        post.key: error for post in _unique(posts) if (error := _misaddressed(post)) is not None
+    }
+    fresh = countable(posts)
     # ``refused``: the caller counted the send rate already (``over_rate_async``), and these are over it.
     results.update(_over_rate(fresh) if refused is None else {p.key: refused[p.key] for p in fresh if p.key in refused})
     results.update(_store_new([post for post in fresh if post.key not in results]))
     return _in_order(posts, results)
+
+
+def countable(posts: list[Post]) -> list[Post]:
+    """The posts that count towards their senders' rate: the first of each (sender, client_id), if addressed right."""
+    return [post for post in _unique(posts) if _misaddressed(post) is None]
 
 
 def _store_new(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
@@ -314,8 +329,11 @@ def _by_sender(posts: list[Post]) -> dict[str, list[Post]]:
 
 
 async def over_rate_async(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
-    """``_over_rate`` on the event loop (``chat.writer``), so the counters' round trip holds no database thread."""
-    by_sender = _by_sender(posts)
+    """``_over_rate`` on the event loop (``chat.writer``), so the counters' round trip holds no database thread.
+
+    It counts exactly what ``post_envelopes`` would count itself: the ``countable`` posts.
+    """
+    by_sender = _by_sender(countable(posts))
     counted = await throttle.ahit_each(send_limit(), {s: len(own) for s, own in by_sender.items()})
     return refused_by_rate(by_sender, counted)
 
@@ -335,17 +353,20 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
     rooms, members = _locked_rooms_and_members({post.room_id for post in posts})
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     new: list[Envelope] = []
+    members_changed: dict[uuid.UUID, ApiError] = {}  # one member list per room, however many sends missed it
     for post in posts:
         room = rooms.get(post.room_id)
         room_members = members.get(post.room_id, set())
         if room is None or post.sender.pk not in room_members:
             results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
         elif set(post.envelope.wraps) != room_members:
-            results[post.key] = ApiError(
-                ErrorCode.MEMBERS_CHANGED,
-                "The room's members changed: wrap the message for the current members and send it again.",
-                members=selectors.room_json(room)["members"],
-            )
+            if room.id not in members_changed:
+                members_changed[room.id] = ApiError(
+                    ErrorCode.MEMBERS_CHANGED,
+                    "The room's members changed: wrap the message for the current members and send it again.",
+                    members=selectors.room_json(room)["members"],
+                )
+            results[post.key] = members_changed[room.id]
         else:
             new.append(_envelope(post))
     for stored in Envelope.objects.bulk_create(new):

@@ -36,40 +36,37 @@ RETRY_SECONDS = 0.2
 class EnvelopeWriter:
     def __init__(self) -> None:
         self.queue: list[tuple[services.Post, asyncio.Future[services.Posted]]] = []
-        self.flushing = False
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None  # the flush under way, if any
 
     async def post(self, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> services.Posted:
         """Store the envelope (with whatever else is waiting); raises the ``ApiError`` that refuses it."""
         future: asyncio.Future[services.Posted] = asyncio.get_running_loop().create_future()
         self.queue.append((services.Post(sender, room_id, envelope), future))
-        if not self.flushing:
-            self.flushing = True
+        if self.task is None or self.task.done():
             self.task = asyncio.create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
-        try:
-            while self.queue:
-                batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
-                posts = [post for post, _ in batch]
-                try:
-                    results = await store(posts, await services.over_rate_async(posts))
-                except Exception as error:  # the database is unavailable: every send of the batch is told
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
+        # Runs until the queue is empty; a send queued meanwhile is taken by the same loop (no await between the
+        # last check and the task's end, so none is left behind).
+        while self.queue:
+            batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
+            posts = [post for post, _ in batch]
+            try:
+                results = await store(posts, await services.over_rate_async(posts))
+            except Exception as error:  # the database is unavailable: every send of the batch is told
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():  # its socket went away; a resend finds it stored
                     continue
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its socket went away; a resend finds it stored
-                        continue
-                    if isinstance(result, ApiError):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-                await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
-        finally:
-            self.flushing = False
+                if isinstance(result, ApiError):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+            await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
 
     async def _publish(self, stored: list[Envelope]) -> None:
         """Tell each room of what was stored, in id order: a client syncs from the newest id it was sent."""

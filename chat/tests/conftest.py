@@ -1,17 +1,16 @@
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
-from channels.testing import WebsocketCommunicator
 
 from accounts.models import User
 from chat import services
 from chat.models import Room
-from chat.tests.factories import LOCAL, connect, make_user
+from chat.tests.factories import LOCAL, make_user
+from chat.tests.sockets import next_of, none_of  # noqa: F401 (the chat tests import them from here)
 
 
 @pytest.fixture(autouse=True)
@@ -43,40 +42,6 @@ def room(users: dict[str, User]) -> Room:
     room = services.create_room(owner=users["alice"], name="Plans", policy="invite", client=LOCAL)
     services.add_member(actor=users["alice"], room_id=room.id, username="bob", client=LOCAL)
     return room
-
-
-@pytest_asyncio.fixture
-async def sockets() -> AsyncIterator[Callable[..., Any]]:
-    """Open signed-in sockets; every one is closed at the end."""
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_socket(user: User) -> WebsocketCommunicator:
-        communicator = await connect(user)
-        connected, _ = await communicator.connect()
-        assert connected
-        opened.append(communicator)
-        ready = await next_of(communicator, "ready")
-        communicator.ready = ready
-        return communicator
-
-    yield open_socket
-    for communicator in opened:
-        await communicator.disconnect()
-
-
-async def next_of(communicator: WebsocketCommunicator, kind: str, wait: float = 3) -> dict[str, Any]:
-    """The next frame of type ``kind``, skipping others (presence and typing arrive at any time)."""
-    while True:
-        frame = await communicator.receive_json_from(timeout=wait)
-        if frame["type"] == kind:
-            return frame
-
-
-async def none_of(communicator: WebsocketCommunicator, kind: str, wait: float = 0.4) -> None:
-    """No frame of type ``kind`` arrives within ``wait`` seconds."""
-    while not await communicator.receive_nothing(timeout=wait):
-        frame = await communicator.receive_json_from()
-        assert frame["type"] != kind, frame
 
 
 add = database_sync_to_async

@@ -35,14 +35,16 @@ def session_cookie(user: User) -> str:
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
-async def connect(user: User | None, origin: str = "http://testserver") -> WebsocketCommunicator:
+async def connect(
+    user: User | None, origin: str = "http://testserver", path: str = "/ws/chat/"
+) -> WebsocketCommunicator:
     from securechat.asgi import application  # imported late: it builds the middleware from settings
 
     headers = [(b"origin", origin.encode())]
     if user is not None:
         cookie = await database_sync_to_async(session_cookie)(user)
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
 
 
 def envelope(

@@ -152,14 +152,6 @@ def synced_client_ids(person: Person, room_id: str) -> set[str]:
     }
 
 
-def live_client_ids(person: Person, room_id: str) -> set[str]:
-    return {
-        frame["envelope"]["client_id"]
-        for frame in person.chat_frames("received")
-        if frame.get("type") == "message" and frame.get("room") == room_id
-    }
-
-
 def stored_client_ids(room_id: str) -> list[str]:
     return [
         str(cid) for cid in Envelope.objects.filter(room_id=room_id).order_by("id").values_list("client_id", flat=True)

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
-from channels.testing import WebsocketCommunicator
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.contrib.auth.models import Group
 from django.test import Client
@@ -26,8 +24,8 @@ from accounts.services import register
 from accounts.tests.factories import b64, signup_body
 from chat import protocol, services
 from chat.models import Envelope, Room
-from chat.tests.conftest import next_of, none_of  # noqa: F401 (the hardening tests import them from here)
-from chat.tests.factories import LOCAL, envelope, session_cookie
+from chat.tests.factories import LOCAL, connect, envelope
+from chat.tests.sockets import next_of, none_of  # noqa: F401 (the hardening tests import them from here)
 from securechat.validation import Fields
 
 # Towards the scene's room: never signed in; signed in but never a member; a member the owner removed;
@@ -74,7 +72,7 @@ class Scene:
         return client
 
     def room_members(self) -> list[int]:
-        return sorted(services.selectors.member_ids(self.room.id))
+        return sorted(services.selectors.member_ids_by_room([self.room.id])[str(self.room.id)])
 
 
 def post(sender: User, room: Room, members: list[int]) -> Envelope:
@@ -132,34 +130,8 @@ def fresh_layer_fixture() -> Iterator[None]:
 # --- sockets --------------------------------------------------------------------------
 
 
-async def open_socket(
-    user: User | None, origin: str = "http://testserver", path: str = "/ws/chat/"
-) -> WebsocketCommunicator:
-    from securechat.asgi import application  # imported late: it builds the middleware from settings
-
-    headers = [(b"origin", origin.encode())]
-    if user is not None:
-        cookie = await database_sync_to_async(session_cookie)(user)
-        headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
-
-
-@pytest_asyncio.fixture(name="sockets")
-async def sockets_fixture() -> AsyncIterator[Any]:
-    """``await sockets(user)``: a signed-in socket past its ``ready`` frame; all are closed at the end."""
-    opened: list[WebsocketCommunicator] = []
-
-    async def open_ready(user: User) -> WebsocketCommunicator:
-        communicator = await open_socket(user)
-        connected, _ = await communicator.connect()
-        assert connected
-        opened.append(communicator)
-        communicator.ready = await next_of(communicator, "ready")
-        return communicator
-
-    yield open_ready
-    for communicator in opened:
-        await communicator.disconnect()
+# The chat tests' socket opener (the ``sockets`` fixture is chat.tests.sockets', a plugin of the root conftest).
+open_socket = connect
 
 
 # --- the database as an attacker would like to change it -------------------------------
