@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, User
 from accounts.schemas import USERNAME_PATTERN
 from accounts.services import ClientInfo, record_event
-from chat import events, selectors
+from chat import events, selectors, storing
 from chat.models import Envelope, Membership, Room
 from chat.protocol import MAX_MEMBERS, EnvelopeIn
 from securechat import throttle
@@ -350,46 +350,28 @@ def refused_by_rate(
 
 @transaction.atomic
 def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
-    rooms, members = _locked_rooms_and_members({post.room_id for post in posts})
+    members = storing.lock_rooms({post.room_id for post in posts})
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     new: list[Envelope] = []
     members_changed: dict[uuid.UUID, ApiError] = {}  # one member list per room, however many sends missed it
     for post in posts:
-        room = rooms.get(post.room_id)
         room_members = members.get(post.room_id, set())
-        if room is None or post.sender.pk not in room_members:
+        if post.sender.pk not in room_members:
             results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
         elif set(post.envelope.wraps) != room_members:
-            if room.id not in members_changed:
-                members_changed[room.id] = ApiError(
+            if post.room_id not in members_changed:
+                members_changed[post.room_id] = ApiError(
                     ErrorCode.MEMBERS_CHANGED,
                     "The room's members changed: wrap the message for the current members and send it again.",
-                    members=selectors.room_json(room)["members"],
+                    members=selectors.room_json(Room.objects.get(id=post.room_id))["members"],
                 )
-            results[post.key] = members_changed[room.id]
+            results[post.key] = members_changed[post.room_id]
         else:
             new.append(_envelope(post))
-    for stored in Envelope.objects.bulk_create(new):
+    storing.insert_envelopes(new)
+    for stored in new:
         results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True)
     return results
-
-
-def _locked_rooms_and_members(room_ids: set[uuid.UUID]) -> tuple[dict[uuid.UUID, Room], dict[uuid.UUID, set[int]]]:
-    """The rooms with members, locked, and their members: one query. Locked in room order, so two workers
-    storing into the same rooms cannot deadlock; membership changes lock the room too, so they wait."""
-    memberships = (
-        selectors.active_memberships()
-        .filter(room_id__in=room_ids)
-        .select_related("room")
-        .select_for_update(of=("room",))
-        .order_by("room_id")
-    )
-    rooms: dict[uuid.UUID, Room] = {}
-    members: dict[uuid.UUID, set[int]] = {}
-    for membership in memberships:
-        rooms[membership.room_id] = membership.room
-        members.setdefault(membership.room_id, set()).add(membership.user_id)
-    return rooms, members
 
 
 def _envelope(post: Post) -> Envelope:
