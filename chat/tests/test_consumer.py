@@ -5,12 +5,13 @@ import uuid
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
 
 from accounts.models import AuditEvent
 from chat import services
 from chat.models import Envelope
 from chat.tests.conftest import next_of, none_of
-from chat.tests.factories import LOCAL, connect, envelope, send_frame
+from chat.tests.factories import LOCAL, connect, envelope, send_frame, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -20,6 +21,31 @@ async def test_anonymous_sockets_are_refused(users) -> None:
     await communicator.connect()
     closed = await communicator.receive_output(timeout=3)
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+@pytest.mark.parametrize("cookie", ["sessionid=made-up-by-an-attacker", "sessionid="])
+async def test_sockets_with_an_unknown_session_are_refused(users, cookie) -> None:
+    from securechat.asgi import application
+
+    communicator = WebsocketCommunicator(
+        application, "/ws/chat/", headers=[(b"origin", b"http://testserver"), (b"cookie", cookie.encode())]
+    )
+    await communicator.connect()
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_session_from_before_a_password_change_opens_no_socket(users) -> None:
+    from securechat.asgi import application
+
+    alice = users["alice"]
+    cookie = await database_sync_to_async(session_cookie)(alice)
+    alice.set_password("a new auth key")  # what changing the password or recovering the account does
+    await database_sync_to_async(alice.save)()
+    communicator = WebsocketCommunicator(
+        application, "/ws/chat/", headers=[(b"origin", b"http://testserver"), (b"cookie", cookie.encode())]
+    )
+    await communicator.connect()
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
 
 
 async def test_sockets_from_a_foreign_origin_are_refused(users) -> None:
