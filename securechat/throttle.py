@@ -107,9 +107,7 @@ def hit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
     client = _redis_client()
     if client is None:  # the embedded in-process cache
         return {subject: _counted_in_cache(limit, subject, count) for subject, count in attempts.items()}
-    with client.pipeline(transaction=True) as pipe:
-        _queue_hits(pipe, limit, attempts)
-        return _counted(limit, attempts, pipe.execute())
+    return _counted(limit, attempts, client.register_script(_HIT_EACH)(*_script_keys_and_args(limit, attempts)))
 
 
 async def ahit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
@@ -117,26 +115,35 @@ async def ahit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted
     client = async_redis()
     if client is None:  # the embedded cache is in this process: nothing to wait for
         return hit_each(limit, attempts)
-    async with client.pipeline(transaction=True) as pipe:
-        _queue_hits(pipe, limit, attempts)
-        return _counted(limit, attempts, await pipe.execute())
+    script = client.register_script(_HIT_EACH)
+    return _counted(limit, attempts, await script(*_script_keys_and_args(limit, attempts)))
 
 
-def _queue_hits(pipe: Any, limit: Limit, attempts: dict[str, int]) -> None:
-    now = int(time.time())
-    for subject, count in attempts.items():
-        count_key, start_key = (cache.make_and_validate_key(key) for key in _keys(limit, subject))
-        pipe.incrby(count_key, count)
-        # The first attempt of a window starts it; the counter never outlives its window.
-        pipe.expire(count_key, limit.window_seconds, nx=True)
-        pipe.set(start_key, now, ex=limit.window_seconds, nx=True)
-        pipe.ttl(count_key)
+# ``hit_each`` in one command, atomic like the rest of Redis's scripts: for each subject, count the attempts, start
+# the window with its first attempt (the counter never outlives its window), and read the window's seconds left.
+# KEYS: count and start key of each subject in turn; ARGV: window seconds, now, then each subject's attempts.
+_HIT_EACH = """
+local replies = {}
+for i = 1, #KEYS / 2 do
+  local count_key, start_key = KEYS[2 * i - 1], KEYS[2 * i]
+  replies[2 * i - 1] = redis.call('INCRBY', count_key, ARGV[2 + i])
+  redis.call('EXPIRE', count_key, ARGV[1], 'NX')
+  redis.call('SET', start_key, ARGV[2], 'EX', ARGV[1], 'NX')
+  replies[2 * i] = redis.call('TTL', count_key)
+end
+return replies
+"""
+
+
+def _script_keys_and_args(limit: Limit, attempts: dict[str, int]) -> tuple[list[str], list[int]]:
+    keys = [cache.make_key(key) for subject in attempts for key in _keys(limit, subject)]
+    return keys, [limit.window_seconds, int(time.time()), *attempts.values()]
 
 
 def _counted(limit: Limit, attempts: dict[str, int], replies: list[Any]) -> dict[str, Counted]:
     counted = {}
     for index, (subject, count) in enumerate(attempts.items()):
-        total, ttl = replies[4 * index], replies[4 * index + 3]
+        total, ttl = replies[2 * index], replies[2 * index + 1]
         allowed = max(0, min(count, limit.attempts - (total - count)))
         counted[subject] = Counted(allowed, _rate_limited(limit, ttl) if allowed < count else None)
     return counted
