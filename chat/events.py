@@ -14,11 +14,6 @@ def room_group(room_id: uuid.UUID | str) -> str:
     return f"room.{uuid.UUID(str(room_id)).hex}"
 
 
-def room_messages_group(room_id: uuid.UUID | str) -> str:
-    """The workers (their fan-out channels, chat.fanout) with sockets in the room: chat messages only."""
-    return f"msgs.{uuid.UUID(str(room_id)).hex}"
-
-
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 

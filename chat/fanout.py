@@ -1,13 +1,15 @@
 """Room messages reach each worker once, and the worker hands them to its own sockets in that room.
 
-Without this, a message to a room of 50 is 50 channel-layer messages: one per socket, each stored in
-Redis, popped and dispatched to its consumer on its own. With it, the worker's one fan-out channel is in
-the room's message group, gets one copy, and writes the already-encoded frame to each local socket that
-joined the room (docs/PERFORMANCE.md). Membership is still the consumers' business: a socket is here only
-while its consumer has the room.
+A worker's sockets register here for the rooms their consumers have. A batch of stored messages for a room is
+published once; every worker with sockets in the room gets one copy and writes the already-encoded frames to
+each of them (docs/PERFORMANCE.md). Membership is still the consumers' business.
 
-If the channel layer fails under the fan-out (Redis restarted), every socket it served is closed: each
-client reconnects and catches up from the database with ``sync``, so nothing is silently missed.
+With Redis (several workers), the copy travels over Redis pub/sub: one PUBLISH per room and batch, and one
+subscription per worker and room. The channel layer's groups did the same job with about a dozen Redis round
+trips per message, which cost more CPU than storing the message. Pub/sub keeps nothing for a worker that is not
+listening, so any break in the worker's subscription connection closes every socket it serves: each client
+reconnects and catches up from the database with ``sync``, and nothing is silently missed. On the embedded
+defaults there is one process, and a batch goes straight to its sockets.
 """
 
 from __future__ import annotations
@@ -15,22 +17,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from channels.layers import BaseChannelLayer, get_channel_layer
-
-from chat import events
+from django.conf import settings
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 logger = logging.getLogger(__name__)
 
 # Close code for sockets whose fan-out broke: "try again" (the client reconnects and syncs).
 CLOSE_TRY_AGAIN = 1013
-# channels_redis forgets group members after a day: every subscription is renewed well within that.
-RENEW_SECONDS = 3600
-# Frames of one room published together, up to about this many characters per channel-layer message.
-BUNDLE_BYTES = 512 * 1024
+# A quiet subscription is pinged this often; no answer within as long again counts as a broken connection.
+KEEPALIVE_SECONDS = 10.0
+# How long joining a room waits for Redis to confirm the subscription.
+SUBSCRIBE_TIMEOUT_SECONDS = 5.0
+# Frames of a batch travel as one pub/sub message, one frame per line: JSON text never holds a raw newline.
+SEPARATOR = "\n"
 
 
 class Receiver(Protocol):
@@ -39,28 +46,22 @@ class Receiver(Protocol):
 
 
 class RoomFanout:
-    """One per worker (event loop): local sockets by room, and the room groups the worker is in."""
+    """One per worker (event loop): local sockets by room, and the bus that brings the rooms' messages."""
 
-    def __init__(self, layer: BaseChannelLayer) -> None:
-        self.layer = layer
-        self.channel: str | None = None
+    def __init__(self, bus: RedisBus | None) -> None:
+        self.bus = bus
         self.sockets: defaultdict[str, set[Receiver]] = defaultdict(set)
-        self.subscribed: set[str] = set()
-        self.lock = asyncio.Lock()
-        self.tasks: list[asyncio.Task[None]] = []
+        if bus is not None:
+            bus.deliver, bus.failed = self._deliver, self.reset
 
     async def join(self, room_id: str, socket: Receiver) -> None:
         """From now on ``socket`` gets the room's messages (returns once the worker is subscribed)."""
         self.sockets[room_id].add(socket)
-        if room_id in self.subscribed:
-            return
-        async with self.lock:
-            if room_id not in self.subscribed:
-                await self.layer.group_add(events.room_messages_group(room_id), await self._channel())
-                self.subscribed.add(room_id)
+        if self.bus is not None:
+            await self.bus.subscribe(room_id)
 
     def leave(self, room_id: str, socket: Receiver) -> None:
-        """No more of the room's messages for ``socket``; the group is left when a message finds no socket."""
+        """No more of the room's messages for ``socket``; the worker unsubscribes when a message finds no socket."""
         sockets = self.sockets.get(room_id)
         if sockets is not None:
             sockets.discard(socket)
@@ -68,92 +69,140 @@ class RoomFanout:
                 del self.sockets[room_id]
 
     async def publish(self, room_id: str, frames: list[str]) -> None:
-        """Send encoded ``message`` frames, in order, to every socket of the room on every worker.
+        """Send encoded ``message`` frames, in order, to every socket of the room on every worker."""
+        if self.bus is None:
+            await self._deliver(room_id, frames)
+        else:
+            await self.bus.publish(room_id, frames)
 
-        Frames travel together (one channel-layer message per batch) up to about ``BUNDLE_BYTES``.
-        """
-        group = events.room_messages_group(room_id)
-        for bundle in _bundles(frames):
-            await self.layer.group_send(group, {"type": "room.message", "room": room_id, "frames": bundle})
-
-    async def _channel(self) -> str:
-        if self.channel is None:
-            # The default prefix: channels_redis reads one Redis list per process, shared by all its channels.
-            self.channel = await self.layer.new_channel()
-            self.tasks = [asyncio.create_task(self._receive()), asyncio.create_task(self._renew())]
-        return self.channel
-
-    async def _receive(self) -> None:
-        try:
-            while True:
-                message = await self.layer.receive(self.channel)
-                await self._deliver(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("room fan-out lost its channel layer; closing its sockets so they reconnect and sync")
-            await self.reset()
-
-    async def _deliver(self, message: dict[str, Any]) -> None:
-        room_id = message["room"]
+    async def _deliver(self, room_id: str, frames: list[str]) -> None:
         sockets = self.sockets.get(room_id)
         if not sockets:
-            await self._unsubscribe_if_unused(room_id)
+            if self.bus is not None:
+                await self.bus.unsubscribe_unless(room_id, lambda: bool(self.sockets.get(room_id)))
             return
         for socket in list(sockets):
             try:
-                for frame in message["frames"]:
+                for frame in frames:
                     await socket.send(text_data=frame)
             except Exception:  # that socket is closing: its consumer leaves the room
                 logger.debug("could not deliver to a closing socket", exc_info=True)
 
-    async def _unsubscribe_if_unused(self, room_id: str) -> None:
-        async with self.lock:
-            if not self.sockets.get(room_id) and room_id in self.subscribed:
-                self.subscribed.discard(room_id)
-                await self.layer.group_discard(events.room_messages_group(room_id), self.channel)
-
-    async def _renew(self) -> None:
-        while True:
-            await asyncio.sleep(RENEW_SECONDS)
-            async with self.lock:
-                for room_id in list(self.subscribed):
-                    await self.layer.group_add(events.room_messages_group(room_id), self.channel)
-
     async def reset(self) -> None:
-        """Forget the channel and every subscription; close the sockets that relied on them."""
+        """Forget every socket and subscription, and close the sockets: their clients reconnect and sync."""
         sockets = {socket for room_sockets in self.sockets.values() for socket in room_sockets}
-        for task in self.tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        self.channel, self.tasks = None, []
         self.sockets.clear()
-        self.subscribed.clear()
+        if self.bus is not None:
+            await self.bus.close()
         for socket in sockets:
             with contextlib.suppress(Exception):
                 await socket.close(code=CLOSE_TRY_AGAIN)
 
 
-def _bundles(frames: list[str]) -> list[list[str]]:
-    bundles: list[list[str]] = [[]]
-    size = 0
-    for frame in frames:
-        if bundles[-1] and size + len(frame) > BUNDLE_BYTES:
-            bundles.append([])
-            size = 0
-        bundles[-1].append(frame)
-        size += len(frame)
-    return bundles
+class RedisBus:
+    """The worker's Redis pub/sub: one connection that subscribes to the rooms, publishes through the pool.
+
+    Its client never retries behind our back: a reconnect would resubscribe silently, and whatever was published
+    meanwhile would be lost without anyone knowing. Instead any error on the subscription ends it, and ``failed``
+    (the fan-out's reset) closes the sockets that relied on it.
+    """
+
+    def __init__(self, url: str, prefix: str) -> None:
+        self.where = (url, prefix)
+        self.client = aioredis.from_url(url, retry=Retry(NoBackoff(), 0))
+        self.prefix = prefix
+        self.deliver: Callable[[str, list[str]], Awaitable[None]] | None = None
+        self.failed: Callable[[], Awaitable[None]] | None = None
+        self.pubsub: Any = None
+        self.subscribed: set[str] = set()
+        self.confirmations: dict[str, asyncio.Future[None]] = {}
+        self.lock = asyncio.Lock()
+        self.task: asyncio.Task[None] | None = None
+
+    def channel(self, room_id: str) -> str:
+        # Pub/sub ignores Redis's database number: the key prefix keeps deployments sharing a Redis apart.
+        return f"{self.prefix}:room:{uuid.UUID(room_id).hex}"
+
+    def room_of(self, channel: bytes) -> str:
+        return str(uuid.UUID(channel.decode().rsplit(":", 1)[1]))
+
+    async def publish(self, room_id: str, frames: list[str]) -> None:
+        await self.client.publish(self.channel(room_id), SEPARATOR.join(frames))
+
+    async def subscribe(self, room_id: str) -> None:
+        if room_id in self.subscribed:
+            return
+        async with self.lock:
+            if room_id in self.subscribed:
+                return
+            channel = self.channel(room_id)
+            if self.pubsub is None:
+                self.pubsub = self.client.pubsub()
+            confirmed = self.confirmations[channel] = asyncio.get_running_loop().create_future()
+            try:
+                await self.pubsub.subscribe(channel)
+                if self.task is None:
+                    self.task = asyncio.create_task(self._receive())
+                # Confirmed: anything published from now on reaches this worker.
+                await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_TIMEOUT_SECONDS)
+            finally:
+                self.confirmations.pop(channel, None)
+            self.subscribed.add(room_id)
+
+    async def unsubscribe_unless(self, room_id: str, still_needed: Callable[[], bool]) -> None:
+        async with self.lock:
+            if room_id in self.subscribed and not still_needed():
+                self.subscribed.discard(room_id)
+                await self.pubsub.unsubscribe(self.channel(room_id))
+
+    async def _receive(self) -> None:
+        try:
+            pinged = False
+            while True:
+                message = await self.pubsub.get_message(timeout=KEEPALIVE_SECONDS)
+                if message is None:
+                    if pinged:
+                        raise ConnectionError("Redis did not answer a ping on the subscription")
+                    await self.pubsub.ping()
+                    pinged = True
+                    continue
+                pinged = False
+                if message["type"] == "message":
+                    await self.deliver(self.room_of(message["channel"]), message["data"].decode().split(SEPARATOR))
+                elif message["type"] == "subscribe":
+                    confirmed = self.confirmations.get(message["channel"].decode())
+                    if confirmed is not None and not confirmed.done():
+                        confirmed.set_result(None)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("room fan-out lost its Redis subscription; closing its sockets so they reconnect and sync")
+            self.task = None  # ``close`` must not cancel the task running it
+            await self.failed()
+
+    async def close(self) -> None:
+        """End the subscription (safe with Redis down); the next ``subscribe`` starts a new one."""
+        task, pubsub = self.task, self.pubsub
+        self.task, self.pubsub = None, None
+        self.subscribed.clear()
+        for confirmed in self.confirmations.values():
+            if not confirmed.done():
+                confirmed.set_exception(ConnectionError("the subscription was closed"))
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomFanout] = weakref.WeakKeyDictionary()
 
 
 def room_fanout() -> RoomFanout:
-    """This worker's fan-out, on its channel layer."""
+    """This worker's fan-out (one per event loop), on the Redis the settings name."""
     loop = asyncio.get_running_loop()
     fanout = _fanouts.get(loop)
-    layer = get_channel_layer()
-    if fanout is None or fanout.layer is not layer:
-        fanout = _fanouts[loop] = RoomFanout(layer)
+    where = (settings.REDIS_URL, settings.REDIS_KEY_PREFIX) if settings.REDIS_URL else None
+    if fanout is None or (fanout.bus.where if fanout.bus else None) != where:
+        fanout = _fanouts[loop] = RoomFanout(RedisBus(*where) if where else None)
     return fanout
