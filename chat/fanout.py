@@ -109,7 +109,8 @@ class RedisBus:
 
     def __init__(self, url: str, prefix: str) -> None:
         self.where = (url, prefix)
-        self.client = aioredis.from_url(url, retry=Retry(NoBackoff(), 0))
+        # Named, so an operator (and a test) can tell the workers' subscriptions apart in CLIENT LIST.
+        self.client = aioredis.from_url(url, retry=Retry(NoBackoff(), 0), client_name=f"{prefix}:fanout")
         self.prefix = prefix
         self.deliver: Callable[[str, list[str]], Awaitable[None]] | None = None
         self.failed: Callable[[], Awaitable[None]] | None = None

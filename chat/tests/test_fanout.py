@@ -1,0 +1,52 @@
+"""Room messages over Redis pub/sub: a subscription that breaks must never leave a socket silently deaf."""
+
+import os
+import uuid
+
+import pytest
+from redis import asyncio as aioredis
+
+from chat.tests.factories import envelope, send_frame
+from chat.tests.sockets import next_of
+
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="pub/sub needs REDIS_URL"),
+]
+
+
+@pytest.fixture(name="own_prefix")
+def own_prefix_fixture(settings) -> str:
+    """A key prefix of this test's own, so killing its subscription touches no other process on this Redis."""
+    settings.REDIS_KEY_PREFIX = f"test-{uuid.uuid4().hex}"
+    return settings.REDIS_KEY_PREFIX
+
+
+async def kill_clients_named(name: str) -> int:
+    client = aioredis.from_url(os.environ["REDIS_URL"])
+    try:
+        ids = [c["id"] for c in await client.client_list(_type="pubsub") if c.get("name") == name]
+        for client_id in ids:
+            await client.client_kill_filter(_id=client_id)
+        return len(ids)
+    finally:
+        await client.aclose()
+
+
+async def test_messages_reach_the_room_through_the_workers_subscription(users, room, sockets, own_prefix) -> None:
+    alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
+    members = [users["alice"].pk, users["bob"].pk]
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+    ack = await next_of(alice, "ack")
+    assert (await next_of(bob, "message"))["envelope"]["id"] == ack["id"]
+
+
+async def test_a_broken_subscription_closes_every_socket_it_served(users, room, sockets, own_prefix) -> None:
+    alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
+    assert await kill_clients_named(f"{own_prefix}:fanout") == 1  # as when Redis restarts or drops a slow reader
+    for socket in (alice, bob):
+        frame = await socket.receive_output(timeout=5)
+        while frame["type"] == "websocket.send":  # presence and the like, sent before the break
+            frame = await socket.receive_output(timeout=5)
+        assert frame == {"type": "websocket.close", "code": 1013}  # "try again": the client reconnects and syncs
