@@ -92,7 +92,8 @@ class Frames:
                 "eph_pub": b64(os.urandom(32)),
                 "iv": b64(os.urandom(12)),
                 "ciphertext": b64(os.urandom(256 * blocks + 16)),
-                "wraps": {str(member): b64(os.urandom(40)) for member in room.member_ids},
+                "wrap_ids": sorted(room.member_ids),
+                "wraps": b64(os.urandom(40 * len(room.member_ids))),
                 "signature": b64(os.urandom(64)),
             }
             text = json.dumps({"op": "send", "room": room.room_id, "envelope": envelope}, separators=(",", ":"))

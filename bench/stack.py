@@ -7,7 +7,6 @@ Servers are pinned to one core and the load generator to the other, so the two n
 
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 import shutil
@@ -29,10 +28,6 @@ BENCH_REDIS_DB = 13
 # Users never log in with a password here (their sockets carry a session made directly), so the
 # harness stores their auth-key hash with a fast hasher instead of spending ~1 000 Argon2 runs.
 FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
-
-
-def b64(value: bytes) -> str:
-    return base64.b64encode(value).decode()
 
 
 # --- settings and the database ----------------------------------------------------------------
@@ -174,7 +169,8 @@ def fill_history(room: BenchRoom, count: int, blocks: int = 1) -> None:
                 iv=os.urandom(12),
                 ciphertext=ciphertext,
                 signature=os.urandom(64),
-                wraps={str(member): b64(os.urandom(40)) for member in sorted(ids)},
+                wrap_ids=sorted(ids),
+                wraps=os.urandom(40 * len(ids)),
                 size=len(ciphertext),
             )
         )

@@ -51,6 +51,11 @@ CSV_COLUMNS = ["id", "room", "sender", "server_time", "client_time", "version", 
 CSV_BLOBS = ["eph_pub", "iv", "ciphertext", "signature"]
 
 
+def member_wraps(envelope: Envelope) -> list[tuple[int, str]]:
+    """Each member id with its wrap as base64, cut from the concatenated wraps."""
+    return [(member, encode_base64(wrap)) for member, wrap in envelope.wraps_by_member().items()]
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -74,7 +79,7 @@ def export_csv(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
                     envelope.size,
                     envelope.client_id,
                     *(encode_base64(getattr(envelope, blob)) for blob in CSV_BLOBS),
-                    ";".join(f"{member}:{wrap}" for member, wrap in envelope.wraps.items()),
+                    ";".join(f"{member}:{wrap}" for member, wrap in member_wraps(envelope)),
                 ]
             )
 
@@ -139,7 +144,7 @@ class EnvelopeAdmin(ReadOnlyAdmin):
 
     @admin.display(description="wrapped content keys (member id: base64)")
     def wraps_base64(self, obj: Envelope) -> str:
-        return "; ".join(f"{member}: {wrap}" for member, wrap in obj.wraps.items())
+        return "; ".join(f"{member}: {wrap}" for member, wrap in member_wraps(obj))
 
 
 class MembershipInline(ReadOnlyInline):

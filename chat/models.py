@@ -6,6 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from chat.protocol import WRAP_BYTES
+
 
 class Room(models.Model):
     class Kind(models.TextChoices):
@@ -68,8 +70,10 @@ class Envelope(models.Model):
     iv = models.BinaryField(max_length=12)
     ciphertext = models.BinaryField()
     signature = models.BinaryField(max_length=64)
-    # {"<member id>": "<base64 AES-KW wrap of the content key>"}
-    wraps = models.JSONField()
+    # [<member id>, …], strictly ascending: the members the content key was wrapped for.
+    wrap_ids = models.JSONField()
+    # Their AES-KW wraps of the content key, WRAP_BYTES each, concatenated in the order of wrap_ids.
+    wraps = models.BinaryField()
     # Ciphertext bytes, kept so listings need not load the blob.
     size = models.PositiveIntegerField()
 
@@ -82,3 +86,10 @@ class Envelope(models.Model):
 
     def __str__(self) -> str:
         return f"envelope {self.id}"
+
+    def wraps_by_member(self) -> dict[int, bytes]:
+        """Each member's wrap, cut from the concatenation."""
+        wraps = bytes(self.wraps)
+        return {
+            member: wraps[index * WRAP_BYTES : (index + 1) * WRAP_BYTES] for index, member in enumerate(self.wrap_ids)
+        }

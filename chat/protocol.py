@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields, decode_base64, parse_json
+from securechat.validation import Fields, parse_json
 
 ENVELOPE_VERSION = 1
 PAD_BLOCK = 256
@@ -47,8 +47,10 @@ class EnvelopeIn:
     iv: bytes
     ciphertext: bytes
     signature: bytes
-    # Member id -> the wrap exactly as sent (base64), so it is stored and relayed unchanged.
-    wraps: dict[int, str]
+    # The members' ids, strictly ascending, and their AES-KW wraps of the content key (WRAP_BYTES each),
+    # concatenated in that order: stored and relayed as they came.
+    wrap_ids: tuple[int, ...]
+    wraps: bytes
 
 
 def parse_frame(text: str) -> Frame:
@@ -101,32 +103,29 @@ def envelope(fields: Fields) -> EnvelopeIn:
         iv=env.bytes("iv", length=12),
         ciphertext=ciphertext,
         signature=env.bytes("signature", length=64),
-        wraps=_wraps(env),
+        wrap_ids=(ids := wrap_ids(env)),
+        # One decode for all of them: WRAP_BYTES per id, exactly.
+        wraps=env.bytes("wraps", length=WRAP_BYTES * len(ids)),
     )
 
 
-def _wraps(env: Fields) -> dict[int, str]:
-    raw = env.object("wraps")
-    items = raw.items()
-    if not items or len(items) > MAX_MEMBERS:
-        raise ApiError(ErrorCode.BAD_LENGTH, f"Between 1 and {MAX_MEMBERS} wraps.", field="envelope.wraps")
-    wraps: dict[int, str] = {}
-    for key, value in items:
-        # ASCII digits only ("²" is a digit to str.isdigit, not to int), and at most 19 of them before int()
-        # (which refuses more than 4 300): member ids are user ids, 1 to 2**63 - 1 like the sender's.
-        if (
-            not (key.isascii() and key.isdigit())
-            or len(key) > 19
-            or key != str(int(key))
-            or not 1 <= int(key) <= MAX_USER_ID
-        ):
-            raise ApiError(ErrorCode.WRONG_TYPE, "Wrap keys are member ids.", field=f"envelope.wraps.{key[:20]}")
-        if not isinstance(value, str) or len(value) != 56:
-            raise ApiError(ErrorCode.BAD_LENGTH, "Each wrap is 40 bytes.", field=f"envelope.wraps.{key}")
-        if len(decode_base64(value, field=f"envelope.wraps.{key}")) != WRAP_BYTES:
-            raise ApiError(ErrorCode.BAD_LENGTH, "Each wrap is 40 bytes.", field=f"envelope.wraps.{key}")
-        wraps[int(key)] = value
-    return wraps
+def wrap_ids(env: Fields) -> tuple[int, ...]:
+    """1 to MAX_MEMBERS member ids (user ids, 1 to 2**63 - 1 like the sender's), strictly ascending: one spelling
+    for each set of members, in the order the signature takes the wraps."""
+    ids = env.array("wrap_ids")
+    if not 1 <= len(ids) <= MAX_MEMBERS:
+        raise ApiError(ErrorCode.BAD_LENGTH, f"Between 1 and {MAX_MEMBERS} wrap ids.", field="envelope.wrap_ids")
+    previous = 0
+    for index, member in enumerate(ids):
+        # type() is int: not a bool (an int to isinstance) nor a float; json gives no other int subclass.
+        if type(member) is not int or not previous < member <= MAX_USER_ID:
+            raise ApiError(
+                ErrorCode.WRONG_TYPE,
+                "Wrap ids are member ids, in strictly ascending order.",
+                field=f"envelope.wrap_ids.{index}",
+            )
+        previous = member
+    return tuple(ids)
 
 
 def ms_to_datetime(ms: int) -> datetime:

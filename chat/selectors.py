@@ -82,7 +82,8 @@ def envelope_json(envelope: Envelope) -> dict[str, Any]:
         "eph_pub": encode_base64(envelope.eph_pub),
         "iv": encode_base64(envelope.iv),
         "ciphertext": encode_base64(envelope.ciphertext),
-        "wraps": envelope.wraps,
+        "wrap_ids": envelope.wrap_ids,
+        "wraps": encode_base64(envelope.wraps),
         "signature": encode_base64(envelope.signature),
     }
 

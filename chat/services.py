@@ -358,7 +358,7 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
         room_members = members.get(post.room_id, set())
         if post.sender.pk not in room_members:
             results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
-        elif set(post.envelope.wraps) != room_members:
+        elif set(post.envelope.wrap_ids) != room_members:
             if post.room_id not in members_changed:
                 members_changed[post.room_id] = ApiError(
                     ErrorCode.MEMBERS_CHANGED,
@@ -386,7 +386,8 @@ def _envelope(post: Post) -> Envelope:
         iv=envelope.iv,
         ciphertext=envelope.ciphertext,
         signature=envelope.signature,
-        wraps={str(member): wrap for member, wrap in sorted(envelope.wraps.items())},
+        wrap_ids=list(envelope.wrap_ids),
+        wraps=envelope.wraps,
         size=len(envelope.ciphertext),
     )
 

@@ -66,6 +66,8 @@ class EnvelopeWriter:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+            # One turn of the loop: the senders' tasks, woken above, send their acks before the room hears of it.
+            await asyncio.sleep(0)
             await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
 
     async def _publish(self, stored: list[Envelope]) -> None:

@@ -132,6 +132,9 @@ class Fields:
             raise ApiError(ErrorCode.WRONG_TYPE, "Expected a lower-case UUID.", field=self._name(name))
         return parsed
 
+    def array(self, name: str) -> list[Any]:
+        return self._value(name, list, "an array")
+
     def object(self, name: str) -> Fields:
         return Fields(self._value(name, dict, "an object"), path=self._name(name))
 

@@ -11,6 +11,7 @@ import re
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -31,10 +32,10 @@ PAD_BLOCK = 256
 TAG_BYTES = 16
 WRAP_BYTES = 40
 HEADER_FIELDS = ("v", "room", "sender", "client_id", "sent_at")
-WIRE_FIELDS = (*HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wraps", "signature")
+WIRE_FIELDS = (*HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature")
 RELAY_FIELDS = ("id", "server_time")
+MAX_MEMBERS = 256
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-MEMBER_KEY = re.compile(r"[1-9][0-9]*")
 
 
 class EnvelopeError(ValueError):
@@ -85,7 +86,7 @@ class Parsed:
     eph_pub: bytes
     iv: bytes
     ciphertext: bytes
-    wraps: dict[int, bytes]
+    wraps: dict[int, bytes]  # ascending ids, as wrap_ids lists them
     signature: bytes
 
 
@@ -124,14 +125,13 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
     ciphertext = blob(envelope["ciphertext"], "ciphertext")
     if len(ciphertext) < PAD_BLOCK + TAG_BYTES or (len(ciphertext) - TAG_BYTES) % PAD_BLOCK:
         raise fail("ciphertext length")
-    raw_wraps = envelope["wraps"]
-    if not isinstance(raw_wraps, dict) or not raw_wraps:
-        raise fail("wraps")
-    wraps: dict[int, bytes] = {}
-    for key, value in raw_wraps.items():
-        if not MEMBER_KEY.fullmatch(key) or int(key) >= 2**53:
-            raise fail(f"wrap key {key!r}")
-        wraps[int(key)] = blob(value, f"wraps.{key}", WRAP_BYTES)
+    ids = envelope["wrap_ids"]
+    if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_MEMBERS:
+        raise fail("wrap_ids")
+    if not all(is_int(member, 1) for member in ids) or any(a >= b for a, b in pairwise(ids)):
+        raise fail("wrap_ids must be member ids, strictly ascending")
+    concatenated = blob(envelope["wraps"], "wraps", WRAP_BYTES * len(ids))
+    wraps = {member: concatenated[i * WRAP_BYTES : (i + 1) * WRAP_BYTES] for i, member in enumerate(ids)}
     return Parsed(
         header=header,
         eph_pub=blob(envelope["eph_pub"], "eph_pub", 32),
@@ -193,7 +193,8 @@ def seal(
         "eph_pub": to_b64(eph_pub),
         "iv": to_b64(iv),
         "ciphertext": to_b64(ciphertext),
-        "wraps": {str(member_id): to_b64(wrap) for member_id, wrap in wraps.items()},
+        "wrap_ids": list(wraps),
+        "wraps": to_b64(b"".join(wraps.values())),
         "signature": to_b64(signature),
     }
 

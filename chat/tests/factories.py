@@ -59,7 +59,8 @@ def envelope(
         "eph_pub": b64(os.urandom(32)),
         "iv": b64(os.urandom(12)),
         "ciphertext": b64(os.urandom(256 * blocks + 16)),
-        "wraps": {str(member): b64(os.urandom(40)) for member in members},
+        "wrap_ids": sorted(members),
+        "wraps": b64(os.urandom(40 * len(members))),
         "signature": b64(os.urandom(64)),
     }
 

@@ -29,6 +29,7 @@ ADMIN_PAGES = [
 
 
 def make_envelopes(room: Room, sender: User, count: int, *, age_days: int = 0) -> list[Envelope]:
+    members = sorted(room.memberships.values_list("user_id", flat=True))
     envelopes = Envelope.objects.bulk_create(
         Envelope(
             room=room,
@@ -40,7 +41,8 @@ def make_envelopes(room: Room, sender: User, count: int, *, age_days: int = 0) -
             iv=os.urandom(12),
             ciphertext=os.urandom(272),
             signature=os.urandom(64),
-            wraps={str(sender.pk): base64.b64encode(os.urandom(40)).decode()},
+            wrap_ids=members,
+            wraps=os.urandom(40 * len(members)),
             size=272,
         )
         for _ in range(count)
@@ -84,6 +86,17 @@ def test_the_envelope_detail_shows_the_blobs_as_base64(staff: Client, envelopes:
     page = staff.get(f"/admin/chat/envelope/{envelope.id}/change/").content.decode()
     for blob in (envelope.ciphertext, envelope.signature, envelope.iv, envelope.eph_pub):
         assert base64.b64encode(bytes(blob)).decode() in page
+    assert len(envelope.wrap_ids) == 2
+    assert wraps_text(envelope, ": ", "; ") in page
+
+
+def wraps_text(envelope: Envelope, between: str, separator: str) -> str:
+    """Each "<id><between><base64 of its 40 bytes>", joined: what the console shows of the concatenated wraps."""
+    wraps = bytes(envelope.wraps)
+    return separator.join(
+        f"{member}{between}{base64.b64encode(wraps[40 * i : 40 * (i + 1)]).decode()}"
+        for i, member in enumerate(envelope.wrap_ids)
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -149,6 +162,7 @@ def test_the_csv_export_holds_ciphertext_and_metadata_only(staff: Client, envelo
         "eph_pub", "iv", "ciphertext", "signature", "wraps",
     }  # fmt: skip
     assert rows[0]["ciphertext"] == base64.b64encode(bytes(envelopes[0].ciphertext)).decode()
+    assert rows[0]["wraps"] == wraps_text(envelopes[0], ":", ";")
 
 
 @pytest.mark.django_db(transaction=True)

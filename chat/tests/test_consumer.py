@@ -72,12 +72,16 @@ async def test_a_member_sends_and_every_member_receives_but_no_outsider(users, r
     assert ack["client_id"] == env["client_id"] and ack["ref"] == "r1"
     stored = await database_sync_to_async(Envelope.objects.get)(id=ack["id"])
     assert bytes(stored.ciphertext) == base64.b64decode(env["ciphertext"])
+    assert stored.wrap_ids == sorted([users["alice"].pk, users["bob"].pk])
+    assert bytes(stored.wraps) == base64.b64decode(env["wraps"])
 
     for member in (alice, bob):
         message = await next_of(member, "message")
         assert message["envelope"]["id"] == ack["id"]
         assert message["envelope"]["ciphertext"] == env["ciphertext"]
+        assert message["envelope"]["wrap_ids"] == env["wrap_ids"]
         assert message["envelope"]["wraps"] == env["wraps"]
+        assert list(message["envelope"]) == ["id", "server_time", *env]
     await none_of(carol, "message")
 
 
@@ -158,7 +162,16 @@ async def test_malformed_frames_get_an_error_and_the_socket_stays_open(users, ro
         ("v", 2, "out_of_range"),
         ("ciphertext", base64.b64encode(bytes(300)).decode(), "bad_length"),
         ("ciphertext", "A" * 200_000, "too_large"),
-        ("wraps", {}, "bad_length"),
+        ("wrap_ids", [], "bad_length"),
+        ("wrap_ids", list(range(1, 258)), "bad_length"),
+        ("wrap_ids", [2, 1], "wrong_type"),
+        ("wrap_ids", [1, 1], "wrong_type"),
+        ("wrap_ids", [True, 2], "wrong_type"),
+        ("wrap_ids", {"1": 1}, "wrong_type"),
+        ("wraps", base64.b64encode(bytes(79)).decode(), "bad_length"),
+        ("wraps", base64.b64encode(bytes(120)).decode(), "bad_length"),
+        ("wraps", "!" * 108, "bad_base64"),
+        ("wraps", {}, "wrong_type"),
     ],
 )
 async def test_malformed_envelopes_are_refused_with_a_stable_code(users, room, sockets, field, value, code) -> None:

@@ -7,6 +7,7 @@ tests/vectors/make_envelope_vectors.mjs). The Python side is tests/reference_env
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import struct
 from functools import cache
@@ -24,6 +25,8 @@ from tests import reference_envelope as ref
 from tests.reference_crypto import RAW_PUBLIC, b64, to_b64
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "tests/vectors/envelope-v1.json"
+# SHA-256 of the vector's signature input when wraps were still a JSON map: the blob shape signs the same bytes.
+FIRST_SIGNATURE_INPUT_SHA256 = "7a63f74f51f5c2d4c8351d903666316a721f5acec9d6e4b458df456b3d3836ff"
 
 
 @cache
@@ -65,6 +68,12 @@ def open_as(member_id: int, env: dict[str, Any] | None = None) -> str:
         expected_room=inputs()["room"],
         expected_sender=inputs()["sender"]["id"],
     )
+
+
+def wrap_of(env: dict[str, Any], member_id: int) -> bytes:
+    """One member's 40 bytes, cut from the concatenated wraps at that member's place in wrap_ids."""
+    index = env["wrap_ids"].index(member_id)
+    return b64(env["wraps"])[40 * index : 40 * (index + 1)]
 
 
 def flip(b64_text: str, index: int = 0) -> str:
@@ -119,9 +128,9 @@ def test_signature_input_is_laid_out_as_documented_and_verifies() -> None:
             ciphertext,
             # Numeric order: 3 before 11, although "11" < "3" as strings.
             (3).to_bytes(8, "big"),
-            b64(env["wraps"]["3"]),
+            wrap_of(env, 3),
             (11).to_bytes(8, "big"),
-            b64(env["wraps"]["11"]),
+            wrap_of(env, 11),
         ]
     )
     assert ref.signature_input(env) == expected
@@ -143,7 +152,7 @@ def test_each_member_derives_its_kek_and_unwraps_the_content_key(member_id: int)
     assert to_b64(shared) == step["shared_secret"]
     kek = ref.kek(shared, eph_pub, info)
     assert to_b64(kek) == step["kek"]
-    wrap = b64(env["wraps"][str(member_id)])
+    wrap = wrap_of(env, member_id)
     assert aes_key_unwrap(kek, wrap) == b64(inputs()["content_key"])
     assert aes_key_wrap(kek, b64(inputs()["content_key"])) == wrap
 
@@ -188,6 +197,46 @@ def test_python_seals_the_same_envelope_byte_for_byte() -> None:
     )
     assert made == vectors()["envelope"]
     assert json.dumps(made) == json.dumps(vectors()["envelope"])
+
+
+def test_the_wraps_travel_as_ids_and_one_blob_signed_as_before() -> None:
+    env = envelope()
+    assert list(env)[-4:] == ["ciphertext", "wrap_ids", "wraps", "signature"]
+    assert env["wrap_ids"] == [3, 11]
+    assert len(b64(env["wraps"])) == 80
+    # The signed bytes did not change with the JSON shape: this is the signature input of the first v1 vector.
+    assert hashlib.sha256(b64(vectors()["signature_input"])).hexdigest() == FIRST_SIGNATURE_INPUT_SHA256
+    assert ref.signature_input(env) == b64(vectors()["signature_input"])
+
+
+@pytest.mark.parametrize(
+    ("label", "change"),
+    [
+        ("wrap_ids missing", {"wrap_ids": None}),
+        ("wrap_ids descending", {"wrap_ids": [11, 3]}),
+        ("wrap_ids duplicate", {"wrap_ids": [3, 3]}),
+        ("wrap_ids empty", {"wrap_ids": [], "wraps": ""}),
+        ("wrap id 0", {"wrap_ids": [0, 11]}),
+        ("wrap id a bool", {"wrap_ids": [True, 11]}),
+        ("wrap id a string", {"wrap_ids": ["3", 11]}),
+        ("wrap id a float", {"wrap_ids": [3.0, 11]}),
+        ("wrap id beyond 2**53", {"wrap_ids": [3, 2**53]}),
+        ("too many ids", {"wrap_ids": list(range(1, 258)), "wraps": to_b64(bytes(40 * 257))}),
+        ("wraps one byte short", {"wraps": to_b64(bytes(79))}),
+        ("wraps for three", {"wraps": to_b64(bytes(120))}),
+        ("wraps not base64", {"wraps": "!" * 108}),
+        ("wraps unpadded", {"wraps": "A" * 107}),
+        ("wraps in the old shape", {"wraps": {"3": to_b64(bytes(40)), "11": to_b64(bytes(40))}}),
+    ],
+)
+def test_the_reference_refuses_what_the_browser_refuses(label: str, change: dict[str, Any]) -> None:
+    env = {**envelope(), **change}
+    if change.get("wrap_ids", 0) is None:
+        del env["wrap_ids"]
+    with pytest.raises(ref.EnvelopeError) as caught:
+        ref.parse(env)
+    assert caught.value.reason == "malformed", label
+    assert not ref.verify(env, signing_public_key())
 
 
 def test_flipping_one_ciphertext_byte_breaks_the_signature() -> None:

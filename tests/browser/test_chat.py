@@ -271,7 +271,7 @@ def test_a_member_added_later_sees_only_messages_from_their_joining_on(people: P
     expect(carol.page.get_by_role("button", name="Load older messages")).to_be_hidden()
     for frame in carol.chat_frames("received"):
         for envelope in frame.get("items", []) + ([frame["envelope"]] if "envelope" in frame else []):
-            assert str(user_id(carol)) in envelope["wraps"], "carol was sent an envelope not wrapped for her"
+            assert user_id(carol) in envelope["wrap_ids"], "carol was sent an envelope not wrapped for her"
 
 
 def test_membership_changes_reach_open_pages_without_a_reload(people: People) -> None:

@@ -138,7 +138,7 @@ def test_a_key_swapped_by_the_server_is_caught_and_nothing_is_encrypted_to_it(pe
     expect(verified_badge(alice.page, bob.username)).to_have_count(0)
     send_message(alice, "after accepting")
     latest = Envelope.objects.filter(room_id=room_id).order_by("-id").first()
-    assert latest is not None and str(user_id(bob)) in latest.wraps
+    assert latest is not None and user_id(bob) in latest.wrap_ids
 
 
 def test_a_key_reset_warns_everyone_who_shares_a_room(people: People) -> None:

@@ -198,6 +198,17 @@ def replacements(current: Any) -> st.SearchStrategy[Any]:
             st.just(float(current)),
         ]
         near.append(st.just(str(current)))
+    elif isinstance(current, list) and current:
+        # Lists of ids: out of order, repeated, emptied, one too many, of the wrong element type.
+        near += [
+            st.just(current[::-1]),
+            st.just(current + current[-1:]),
+            st.just([]),
+            st.just(current * 200),
+            st.just([True, *current[1:]]),
+            st.just([str(item) for item in current]),
+            st.just([0, *current[1:]]),
+        ]
     elif isinstance(current, dict):
         near += [
             st.just({}),

@@ -8,6 +8,7 @@ code, stay open, and store nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -97,23 +98,69 @@ def test_a_send_frame_with_one_broken_field_is_refused_with_a_code(data: Any) ->
     label, frame = data.draw(st.sampled_from(SEND_FRAMES).flatmap(mutated), label="mutation")
     error = refusal(json.dumps(frame))
     kind, _, path = label.partition(" ")
-    # Every field is required but `ref`; a wrap may go (the members check is the service's, not the parser's).
-    if kind in {"delete", "null"} and path != "ref" and not (kind == "delete" and path.startswith("envelope.wraps.")):
+    # Every field is required but `ref`.
+    if kind in {"delete", "null"} and path != "ref":
         assert error is not None, label
     if error is not None and error.field:
         # The field named is the one that was broken, one inside it, or one that contains it.
         assert error.field.startswith(path) or path.startswith(error.field), (label, error.field)
 
 
-@pytest.mark.parametrize(
-    "key",
-    ["\u00b2", "\u0661", "0", "01", "-1", " 1", "1" * 20, "9" * 5000, "9223372036854775808", "x"],
-)
-def test_a_wrap_key_that_is_not_a_member_id_is_refused(key: str) -> None:
+def with_wraps(ids: Any, wraps: Any = None) -> str:
+    """The second valid send frame (members 7 and 9) with other ``wrap_ids`` and, if given, ``wraps``."""
     frame = json.loads(json.dumps(SEND_FRAMES[1]))
-    frame["envelope"]["wraps"][key] = frame["envelope"]["wraps"].pop("9")
-    error = refusal(json.dumps(frame))
-    assert error is not None and error.code in {"wrong_type", "bad_length"}, key
+    frame["envelope"]["wrap_ids"] = ids
+    if wraps is not None:
+        frame["envelope"]["wraps"] = wraps
+    return json.dumps(frame)
+
+
+def blob(size: int) -> str:
+    return base64.b64encode(bytes(size)).decode()
+
+
+@pytest.mark.parametrize(
+    ("ids", "wraps", "code", "field"),
+    [
+        ([9, 7], None, "wrong_type", "envelope.wrap_ids.1"),  # descending
+        ([7, 7], None, "wrong_type", "envelope.wrap_ids.1"),  # the same member twice
+        ([True, 9], None, "wrong_type", "envelope.wrap_ids.0"),  # a bool is an int to Python, not an id
+        ([7, False], None, "wrong_type", "envelope.wrap_ids.1"),
+        ([0, 9], None, "wrong_type", "envelope.wrap_ids.0"),
+        ([-7, 9], None, "wrong_type", "envelope.wrap_ids.0"),
+        ([7.0, 9], None, "wrong_type", "envelope.wrap_ids.0"),
+        (["7", 9], None, "wrong_type", "envelope.wrap_ids.0"),
+        ([7, None], None, "wrong_type", "envelope.wrap_ids.1"),
+        ([7, [9]], None, "wrong_type", "envelope.wrap_ids.1"),
+        ([7, 2**63], None, "wrong_type", "envelope.wrap_ids.1"),  # past the largest user id
+        ([], blob(0), "bad_length", "envelope.wrap_ids"),
+        (list(range(1, 258)), blob(40 * 257), "bad_length", "envelope.wrap_ids"),  # more than MAX_MEMBERS
+        ("7,9", None, "wrong_type", "envelope.wrap_ids"),
+        ({"7": 1, "9": 2}, None, "wrong_type", "envelope.wrap_ids"),
+        ([7, 9], blob(79), "bad_length", "envelope.wraps"),
+        ([7, 9], blob(81), "bad_length", "envelope.wraps"),
+        ([7, 9], blob(120), "bad_length", "envelope.wraps"),  # three wraps for two ids
+        ([7], None, "bad_length", "envelope.wraps"),  # 80 bytes for one id
+        ([7, 9], "!" * 108, "bad_base64", "envelope.wraps"),
+        ([7, 9], blob(80).rstrip("="), "bad_base64", "envelope.wraps"),
+        ([7, 9], blob(80)[:50] + " " + blob(80)[51:], "bad_base64", "envelope.wraps"),
+        ([7, 9], [blob(80)], "wrong_type", "envelope.wraps"),
+        ([7, 9], {"7": blob(40), "9": blob(40)}, "wrong_type", "envelope.wraps"),  # the old shape
+    ],
+)
+def test_wrap_ids_and_wraps_that_break_a_rule_are_refused_with_a_stable_code(
+    ids: Any, wraps: Any, code: str, field: str
+) -> None:
+    error = refusal(with_wraps(ids, wraps))
+    assert error is not None
+    assert (error.code, error.field) == (code, field)
+
+
+@pytest.mark.parametrize("ids", [[1], [2**63 - 1], [7, 9], list(range(1, 257))], ids=["1", "max", "7,9", "256"])
+def test_ascending_wrap_ids_with_40_bytes_each_parse(ids: list[int]) -> None:
+    frame = protocol.parse_frame(with_wraps(ids, blob(40 * len(ids))))
+    parsed = protocol.envelope(frame.fields)
+    assert (parsed.wrap_ids, parsed.wraps) == (tuple(ids), bytes(40 * len(ids)))
 
 
 def test_nesting_deeper_than_the_parser_allows_is_invalid_json() -> None:
@@ -195,8 +242,9 @@ def test_a_socket_answers_each_refused_frame_with_an_error_stays_open_and_stores
 def known_bad(alice: User, bob: User, room: Room) -> list[str]:
     """Frames that once ended the consumer with an exception (RecursionError, ValueError from int())."""
     frames = ['{"op":"send","envelope":' + "[" * 100_000, ""]
-    for key in ("²", "9" * 5000):
+    for key in ("²", "9" * 5000):  # once wrap keys; now ids, as text and as a number too long for int()
         env = envelope(room.id, alice.pk, [alice.pk])
-        env["wraps"][key] = env["wraps"].pop(str(alice.pk))
+        env["wrap_ids"] = [key]
         frames.append(json.dumps({"op": "send", "room": str(room.id), "envelope": env, "ref": "k"}))
+        frames.append(frames[-1].replace(json.dumps([key]), f"[{key}]"))
     return frames

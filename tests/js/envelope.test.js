@@ -7,10 +7,12 @@ import { test } from "node:test";
 
 import {
   canonicalHeader,
+  concatBytes,
   ENVELOPE_VERSION,
   EnvelopeError,
   fromBase64,
   generateIdentity,
+  MAX_MEMBERS,
   MAX_PADDED_PAYLOAD,
   openEnvelope,
   pad,
@@ -132,6 +134,27 @@ async function resign(envelope, signer) {
 /** @param {unknown} value */
 const clone = (value) => JSON.parse(JSON.stringify(value));
 
+/**
+ * @param {Envelope} envelope
+ * @returns {[number, Uint8Array][]} each member id with its 40-byte wrap, in wire order
+ */
+function wrapsOf(envelope) {
+  const blob = fromBase64(envelope.wraps);
+  assert.equal(blob.length, 40 * envelope.wrap_ids.length);
+  return envelope.wrap_ids.map((id, i) => [id, blob.slice(40 * i, 40 * (i + 1))]);
+}
+
+/**
+ * Rewrites `wrap_ids` and the `wraps` blob from (id, wrap) pairs, in the order given.
+ * @param {Envelope} envelope
+ * @param {[number, Uint8Array][]} entries
+ */
+function setWraps(envelope, entries) {
+  envelope.wrap_ids = entries.map(([id]) => id);
+  envelope.wraps = toBase64(concatBytes(...entries.map(([, wrap]) => wrap)));
+  return envelope;
+}
+
 /** @param {unknown} envelope */
 const jsonBytes = (envelope) => utf8(JSON.stringify(envelope)).length;
 
@@ -146,7 +169,8 @@ test("the vector's header, payload padding and signature input are reproduced", 
   assert.equal(toBase64(pad(utf8(V.payload.json))), V.payload.padded);
   assert.equal(toBase64(signatureInput(V.envelope)), V.signature_input);
   assert.equal(await verifyEnvelope(V.envelope, V.inputs.sender.signing_public_key), true);
-  assert.deepEqual(Object.keys(V.envelope.wraps), ["3", "11"]);
+  assert.deepEqual(V.envelope.wrap_ids, [3, 11]);
+  assert.equal(fromBase64(V.envelope.wraps).length, 80);
 });
 
 test("the vector opens for both members, Alice (3) and Bob (11)", async () => {
@@ -176,6 +200,7 @@ test("exports the documented constants", () => {
   assert.equal(ENVELOPE_VERSION, 1);
   assert.equal(PAD_BLOCK, 256);
   assert.equal(MAX_PADDED_PAYLOAD, 98304);
+  assert.equal(MAX_MEMBERS, 256);
 });
 
 for (const count of [1, 2, 50]) {
@@ -186,9 +211,10 @@ for (const count of [1, 2, 50]) {
     const envelope = await seal(alice, members, text);
     assert.deepEqual(
       Object.keys(envelope),
-      ["v", "room", "sender", "client_id", "sent_at", "eph_pub", "iv", "ciphertext", "wraps", "signature"],
+      ["v", "room", "sender", "client_id", "sent_at", "eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature"],
     );
-    assert.equal(Object.keys(envelope.wraps).length, count);
+    assert.equal(envelope.wrap_ids.length, count);
+    assert.equal(fromBase64(envelope.wraps).length, 40 * count);
     for (const m of members) {
       const { text: opened, header } = await openAs(envelope, m);
       assert.equal(opened, text, `member ${m.id}`);
@@ -198,10 +224,11 @@ for (const count of [1, 2, 50]) {
   });
 }
 
-test("wraps are keyed by decimal id in ascending numeric order, whatever the order given", async () => {
+test("wrap_ids are in ascending numeric order whatever the order given, and wraps 40 bytes each", async () => {
   const envelope = await seal(alice, [carol, bob, alice]);
-  assert.deepEqual(Object.keys(envelope.wraps), ["3", "11", "25"]);
-  for (const wrap of Object.values(envelope.wraps)) assert.equal(fromBase64(wrap).length, 40);
+  assert.deepEqual(envelope.wrap_ids, [3, 11, 25]);
+  assert.equal(typeof envelope.wraps, "string");
+  assert.equal(fromBase64(envelope.wraps).length, 3 * 40);
   assert.equal(fromBase64(envelope.eph_pub).length, 32);
   assert.equal(fromBase64(envelope.iv).length, 12);
   assert.equal(fromBase64(envelope.signature).length, 64);
@@ -214,7 +241,8 @@ test("two seals of the same text share no ephemeral key, IV, ciphertext or wrap"
   for (const field of ["eph_pub", "iv", "ciphertext", "signature"]) {
     assert.notEqual(a[/** @type {"iv"} */ (field)], b[/** @type {"iv"} */ (field)], field);
   }
-  assert.notEqual(a.wraps["11"], b.wraps["11"]);
+  assert.notDeepEqual(wrapsOf(a)[1], wrapsOf(b)[1]);
+  assert.notEqual(a.wraps, b.wraps);
 });
 
 test("a non-recipient gets no_wrap; a wrong agreement key gets decrypt_failed", async () => {
@@ -273,7 +301,7 @@ test("a text whose padded payload exceeds 96 KiB is refused before anything is e
   assert.equal(fromBase64(largest.ciphertext).length, 98320);
 });
 
-test("per recipient an envelope grows by exactly one wraps entry (62 bytes + the id's digits)", async (t) => {
+test("per recipient an envelope grows by 40 bytes of base64 (53⅓ characters) and one id in wrap_ids", async (t) => {
   const members = await Promise.all(Array.from({ length: 100 }, (_, i) => member(i + 1)));
   const [sender] = members;
   const one = await seal(sender, [sender], "size");
@@ -282,10 +310,11 @@ test("per recipient an envelope grows by exactly one wraps entry (62 bytes + the
   const sealMs = performance.now() - started;
   const perRecipient = (jsonBytes(hundred) - jsonBytes(one)) / 99;
   t.diagnostic(`per recipient: ${perRecipient.toFixed(2)} bytes; sealing for 100: ${sealMs.toFixed(1)} ms`);
-  // ,"<id>":"<56 base64 characters>" — the quotes, colon and comma cost 6 bytes.
-  const expected = members.slice(1).reduce((sum, m) => sum + 62 + String(m.id).length, 0);
-  assert.equal(jsonBytes(hundred) - jsonBytes(one), expected);
-  assert.ok(perRecipient <= 65);
+  // ",<id>" in wrap_ids, and the blob's base64 grows from 4·⌈40/3⌉ to 4·⌈4000/3⌉ characters.
+  const ids = members.slice(1).reduce((sum, m) => sum + 1 + String(m.id).length, 0);
+  const blob = 4 * Math.ceil((40 * 100) / 3) - 4 * Math.ceil(40 / 3);
+  assert.equal(jsonBytes(hundred) - jsonBytes(one), ids + blob);
+  assert.ok(perRecipient <= 60, `${perRecipient} bytes per recipient`);
   for (const m of [members[0], members[57], members[99]]) {
     assert.equal((await openAs(hundred, m, { senderKey: sender.signingPublicKey })).text, "size");
   }
@@ -301,11 +330,18 @@ test("tampering with anything signed is refused as bad_signature", async () => {
     "ciphertext tag": (e) => (e.ciphertext = flipped(e.ciphertext, 256 + 15)),
     iv: (e) => (e.iv = flipped(e.iv)),
     eph_pub: (e) => (e.eph_pub = flipped(e.eph_pub)),
-    "Bob's wrap": (e) => (e.wraps["11"] = flipped(e.wraps["11"])),
-    "Carol's wrap": (e) => (e.wraps["25"] = flipped(e.wraps["25"], 39)),
-    "wraps swapped": (e) => ([e.wraps["11"], e.wraps["25"]] = [e.wraps["25"], e.wraps["11"]]),
-    "a wrap added": (e) => (e.wraps["12"] = e.wraps["11"]),
-    "a wrap removed": (e) => delete e.wraps["25"],
+    "Bob's wrap": (e) => (e.wraps = flipped(e.wraps, 40)),
+    "Carol's wrap": (e) => (e.wraps = flipped(e.wraps, 2 * 40 + 39)),
+    "wraps swapped": (e) => {
+      const [a, b, c] = wrapsOf(e);
+      setWraps(e, [a, [b[0], c[1]], [c[0], b[1]]]);
+    },
+    "a wrap relabelled (25 → 26)": (e) => (e.wrap_ids = [3, 11, 26]),
+    "a wrap added": (e) => {
+      const [a, b, c] = wrapsOf(e);
+      setWraps(e, [a, b, [12, b[1]], c]);
+    },
+    "a wrap removed": (e) => setWraps(e, wrapsOf(e).slice(0, 2)),
     room: (e) => (e.room = crypto.randomUUID()),
     "sender (claimed to be Carol)": (e) => (e.sender = carol.id),
     client_id: (e) => (e.client_id = crypto.randomUUID()),
@@ -355,7 +391,8 @@ test("reasons come in the documented order", async () => {
 
 test("an authentic envelope whose wrap does not unwrap is decrypt_failed", async () => {
   const envelope = await seal(alice, [alice, bob]);
-  envelope.wraps["11"] = toBase64(crypto.getRandomValues(new Uint8Array(40)));
+  const [own] = wrapsOf(envelope);
+  setWraps(envelope, [own, [bob.id, crypto.getRandomValues(new Uint8Array(40))]]);
   await resign(envelope, alice);
   await rejectsWith(openAs(envelope, bob), "decrypt_failed");
   assert.equal((await openAs(envelope, alice)).text, "hi");
@@ -410,13 +447,35 @@ test("the wire object is validated strictly: malformed", async () => {
     "ciphertext not n·256 + 16": (e) => ({ ...e, ciphertext: uneven }),
     "ciphertext url-safe base64": (e) => ({ ...e, ciphertext: e.ciphertext.replace(/\+/g, "-").replace(/\//g, "_") }),
     "signature without base64 padding": (e) => ({ ...e, signature: e.signature.replace(/=+$/, "") }),
-    "wraps empty": (e) => ({ ...e, wraps: {} }),
-    "wraps an array": (e) => ({ ...e, wraps: [e.wraps["3"]] }),
-    "wrap 39 bytes": (e) => ({ ...e, wraps: { ...e.wraps, 11: toBase64(new Uint8Array(39)) } }),
-    "wrap key 011": (e) => ({ ...e, wraps: { 3: e.wraps["3"], "011": e.wraps["11"] } }),
-    "wrap key 0": (e) => ({ ...e, wraps: { ...e.wraps, 0: e.wraps["3"] } }),
-    "wrap key huge": (e) => ({ ...e, wraps: { ...e.wraps, 99999999999999999999: e.wraps["3"] } }),
-    "wrap key name": (e) => ({ ...e, wraps: { ...e.wraps, bob: e.wraps["11"] } }),
+    "missing wrap_ids": ({ wrap_ids, ...rest }) => rest,
+    "missing wraps": ({ wraps, ...rest }) => rest,
+    "wraps in the old shape (a map)": (e) => {
+      const { wrap_ids, ...rest } = e;
+      return { ...rest, wraps: Object.fromEntries(wrapsOf(e).map(([id, w]) => [String(id), toBase64(w)])) };
+    },
+    "no wraps": (e) => ({ ...e, wrap_ids: [], wraps: "" }),
+    "wrap_ids not an array": (e) => ({ ...e, wrap_ids: "3,11" }),
+    "wrap_ids an object": (e) => ({ ...e, wrap_ids: { 0: 3, 1: 11, length: 2 } }),
+    "wrap_ids descending": (e) => ({ ...e, wrap_ids: [11, 3] }),
+    "wrap_ids duplicate": (e) => ({ ...e, wrap_ids: [3, 3] }),
+    "wrap id 0": (e) => ({ ...e, wrap_ids: [0, 11] }),
+    "wrap id negative": (e) => ({ ...e, wrap_ids: [-3, 11] }),
+    "wrap id 1.5": (e) => ({ ...e, wrap_ids: [1.5, 11] }),
+    "wrap id as string": (e) => ({ ...e, wrap_ids: ["3", 11] }),
+    "wrap id true": (e) => ({ ...e, wrap_ids: [true, 11] }),
+    "wrap id null": (e) => ({ ...e, wrap_ids: [3, null] }),
+    "wrap id beyond 2^53": (e) => ({ ...e, wrap_ids: [3, 2 ** 53] }),
+    "more wrap ids than MAX_MEMBERS": (e) => ({
+      ...e,
+      wrap_ids: Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => i + 1),
+      wraps: toBase64(new Uint8Array(40 * (MAX_MEMBERS + 1))),
+    }),
+    "wraps one byte short": (e) => ({ ...e, wraps: toBase64(fromBase64(e.wraps).subarray(0, 79)) }),
+    "wraps one wrap too many": (e) => ({ ...e, wraps: toBase64(concatBytes(fromBase64(e.wraps), new Uint8Array(40))) }),
+    "wraps for one id only": (e) => ({ ...e, wrap_ids: [3] }),
+    "wraps not base64": (e) => ({ ...e, wraps: "!".repeat(108) }),
+    "wraps without base64 padding": (e) => ({ ...e, wraps: e.wraps.replace(/=+$/, "") }),
+    "wraps an array": (e) => ({ ...e, wraps: [e.wraps] }),
   };
   for (const [name, defect] of Object.entries(defects)) {
     const envelope = defect(clone(good));
@@ -424,6 +483,15 @@ test("the wire object is validated strictly: malformed", async () => {
     assert.equal(await verifyEnvelope(envelope, alice.signingPublicKey), false, name);
     assert.throws(() => signatureInput(/** @type {any} */ (envelope)), EnvelopeError, name);
   }
+});
+
+test("MAX_MEMBERS wraps parse: random ones fail at the signature, and once re-signed at the unwrap", async () => {
+  const envelope = await seal(alice, [alice, bob]);
+  const ids = Array.from({ length: MAX_MEMBERS }, (_, i) => i + 1);
+  setWraps(envelope, ids.map((id) => [id, crypto.getRandomValues(new Uint8Array(40))]));
+  await rejectsWith(openAs(clone(envelope), bob), "bad_signature");
+  await resign(envelope, alice);
+  await rejectsWith(openAs(envelope, bob), "decrypt_failed");
 });
 
 test("the server's unsigned id and server_time are allowed and ignored", async () => {
@@ -461,6 +529,9 @@ test("sealEnvelope refuses bad input with a TypeError", async () => {
     "empty recipients": { recipients: [] },
     "recipients not an array": { recipients: alice.recipient },
     "duplicate ids": { recipients: [alice.recipient, bob.recipient, { ...bob.recipient }] },
+    "more than MAX_MEMBERS recipients": {
+      recipients: Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => ({ ...alice.recipient, id: i + 1 })),
+    },
     "sender not a recipient": { recipients: [bob.recipient] },
     "id as string": { recipients: [alice.recipient, { ...bob.recipient, id: "11" }] },
     "agreement key 31 bytes": { recipients: [alice.recipient, badKey] },

@@ -141,7 +141,9 @@ export async function makeVectors() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (existsSync(OUT) && !process.argv.includes("--force")) {
-    console.error(`${OUT} exists; the vectors are frozen. Pass --force only for a new format version.`);
+    // Within v1 only the JSON shape may change (wraps as one blob since DECISIONS.md "Wraps travel as one
+    // blob"): the header, signature input and signature of the regenerated file must stay byte for byte the same.
+    console.error(`${OUT} exists; the vectors are frozen. Pass --force only for a new format version or shape.`);
     process.exit(1);
   }
   writeFileSync(OUT, JSON.stringify(await makeVectors(), null, 2) + "\n");

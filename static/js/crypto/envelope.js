@@ -13,6 +13,8 @@ export { pad, PAD_BLOCK, unpad } from "./padding.js";
 export const ENVELOPE_VERSION = 1;
 // chat/protocol.py refuses more; any 16 000-character text fits (at worst 96 011 bytes of JSON).
 export const MAX_PADDED_PAYLOAD = 96 * 1024;
+// chat/protocol.py MAX_MEMBERS: a room has at most this many members, so an envelope at most this many wraps.
+export const MAX_MEMBERS = 256;
 
 const subtle = globalThis.crypto.subtle;
 const KEY_BYTES = 32;
@@ -24,21 +26,21 @@ const AES_KW_256 = { name: "AES-KW", length: 256 };
 const CONTENT_KEY_USAGES = /** @type {KeyUsage[]} */ (["encrypt", "decrypt"]);
 // Lower case only: the header is signed as text, so one UUID must have exactly one spelling.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-// "07" or "+7" would name member 7 twice under different keys.
-const MEMBER_KEY = /^[1-9][0-9]*$/;
 const HEADER_FIELDS = ["v", "room", "sender", "client_id", "sent_at"];
-const WIRE_FIELDS = [...HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wraps", "signature"];
+const WIRE_FIELDS = [...HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature"];
 // Added by the server to relayed envelopes; unsigned, so never read here.
 const RELAY_FIELDS = ["id", "server_time"];
 
 /**
  * @typedef {{id: number, agreementPublicKey: string}} Recipient base64 raw X25519 key
  * @typedef {{v: number, room: string, sender: number, client_id: string, sent_at: number}} Header
- * @typedef {Header & {eph_pub: string, iv: string, ciphertext: string, wraps: Record<string, string>,
- *   signature: string}} Envelope the wire object; relayed ones also carry `id` and `server_time`
+ * @typedef {Header & {eph_pub: string, iv: string, ciphertext: string, wrap_ids: number[], wraps: string,
+ *   signature: string}} Envelope the wire object; relayed ones also carry `id` and `server_time`. `wrap_ids` are
+ *   the members' ids, strictly ascending; `wraps` is the base64 of their 40-byte wraps concatenated in that order
  * @typedef {"malformed" | "wrong_room" | "wrong_sender" | "bad_signature" | "no_wrap" | "decrypt_failed"} Reason
  * @typedef {{header: Header, headerBytes: Uint8Array, ephPub: Uint8Array, iv: Uint8Array,
- *   ciphertext: Uint8Array, wraps: Map<number, Uint8Array>, signature: Uint8Array}} Parsed
+ *   ciphertext: Uint8Array, wraps: Map<number, Uint8Array>, signature: Uint8Array}} Parsed `wraps` in ascending
+ *   id order, as the signature input takes them
  */
 
 /** An envelope that must be shown as a warning, never as a message; `reason` says why. */
@@ -86,8 +88,8 @@ export function signatureInput(envelope) {
  *   known-answer vectors and tests ONLY: a fixed ephemeral key (extractable X25519), content key or IV makes
  *   envelopes linkable and reuses GCM nonces. Production callers omit it and get fresh random values.
  * @returns {Promise<Envelope>} wire object, keys in PROTOCOL.md order, wraps in ascending id order
- * @throws {TypeError} bad header fields, text not a string, no recipients, duplicate or invalid ids, a bad
- *   agreement key, or a sender missing from the recipients
+ * @throws {TypeError} bad header fields, text not a string, no recipients or more than MAX_MEMBERS, duplicate or
+ *   invalid ids, a bad agreement key, or a sender missing from the recipients
  * @throws {RangeError} if the padded payload exceeds MAX_PADDED_PAYLOAD
  */
 export async function sealEnvelope(
@@ -130,19 +132,18 @@ export async function sealEnvelope(
       return new Uint8Array(await subtle.wrapKey("raw", contentKey, kek, "AES-KW"));
     }),
   );
+  // `members` is sorted by id, so the map is in ascending id order.
   const wraps = new Map(members.map(({ id }, i) => [id, wrapped[i]]));
   const parsed = { header, headerBytes, ephPub: ephemeral.publicRaw, iv, ciphertext, wraps };
   const signature = new Uint8Array(await subtle.sign({ name: "Ed25519" }, signingPrivateKey, signedBytes(parsed)));
 
-  /** @type {Record<string, string>} */
-  const wireWraps = {};
-  for (const id of sortedIds(wraps)) wireWraps[String(id)] = toBase64(/** @type {Uint8Array} */ (wraps.get(id)));
   return {
     ...header,
     eph_pub: toBase64(ephemeral.publicRaw),
     iv: toBase64(iv),
     ciphertext: toBase64(ciphertext),
-    wraps: wireWraps,
+    wrap_ids: members.map(({ id }) => id),
+    wraps: toBase64(concatBytes(...wrapped)),
     signature: toBase64(signature),
   };
 }
@@ -241,17 +242,7 @@ function parseEnvelope(envelope) {
   if (ciphertext.length < PAD_BLOCK + TAG_BYTES || (ciphertext.length - TAG_BYTES) % PAD_BLOCK !== 0) {
     malformed(`ciphertext must be n·${PAD_BLOCK} + ${TAG_BYTES} bytes, n ≥ 1`);
   }
-  if (!isPlainObject(wire.wraps)) malformed("wraps must be an object");
-  /** @type {Map<number, Uint8Array>} */
-  const wraps = new Map();
-  for (const [key, value] of Object.entries(/** @type {object} */ (wire.wraps))) {
-    const id = Number(key);
-    if (!MEMBER_KEY.test(key) || !Number.isSafeInteger(id)) {
-      malformed(`wrap key ${JSON.stringify(key).slice(0, 40)} is not a member id`);
-    }
-    wraps.set(id, bytesField(value, `wraps.${key}`, WRAP_BYTES));
-  }
-  if (wraps.size === 0) malformed("no wraps");
+  const wraps = parseWraps(wire.wrap_ids, wire.wraps);
   return {
     header,
     headerBytes: canonicalHeader(header),
@@ -261,6 +252,26 @@ function parseEnvelope(envelope) {
     wraps,
     signature: bytesField(wire.signature, "signature", SIGNATURE_BYTES),
   };
+}
+
+/**
+ * @param {unknown} wrapIds should be 1 to MAX_MEMBERS member ids, strictly ascending (one spelling per member set)
+ * @param {unknown} blob should be the base64 of exactly 40 bytes per id
+ * @returns {Map<number, Uint8Array>} member id → its wrap, in ascending id order
+ * @throws {EnvelopeError} "malformed"
+ */
+function parseWraps(wrapIds, blob) {
+  if (!Array.isArray(wrapIds) || wrapIds.length === 0 || wrapIds.length > MAX_MEMBERS) {
+    malformed(`wrap_ids must be an array of 1 to ${MAX_MEMBERS} member ids`);
+  }
+  let previous = 0;
+  for (const id of wrapIds) {
+    if (!isMemberId(id)) malformed("wrap_ids must be positive safe integers");
+    if (id <= previous) malformed("wrap_ids must be strictly ascending");
+    previous = id;
+  }
+  const bytes = bytesField(blob, "wraps", WRAP_BYTES * wrapIds.length);
+  return new Map(wrapIds.map((id, i) => [id, bytes.subarray(i * WRAP_BYTES, (i + 1) * WRAP_BYTES)]));
 }
 
 /**
@@ -280,14 +291,15 @@ function headerProblem(header) {
 }
 
 /**
- * label ‖ u32be(len header) ‖ header ‖ eph_pub ‖ iv ‖ u32be(len ciphertext) ‖ ciphertext ‖ (u64be(id) ‖ wrap)…
+ * label ‖ u32be(len header) ‖ header ‖ eph_pub ‖ iv ‖ u32be(len ciphertext) ‖ ciphertext ‖ (u64be(id) ‖ wrap)…,
+ * the wraps in ascending id order (the order of `wraps`, which parseWraps and sealEnvelope guarantee)
  * @param {Omit<Parsed, "signature">} parsed
  * @returns {Uint8Array}
  */
 function signedBytes({ headerBytes, ephPub, iv, ciphertext, wraps }) {
   const parts = [utf8(LABEL_ENVELOPE), u32be(headerBytes.length), headerBytes, ephPub, iv];
   parts.push(u32be(ciphertext.length), ciphertext);
-  for (const id of sortedIds(wraps)) parts.push(u64be(id), /** @type {Uint8Array} */ (wraps.get(id)));
+  for (const [id, wrap] of wraps) parts.push(u64be(id), wrap);
   return concatBytes(...parts);
 }
 
@@ -324,8 +336,8 @@ function parsePayload(padded) {
  * @returns {{id: number, raw: Uint8Array}[]} sorted by id
  */
 function checkRecipients(recipients, senderId) {
-  if (!Array.isArray(recipients) || recipients.length === 0) {
-    throw new TypeError("recipients must be a non-empty array");
+  if (!Array.isArray(recipients) || recipients.length === 0 || recipients.length > MAX_MEMBERS) {
+    throw new TypeError(`recipients must be an array of 1 to ${MAX_MEMBERS}`);
   }
   const seen = new Set();
   const members = recipients.map((recipient) => {
@@ -467,11 +479,6 @@ function isMemberId(value) {
 /** @param {unknown} error */
 function isOperationError(error) {
   return error instanceof Error && error.name === "OperationError";
-}
-
-/** @param {Map<number, unknown>} wraps ascending numeric order ("11" sorts after "3") */
-function sortedIds(wraps) {
-  return [...wraps.keys()].sort((a, b) => a - b);
 }
 
 /** @param {number} n */

@@ -46,6 +46,7 @@ export {
   canonicalHeader,
   ENVELOPE_VERSION,
   EnvelopeError,
+  MAX_MEMBERS,
   MAX_PADDED_PAYLOAD,
   openEnvelope,
   pad,
