@@ -10,7 +10,7 @@ WS_MAX_MESSAGE_BYTES := 262144
 CHROMIUM ?= /usr/bin/chromium
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: run test lint format check-python browser node clean bench bench-client
+.PHONY: run test lint format check-python browser node clean bench bench-client bench-paths
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -72,6 +72,10 @@ $(VENV)/.installed-bench: requirements.txt requirements-bench.txt | $(BIN)/pytho
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.relay $(BENCH_ARGS)
+
+# CPU per part of the send path (parse, store, rate counters, fan-out), each on its own: a minute, a table.
+bench-paths: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.paths $(BENCH_ARGS)
 
 # The browser's envelope crypto in headless Chromium (sizes, encrypt+sign, verify+decrypt, history).
 bench-client: $(VENV)/.installed-test browser

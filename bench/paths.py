@@ -1,0 +1,195 @@
+"""``python -m bench.paths``: CPU per operation of the send path's parts, each on its own — a table, never a test.
+
+The relay benchmark says how fast the whole stack is; this says where a send's CPU goes, part by part, so a change
+to one part can be judged in a minute on a shared machine. CPU time (``time.process_time``) moves far less with
+other people's load than wall time does; both are given. Parts:
+
+- parse: one ``send`` frame read and checked (``chat.protocol``), rooms of 10 and 100;
+- store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 (one transaction each);
+- rate: the send-rate counters of one batch (``throttle.ahit_each``) for 1 and 10 senders;
+- fan-out: one batch of frames published and received by a subscribed worker (``chat.fanout``), 1 and 10 frames.
+
+It needs Postgres and Redis (``DATABASE_URL``, ``REDIS_URL``, or the local defaults) and drops and recreates its own
+database (``securechat_paths``); the Redis parts use database 13 and a key prefix of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from bench import stack
+
+DATABASE = "securechat_paths"
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def measure(run: Callable[[], Any], reps: int, per: int = 1) -> tuple[float, float]:
+    """Median CPU and wall µs per item of ``run`` (which handles ``per`` items), over ``reps`` runs."""
+    cpu, wall = [], []
+    for _ in range(reps):
+        c0, w0 = time.process_time(), time.perf_counter()
+        run()
+        cpu.append((time.process_time() - c0) / per * 1e6)
+        wall.append((time.perf_counter() - w0) / per * 1e6)
+    return statistics.median(cpu), statistics.median(wall)
+
+
+def ameasure(run: Callable[[], Awaitable[Any]], reps: int, per: int = 1) -> tuple[float, float]:
+    async def all_runs() -> tuple[float, float]:
+        await run()  # warm-up: connections, scripts
+        cpu, wall = [], []
+        for _ in range(reps):
+            c0, w0 = time.process_time(), time.perf_counter()
+            await run()
+            cpu.append((time.process_time() - c0) / per * 1e6)
+            wall.append((time.perf_counter() - w0) / per * 1e6)
+        return statistics.median(cpu), statistics.median(wall)
+
+    return asyncio.run(all_runs())
+
+
+def send_text(room: stack.BenchRoom, sender: int) -> str:
+    ids = sorted(m.id for m in room.members)
+    envelope = {
+        "v": 1,
+        "room": room.id,
+        "sender": sender,
+        "client_id": str(uuid.uuid4()),
+        "sent_at": int(time.time() * 1000),
+        "eph_pub": b64(os.urandom(32)),
+        "iv": b64(os.urandom(12)),
+        "ciphertext": b64(os.urandom(272)),
+        "wrap_ids": ids,
+        "wraps": b64(os.urandom(40 * len(ids))),
+        "signature": b64(os.urandom(64)),
+    }
+    return json.dumps({"op": "send", "room": room.id, "envelope": envelope})
+
+
+def parse_rows(rooms: dict[int, stack.BenchRoom], reps: int) -> list[tuple[str, float, float]]:
+    from chat import protocol
+
+    rows = []
+    for size, room in rooms.items():
+        texts = [send_text(room, room.members[0].id) for _ in range(reps)]
+        it = iter(texts)
+
+        def parse(it: Any = it) -> None:
+            protocol.envelope(protocol.parse_frame(next(it)).fields)
+
+        rows.append((f"parse: a send frame, room of {size}", *measure(parse, reps)))
+    return rows
+
+
+def store_rows(room: stack.BenchRoom, reps: int) -> list[tuple[str, float, float]]:
+    from accounts.models import User
+    from chat import protocol, services
+
+    users = {u.pk: u for u in User.objects.filter(pk__in=[m.id for m in room.members])}
+
+    def posts(count: int) -> list[services.Post]:
+        made = []
+        for index in range(count):
+            sender = room.members[index % len(room.members)].id
+            frame = protocol.parse_frame(send_text(room, sender))
+            made.append(services.Post(users[sender], protocol.room_id(frame.fields), protocol.envelope(frame.fields)))
+        return made
+
+    rows = []
+    for batch in (1, 5, 20):
+        batches = iter([posts(batch) for _ in range(reps)])
+        cpu, wall = measure(lambda b=batches: services.post_envelopes(next(b), refused={}), reps, per=batch)
+        rows.append((f"store: per send, batches of {batch} (room of {len(room.members)})", cpu, wall))
+    return rows
+
+
+def rate_rows(reps: int) -> list[tuple[str, float, float]]:
+    from securechat import throttle
+
+    limit = throttle.Limit("bench-paths", 10**9, 60, "")
+    rows = []
+    for senders in (1, 10):
+        attempts = {str(i): 1 for i in range(senders)}
+        rows.append(
+            (f"rate: one batch, {senders} sender(s)", *ameasure(lambda a=attempts: throttle.ahit_each(limit, a), reps))
+        )
+    return rows
+
+
+class CountingSocket:
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()
+
+    async def send(self, text_data: str | None = None) -> None:
+        self.arrived.set()
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        pass
+
+
+def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
+    from chat.fanout import room_fanout
+
+    rows = []
+    for count in (1, 10):
+        frames = ["x" * 1200] * count
+        room_id, socket = str(uuid.uuid4()), CountingSocket()
+
+        async def one(frames: list[str] = frames, room_id: str = room_id, socket: CountingSocket = socket) -> None:
+            fanout = room_fanout()
+            if room_id not in fanout.sockets:
+                await fanout.join(room_id, socket)
+            socket.arrived.clear()
+            await fanout.publish(room_id, frames)
+            await socket.arrived.wait()
+
+        rows.append((f"fan-out: publish and receive a batch of {count} frame(s)", *ameasure(one, reps)))
+    return rows
+
+
+def table(rows: list[tuple[str, float, float]]) -> str:
+    lines = ["| part | CPU µs | wall µs |", "|---|---|---|"]
+    lines += [f"| {name} | {cpu:,.0f} | {wall:,.0f} |" for name, cpu, wall in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=300, help="runs of each part (medians are reported)")
+    parser.add_argument(
+        "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x")
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    options = parser.parse_args()
+    if not stack.is_postgres(options.database_url):
+        raise SystemExit("bench.paths runs on Postgres: pass --database-url postgres://…")
+    database_url = stack.with_database(options.database_url, DATABASE)
+    stack.recreate_database(database_url)
+    env = stack.bench_env(
+        database_url, stack.with_redis_db(options.redis_url, stack.BENCH_REDIS_DB), Path(tempfile.mkdtemp())
+    )
+    stack.setup_django(env)
+    stack.migrate()
+    rooms = {size: stack.make_rooms(f"p{size}-", 1, size)[0] for size in (10, 100)}
+    rows = [*parse_rows(rooms, options.reps), *store_rows(rooms[10], options.reps)]
+    rows += [*rate_rows(options.reps), *fanout_rows(options.reps)]
+    print(f"Medians of {options.reps} runs; CPU is this process's (client side, kernel included).\n")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
