@@ -4,11 +4,11 @@ A worker's sockets register here for the rooms their consumers have. A batch of 
 published once; every worker with sockets in the room gets one copy and writes the already-encoded frames to
 each of them (docs/PERFORMANCE.md). Membership is still the consumers' business.
 
-With Redis (several workers), the copy travels over Redis pub/sub: one PUBLISH per room and batch, and one
-subscription per worker and room. The channel layer's groups did the same job with about a dozen Redis round
-trips per message, which cost more CPU than storing the message. Pub/sub keeps nothing for a worker that is not
-listening, so any break in the worker's subscription connection closes every socket it serves: each client
-reconnects and catches up from the database with ``sync``, and nothing is silently missed. On the embedded
+With Redis (several workers), the copy travels over Redis pub/sub: one PUBLISH per room and batch (all rooms of a
+batch in one round trip), and one subscription per worker and room. The channel layer's groups did the same job with
+about a dozen Redis round trips per message, which cost more CPU than storing the message. Pub/sub keeps nothing for a
+worker that is not listening, so any break in the worker's subscription connection closes every socket it serves:
+each client reconnects and catches up from the database with ``sync``, and nothing is silently missed. On the embedded
 defaults there is one process, and a batch goes straight to its sockets.
 """
 
@@ -68,12 +68,13 @@ class RoomFanout:
             if not sockets:
                 del self.sockets[room_id]
 
-    async def publish(self, room_id: str, frames: list[str]) -> None:
-        """Send encoded ``message`` frames, in order, to every socket of the room on every worker."""
+    async def publish(self, frames_by_room: dict[str, list[str]]) -> None:
+        """Send each room's encoded ``message`` frames, in order, to every socket of the room on every worker."""
         if self.bus is None:
-            await self._deliver(room_id, frames)
+            for room_id, frames in frames_by_room.items():
+                await self._deliver(room_id, frames)
         else:
-            await self.bus.publish(room_id, frames)
+            await self.bus.publish(frames_by_room)
 
     async def _deliver(self, room_id: str, frames: list[str]) -> None:
         sockets = self.sockets.get(room_id)
@@ -127,8 +128,16 @@ class RedisBus:
     def room_of(self, channel: bytes) -> str:
         return str(uuid.UUID(channel.decode().rsplit(":", 1)[1]))
 
-    async def publish(self, room_id: str, frames: list[str]) -> None:
-        await self.client.publish(self.channel(room_id), SEPARATOR.join(frames))
+    async def publish(self, frames_by_room: dict[str, list[str]]) -> None:
+        """One PUBLISH per room, all in one transaction: one round trip, and published all or none."""
+        if len(frames_by_room) == 1:
+            [(room_id, frames)] = frames_by_room.items()
+            await self.client.publish(self.channel(room_id), SEPARATOR.join(frames))
+            return
+        async with self.client.pipeline(transaction=True) as pipe:
+            for room_id, frames in frames_by_room.items():
+                pipe.publish(self.channel(room_id), SEPARATOR.join(frames))
+            await pipe.execute()
 
     async def subscribe(self, room_id: str) -> None:
         if room_id in self.subscribed:

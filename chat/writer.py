@@ -79,10 +79,8 @@ class EnvelopeWriter:
             by_room.setdefault(room, []).append(json.dumps(frame))
         for attempt in (1, 2):
             try:
-                while by_room:
-                    room = next(iter(by_room))
-                    await room_fanout().publish(room, by_room[room])
-                    del by_room[room]  # published: a retry does not send it twice
+                # Every room at once (one Redis round trip, all or none): a retry does not send any twice.
+                await room_fanout().publish(by_room)
                 return
             except Exception:
                 logger.warning("could not relay stored envelopes (attempt %d)", attempt, exc_info=True)
