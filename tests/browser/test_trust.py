@@ -69,6 +69,9 @@ def swap_keys_in_database(username: str) -> None:
 def test_both_sides_see_the_same_safety_number_and_verified_members_carry_a_badge(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
     shared_room(alice, bob, "Verification")
+    send_message(bob, "before the check")
+    expect(message(alice.page, "before the check")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
+    expect(message(alice.page, "before the check").locator(".badge-verified")).to_have_count(0)
     alice_sees = safety_number_seen_by(alice.page, bob.username)
     bob_sees = safety_number_seen_by(bob.page, alice.username)
     assert alice_sees == bob_sees
@@ -77,6 +80,8 @@ def test_both_sides_see_the_same_safety_number_and_verified_members_carry_a_badg
     expect(verified_badge(alice.page, bob.username)).to_have_count(0)
     alice.page.get_by_role("button", name="Mark as verified").click()
     expect(verified_badge(alice.page, bob.username)).to_be_visible()
+    # A message already shown gets the badge too.
+    expect(message(alice.page, "before the check").locator(".badge-verified")).to_be_visible()
     # Bob did not verify alice: his side shows no badge.
     bob.page.get_by_role("button", name="Close").click()
     expect(verified_badge(bob.page, alice.username)).to_have_count(0)

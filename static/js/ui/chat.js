@@ -29,6 +29,8 @@ const STATUS_TEXT = {
   "signed-out": "Signed out — log in again",
 };
 const TYPING_SHOWN_MS = 4000;
+// One formatter for every message's time: toLocaleTimeString builds a new one per call, a cost per message shown.
+const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
 const TOO_MANY_TABS =
   "You have too many SecureChat tabs or devices open at once. Close one; this page connects as soon as there is room.";
 
@@ -63,6 +65,10 @@ class ChatPage {
     this.typing = new Map();
     this.stickToBottom = true;
     this.loadingOlder = false;
+    /** @type {WeakMap<import("../chat/client.js").Message, {node: HTMLElement, verified: boolean}>} each message's
+     * article as last rendered: a message is a new object whenever it changes, so an unchanged one keeps its node */
+    this.rendered = new WeakMap();
+    this.note = el("p", { class: "transcript-note" });
   }
 
   start() {
@@ -377,6 +383,7 @@ class ChatPage {
 
   // --- transcript -----------------------------------------------------------------------
 
+  /** Show the open room's messages. Only what changed is touched: paging back 1 000 messages stays linear. */
   renderTranscript() {
     const transcript = $("transcript");
     if (!this.current) return;
@@ -385,19 +392,35 @@ class ChatPage {
     const wasAtBottom = this.stickToBottom;
     const heightBefore = transcript.scrollHeight;
     const topBefore = transcript.scrollTop;
+    /** @type {HTMLElement[]} */
     const nodes = [];
     if (state.reachedStart) {
       const note =
         state.room.joined_after > 0
           ? "Messages from before you joined are not available to you."
           : "This is the beginning of the conversation.";
-      nodes.push(el("p", { class: "transcript-note" }, [note]));
+      if (this.note.textContent !== note) this.note.textContent = note;
+      nodes.push(this.note);
     }
-    for (const msg of this.client.messages(this.current)) nodes.push(renderMessage(msg, this.client.userId, this.contacts));
-    transcript.replaceChildren(...nodes);
+    for (const msg of this.client.messages(this.current)) nodes.push(this.messageNode(msg));
+    showInOrder(transcript, nodes);
     $("load-older").hidden = state.reachedStart || !state.loaded;
     if (wasAtBottom) transcript.scrollTop = transcript.scrollHeight;
     else transcript.scrollTop = topBefore + (transcript.scrollHeight - heightBefore);
+  }
+
+  /**
+   * The message's article: the one rendered before if neither it nor its sender's verified badge changed since.
+   * @param {import("../chat/client.js").Message} msg
+   */
+  messageNode(msg) {
+    const me = this.client.userId;
+    const verified = Boolean(msg.sender !== me && msg.status === "sent" && this.contacts.get(msg.sender)?.verified);
+    const known = this.rendered.get(msg);
+    if (known && known.verified === verified) return known.node;
+    const node = renderMessage(msg, me, verified);
+    this.rendered.set(msg, { node, verified });
+    return node;
   }
 
   onScroll() {
@@ -505,17 +528,47 @@ class ChatPage {
 }
 
 /**
+ * Make ``parent``'s children exactly ``nodes``, in order, moving and creating as little as possible: nodes already
+ * in place stay (no style or layout work for them), new ones go in one fragment per run, the rest are removed.
+ * @param {HTMLElement} parent
+ * @param {HTMLElement[]} nodes
+ */
+function showInOrder(parent, nodes) {
+  const wanted = new Set(nodes);
+  let cursor = parent.firstChild;
+  const fragment = document.createDocumentFragment();
+  for (const node of nodes) {
+    while (cursor && !wanted.has(/** @type {HTMLElement} */ (cursor))) {
+      const gone = cursor;
+      cursor = cursor.nextSibling;
+      gone.remove();
+    }
+    if (node === cursor) {
+      if (fragment.firstChild) parent.insertBefore(fragment, cursor);
+      cursor = cursor.nextSibling;
+    } else {
+      fragment.append(node);
+    }
+  }
+  while (cursor) {
+    const gone = cursor;
+    cursor = cursor.nextSibling;
+    gone.remove();
+  }
+  if (fragment.firstChild) parent.append(fragment);
+}
+
+/**
  * @param {import("../chat/client.js").Message} msg
  * @param {number | null} me
- * @param {Map<number, import("../chat/trust.js").Contact>} contacts
+ * @param {boolean} verified whether to show the sender's verified badge
  */
-function renderMessage(msg, me, contacts) {
+function renderMessage(msg, me, verified) {
   const time = new Date(msg.sentAt);
-  const verified = msg.sender !== me && msg.status === "sent" && contacts.get(msg.sender)?.verified;
   const header = el("header", {}, [
     el("span", { class: "sender" }, [msg.sender === me ? "You" : msg.senderName]),
     ...(verified ? [el("span", { class: "badge-verified" }, ["verified"])] : []),
-    el("time", { datetime: time.toISOString() }, [time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })]),
+    el("time", { datetime: time.toISOString() }, [TIME_FORMAT.format(time)]),
   ]);
   const attrs = { class: `message ${msg.status}${msg.sender === me ? " mine" : ""}`, "data-key": msg.key };
   if (msg.id !== null) attrs["data-id"] = String(msg.id);
