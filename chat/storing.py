@@ -65,7 +65,8 @@ def insert_envelopes(envelopes: list[Envelope]) -> None:
     )
     params = [f.get_db_prep_save(f.pre_save(envelope, True), connection) for envelope in envelopes for f in fields]
     # Matched by the idempotency key, not by position: SQLite does not promise RETURNING's order.
-    ids = {(sender_id, _as_uuid(client_id)): pk for pk, sender_id, client_id in _fetch(connection, sql, params)}
+    rows = _fetch(connection, sql, params)
+    ids = {(sender_id, _as_uuid(client_id)): envelope_id for envelope_id, sender_id, client_id in rows}
     for envelope in envelopes:
         envelope.id = ids[(envelope.sender_id, envelope.client_id)]
         envelope._state.adding = False

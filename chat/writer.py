@@ -85,7 +85,7 @@ class EnvelopeWriter:
             except Exception:
                 logger.warning("could not relay stored envelopes (attempt %d)", attempt, exc_info=True)
                 await asyncio.sleep(RETRY_SECONDS)
-        # The layer is best-effort and the database is the truth: this worker's sockets reconnect and sync.
+        # Relaying is best-effort and the database is the truth: this worker's sockets reconnect and sync.
         await room_fanout().reset()
 
 
