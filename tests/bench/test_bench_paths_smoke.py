@@ -1,0 +1,36 @@
+"""``python -m bench.paths`` runs against the real Postgres and Redis and prints a row for every part it measures.
+
+No timing is asserted; the figures are the command's business. It runs in a process of its own: it sets Django up
+on a database it recreates itself.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench import stack
+
+pytestmark = pytest.mark.skipif(
+    not stack.is_postgres(os.environ.get("DATABASE_URL", "")) or not os.environ.get("REDIS_URL"),
+    reason="needs DATABASE_URL on Postgres and REDIS_URL (the benchmark's stack)",
+)
+
+PARTS = ("parse: a send frame", "store: per send", "rate: one batch", "fan-out: publish and receive")
+
+
+def test_every_part_of_the_send_path_gets_a_row() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.paths", "--reps", "3"],
+        cwd=stack.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "CPU µs" not in line]
+    assert len(rows) == 9
+    for part in PARTS:
+        assert any(row.startswith(f"| {part}") for row in rows), part
