@@ -80,7 +80,7 @@ class RoomFanout:
         sockets = self.sockets.get(room_id)
         if not sockets:
             if self.bus is not None:
-                await self.bus.unsubscribe_unless(room_id, lambda: bool(self.sockets.get(room_id)))
+                self.bus.unsubscribe_soon(room_id, lambda: bool(self.sockets.get(room_id)))
             return
         for socket in list(sockets):
             try:
@@ -120,6 +120,7 @@ class RedisBus:
         self.confirmations: dict[str, asyncio.Future[None]] = {}
         self.lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
+        self.background: set[asyncio.Task[None]] = set()  # unsubscriptions under way
 
     def channel(self, room_id: str) -> str:
         # Pub/sub ignores Redis's database number: the key prefix keeps deployments sharing a Redis apart.
@@ -159,11 +160,24 @@ class RedisBus:
                 self.confirmations.pop(channel, None)
             self.subscribed.add(room_id)
 
-    async def unsubscribe_unless(self, room_id: str, still_needed: Callable[[], bool]) -> None:
+    def unsubscribe_soon(self, room_id: str, still_needed: Callable[[], bool]) -> None:
+        """Unsubscribe from the room unless ``still_needed`` says otherwise by then, off the receiving task.
+
+        The receiving task must never wait for the lock: a ``subscribe`` holding it waits for a confirmation that
+        only the receiving task can read.
+        """
+        task = asyncio.create_task(self._unsubscribe_unless(room_id, still_needed))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _unsubscribe_unless(self, room_id: str, still_needed: Callable[[], bool]) -> None:
         async with self.lock:
             if room_id in self.subscribed and not still_needed():
                 self.subscribed.discard(room_id)
-                await self.pubsub.unsubscribe(self.channel(room_id))
+                try:
+                    await self.pubsub.unsubscribe(self.channel(room_id))
+                except Exception:  # a broken connection: the receiving task fails too, and resets
+                    logger.warning("could not unsubscribe from a room's messages", exc_info=True)
 
     async def _receive(self) -> None:
         try:

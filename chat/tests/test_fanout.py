@@ -1,11 +1,13 @@
 """Room messages over Redis pub/sub: a subscription that breaks must never leave a socket silently deaf."""
 
+import asyncio
 import os
 import uuid
 
 import pytest
 from redis import asyncio as aioredis
 
+from chat.fanout import room_fanout
 from chat.tests.factories import envelope, send_frame
 from chat.tests.sockets import next_of
 
@@ -50,3 +52,30 @@ async def test_a_broken_subscription_closes_every_socket_it_served(users, room, 
         while frame["type"] == "websocket.send":  # presence and the like, sent before the break
             frame = await socket.receive_output(timeout=5)
         assert frame == {"type": "websocket.close", "code": 1013}  # "try again": the client reconnects and syncs
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.frames: list[str] = []
+        self.received = asyncio.Event()
+
+    async def send(self, text_data: str | None = None) -> None:
+        self.frames.append(text_data)
+        self.received.set()
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        pass
+
+
+async def test_a_message_for_a_room_no_socket_here_is_in_never_holds_up_the_others(own_prefix) -> None:
+    fanout = room_fanout()
+    left, busy = str(uuid.uuid4()), str(uuid.uuid4())
+    gone, here = Recorder(), Recorder()
+    await fanout.join(left, gone)
+    await fanout.join(busy, here)
+    fanout.leave(left, gone)
+    async with fanout.bus.lock:  # as a socket joining another room holds it, waiting for Redis to confirm
+        await fanout.publish({left: ['{"type":"message"}']})
+        await fanout.publish({busy: ['{"type":"message"}']})
+        await asyncio.wait_for(here.received.wait(), 3)
+    assert here.frames == ['{"type":"message"}'] and gone.frames == []
