@@ -6,7 +6,7 @@ other people's load than wall time does; both are given. Parts:
 
 - parse: one ``send`` frame read and checked (``chat.protocol``), rooms of 10 and 100;
 - store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 (one transaction each);
-- rate: the send-rate counters of one batch (``throttle.ahit_each``) for 1 and 10 senders;
+- rate: the send-rate counters of one batch (``throttle.hit_each``) for 1 and 10 senders;
 - fan-out: one batch of frames published and received by a subscribed worker (``chat.fanout``), 1 and 10 frames.
 
 It needs Postgres and Redis (``DATABASE_URL``, ``REDIS_URL``, or the local defaults) and drops and recreates its own
@@ -125,7 +125,7 @@ def rate_rows(reps: int) -> list[tuple[str, float, float]]:
     for senders in (1, 10):
         attempts = {str(i): 1 for i in range(senders)}
         rows.append(
-            (f"rate: one batch, {senders} sender(s)", *ameasure(lambda a=attempts: throttle.ahit_each(limit, a), reps))
+            (f"rate: one batch, {senders} sender(s)", *ameasure(lambda a=attempts: throttle.hit_each(limit, a), reps))
         )
     return rows
 

@@ -222,31 +222,19 @@ class Post:
         return (self.sender.pk, self.envelope.client_id)
 
 
-def post_envelope(*, sender: User, room_id: uuid.UUID, envelope: EnvelopeIn) -> Posted:
-    """Store one envelope (see ``post_envelopes``); raises the ``ApiError`` that refuses it."""
-    [result] = post_envelopes([Post(sender, room_id, envelope)])
-    if isinstance(result, ApiError):
-        raise result
-    return result
-
-
-def post_envelopes(
-    posts: list[Post], *, refused: dict[tuple[int, uuid.UUID], ApiError] | None = None
-) -> list[Posted | ApiError]:
+def post_envelopes(posts: list[Post], *, refused: dict[tuple[int, uuid.UUID], ApiError]) -> list[Posted | ApiError]:
     """Store each envelope whose sender may send it to exactly the room's current members; one result per post.
 
     Idempotent: a ``client_id`` the sender used before gives the envelope stored the first time. All of them are
     checked and written in one transaction, with every room involved locked, so sends that arrive together share
     the round trips and the commit (docs/PERFORMANCE.md) and ids still grow in the order each room's envelopes commit.
-    The ``countable`` posts count towards their senders' rate (a resend in a later batch counts again); a caller that
-    counted them itself passes the posts over the rate as ``refused``.
+    The senders' rate is counted before, off the database thread (``over_rate``): ``refused`` holds the posts over it.
     """
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {
         post.key: error for post in _unique(posts) if (error := _misaddressed(post)) is not None
     }
     fresh = countable(posts)
-    # ``refused``: the caller counted the send rate already (``over_rate_async``), and these are over it.
-    results.update(_over_rate(fresh) if refused is None else {p.key: refused[p.key] for p in fresh if p.key in refused})
+    results.update({post.key: refused[post.key] for post in fresh if post.key in refused})
     results.update(_store_new([post for post in fresh if post.key not in results]))
     return _in_order(posts, results)
 
@@ -315,12 +303,6 @@ def _earlier(posts: list[Post]) -> list[Envelope]:
     return [envelope for envelope in candidates if (envelope.sender_id, envelope.client_id) in keys]
 
 
-def _over_rate(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
-    """The posts over their sender's send rate: one counter round trip for the whole batch."""
-    by_sender = _by_sender(posts)
-    return refused_by_rate(by_sender, throttle.hit_each(send_limit(), {s: len(own) for s, own in by_sender.items()}))
-
-
 def _by_sender(posts: list[Post]) -> dict[str, list[Post]]:
     by_sender: dict[str, list[Post]] = {}
     for post in posts:
@@ -328,13 +310,13 @@ def _by_sender(posts: list[Post]) -> dict[str, list[Post]]:
     return by_sender
 
 
-async def over_rate_async(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
-    """``_over_rate`` on the event loop (``chat.writer``), so the counters' round trip holds no database thread.
+async def over_rate(posts: list[Post]) -> dict[tuple[int, uuid.UUID], ApiError]:
+    """Count the senders' rate for a batch (the ``countable`` posts) and return the posts over it.
 
-    It counts exactly what ``post_envelopes`` would count itself: the ``countable`` posts.
+    One counter round trip for the whole batch, on the event loop, so it holds no database thread (``chat.writer``).
     """
     by_sender = _by_sender(countable(posts))
-    counted = await throttle.ahit_each(send_limit(), {s: len(own) for s, own in by_sender.items()})
+    counted = await throttle.hit_each(send_limit(), {s: len(own) for s, own in by_sender.items()})
     return refused_by_rate(by_sender, counted)
 
 

@@ -53,7 +53,7 @@ class EnvelopeWriter:
             batch, self.queue = self.queue[:MAX_BATCH], self.queue[MAX_BATCH:]
             posts = [post for post, _ in batch]
             try:
-                results = await store(posts, await services.over_rate_async(posts))
+                results = await store(posts, await services.over_rate(posts))
             except Exception as error:  # the database is unavailable: every send of the batch is told
                 for _, future in batch:
                     if not future.done():

@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 
 from securechat.errors import ApiError, ErrorCode
 from securechat.redis_clients import async_redis
@@ -102,19 +101,11 @@ class Counted:
     refusal: ApiError | None
 
 
-def hit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
-    """Count attempts for several subjects at once: on Redis, one round trip for all of them."""
-    client = _redis_client()
-    if client is None:  # the embedded in-process cache
-        return {subject: _counted_in_cache(limit, subject, count) for subject, count in attempts.items()}
-    return _counted(limit, attempts, client.register_script(_HIT_EACH)(*_script_keys_and_args(limit, attempts)))
-
-
-async def ahit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
-    """``hit_each`` for the event loop: the round trip does not hold a thread."""
+async def hit_each(limit: Limit, attempts: dict[str, int]) -> dict[str, Counted]:
+    """Count attempts for several subjects at once: on Redis, one script call for all of them, on the event loop."""
     client = async_redis()
     if client is None:  # the embedded cache is in this process: nothing to wait for
-        return hit_each(limit, attempts)
+        return {subject: _counted_in_cache(limit, subject, count) for subject, count in attempts.items()}
     script = client.register_script(_HIT_EACH)
     return _counted(limit, attempts, await script(*_script_keys_and_args(limit, attempts)))
 
@@ -152,14 +143,6 @@ def _counted(limit: Limit, attempts: dict[str, int], replies: list[Any]) -> dict
 def _counted_in_cache(limit: Limit, subject: str, count: int) -> Counted:
     allowed = hit_many(limit, subject, count)
     return Counted(allowed, refusal(limit, subject) if allowed < count else None)
-
-
-def _redis_client() -> Any | None:
-    """The cache's own Redis client, for pipelines Django's cache API has no call for; None on other caches."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return None
-    return backend._cache.get_client(write=True)  # Django's RedisCache keeps its client there
 
 
 def clear(limit: Limit, subject: str) -> None:

@@ -32,7 +32,7 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
         post(bob, room.id, both, repeated),  # the same send again, in the same batch
         post(alice, room.id, both),
     ]
-    results = services.post_envelopes(batch)
+    results = services.post_envelopes(batch, refused={})
     assert [r.code if isinstance(r, ApiError) else r.created for r in results] == [
         True,
         "not_member",
@@ -45,15 +45,17 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
     assert stored[1] == stored[2] and stored == sorted(stored)
     assert list(Envelope.objects.order_by("id").values_list("id", flat=True)) == sorted(set(stored))
     # A later resend of a stored one is a repeat, answered with the first id.
-    [again] = services.post_envelopes([batch[3]])
+    [again] = services.post_envelopes([batch[3]], refused={})
     assert (again.created, again.envelope.id) == (False, stored[1])
 
 
-def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_limit(users, room, settings) -> None:
+@pytest.mark.asyncio
+async def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_limit(users, room, settings) -> None:
     settings.SEND_RATE_PER_MINUTE = 3
     alice, bob = users["alice"], users["bob"]
     both = [alice.pk, bob.pk]
-    results = services.post_envelopes([post(alice, room.id, both) for _ in range(5)] + [post(bob, room.id, both)])
+    batch = [post(alice, room.id, both) for _ in range(5)] + [post(bob, room.id, both)]
+    results = await database_sync_to_async(services.post_envelopes)(batch, refused=await services.over_rate(batch))
     assert [r.code if isinstance(r, ApiError) else "stored" for r in results] == [
         "stored",
         "stored",
@@ -62,7 +64,7 @@ def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_limit(use
         "rate_limited",
         "stored",
     ]
-    assert Envelope.objects.count() == 4
+    assert await database_sync_to_async(Envelope.objects.count)() == 4
 
 
 @pytest.mark.asyncio
