@@ -128,16 +128,14 @@ def embedded_app() -> Iterator[str]:
         migrate()
         from django.db import connections
 
-        from tests.servers import Server, collect_static, daphne_command, free_port, server_env
+        from tests.servers import collect_static, daphne, server_env
 
         connections.close_all()
         static_root = Path(data_dir) / "static"
         collect_static(static_root)
         env = server_env(static_root, SEND_RATE_PER_MINUTE=str(10**9))
-        port = free_port()
-        log = Path(data_dir) / "daphne.log"
-        with Server(command=daphne_command(port), env=env, port=port, log_path=log) as server:
-            yield server.wait_healthy().url
+        with daphne(env, Path(data_dir)) as server:
+            yield server.url
 
 
 @contextmanager

@@ -29,4 +29,4 @@ def live_daphne(
     Tests that put data in front of it use ``transactional_db`` so the server sees it.
     """
     with daphne(server_env(static_root), server_logs) as server:
-        yield server.wait_healthy()
+        yield server

@@ -40,7 +40,7 @@ pytestmark = [
 def two_workers(static_root: Path, server_logs: Path) -> Iterator[tuple[Server, Server]]:
     env = server_env(static_root)
     with daphne(env, server_logs, "worker-a") as first, daphne(env, server_logs, "worker-b") as second:
-        yield first.wait_healthy(), second.wait_healthy()
+        yield first, second
 
 
 def test_people_on_two_workers_chat_see_presence_typing_and_membership_changes(

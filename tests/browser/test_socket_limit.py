@@ -13,7 +13,7 @@ from tests.servers import Server, daphne, server_env
 @pytest.fixture
 def one_socket_each(transactional_db: None, static_root: Path, server_logs: Path) -> Iterator[Server]:
     with daphne(server_env(static_root, SOCKETS_PER_USER="1"), server_logs, "one-socket") as server:
-        yield server.wait_healthy()
+        yield server
 
 
 def test_a_tab_over_the_socket_limit_tells_the_user_to_close_one(browser: Browser, one_socket_each: Server) -> None:

@@ -50,8 +50,6 @@ def cluster(
 ) -> Iterator[tuple[TcpProxy, Server, Server]]:
     env = server_env(static_root, REDIS_URL=redis_server.url)
     with daphne(env, server_logs, "worker-a") as first, daphne(env, server_logs, "worker-b") as second:
-        first.wait_healthy()
-        second.wait_healthy()
         with TcpProxy([("127.0.0.1", first.port), ("127.0.0.1", second.port)]) as proxy:
             yield proxy, first, second
 

@@ -180,7 +180,7 @@ def production(transactional_db: None, static_root: Path, server_logs: Path) -> 
         CSRF_TRUSTED_ORIGINS="",
     )
     with daphne(env, server_logs, name="production") as server:
-        yield server.wait_healthy()
+        yield server
 
 
 def test_production_cookies_headers_and_static_files_as_a_browser_receives_them(production: Server) -> None:

@@ -24,7 +24,7 @@ def two_workers(transactional_db: None, static_root: Path, server_logs: Path) ->
     # Counters of their own: other servers of this test run count requests from the same address too.
     env = server_env(static_root, CACHE_KEY_PREFIX=f"workers-{uuid.uuid4().hex}")
     with daphne(env, server_logs, "worker-a") as first, daphne(env, server_logs, "worker-b") as second:
-        yield first.wait_healthy(), second.wait_healthy()
+        yield first, second
 
 
 def test_failed_logins_on_one_worker_throttle_the_next_attempt_on_another(two_workers: tuple[Server, Server]) -> None:
@@ -70,7 +70,7 @@ def test_the_socket_limit_per_user_counts_sockets_on_every_worker(
         return codes
 
     with daphne(env, server_logs, "limit-a") as first, daphne(env, server_logs, "limit-b") as second:
-        assert asyncio.run(open_sockets(first.wait_healthy(), second.wait_healthy())) == ["open", "open", 4429]
+        assert asyncio.run(open_sockets(first, second)) == ["open", "open", 4429]
 
 
 def test_pre_login_attempts_from_one_address_are_counted_across_workers(two_workers: tuple[Server, Server]) -> None:
@@ -110,5 +110,5 @@ def test_the_send_rate_of_a_user_is_counted_across_workers(
         return answers
 
     with daphne(env, server_logs, "rate-a") as first, daphne(env, server_logs, "rate-b") as second:
-        servers = (first.wait_healthy(), second.wait_healthy())
+        servers = (first, second)
         assert asyncio.run(send_on(servers * 2)) == ["ack", "ack", "ack", "rate_limited"]
