@@ -7,7 +7,9 @@ other people's load than wall time does; both are given. Parts:
 - parse: one ``send`` frame read and checked (``chat.protocol``), rooms of 10 and 100;
 - store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 (one transaction each);
 - rate: the send-rate counters of one batch (``throttle.hit_each``) for 1 and 10 senders;
-- fan-out: one batch of frames published and received by a subscribed worker (``chat.fanout``), 1 and 10 frames.
+- fan-out: one batch of frames published and received by a subscribed worker (``chat.fanout``), 1 and 10 frames;
+- frame log: the arguments autobahn formats for a debug line on every frame daphne sends, with autobahn's own
+  helpers (as they run when ``click`` is installed, and without it) and with ``securechat.frame_logging``'s.
 
 It needs Postgres and Redis (``DATABASE_URL``, ``REDIS_URL``, or the local defaults) and drops and recreates its own
 database (``securechat_paths``); the Redis parts use database 13 and a key prefix of their own.
@@ -161,9 +163,40 @@ def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def frame_log_rows(reps: int) -> list[tuple[str, float, float]]:
+    import autobahn.util
+    from autobahn.websocket.protocol import WebSocketProtocol
+
+    from securechat import frame_logging
+
+    peer = "tcp4:127.0.0.1:50000"
+    has_click = autobahn.util._HAS_CLICK  # autobahn colours the text with click when it is installed
+    cases = [
+        ("autobahn's helpers, click installed", autobahn.util.hltype, autobahn.util.hlval, True),
+        ("autobahn's helpers, no click", autobahn.util.hltype, autobahn.util.hlval, False),
+        ("securechat.frame_logging's helpers", frame_logging.plain_type, frame_logging.plain_value, False),
+    ]
+    rows = []
+    for label, hltype, hlval, click in cases:
+        if click and not has_click:
+            continue
+        autobahn.util._HAS_CLICK = click
+
+        def hundred_frames(hltype: Any = hltype, hlval: Any = hlval) -> None:
+            for _ in range(100):  # what WebSocketProtocol.sendData formats for each frame
+                hltype(WebSocketProtocol.sendData), hlval(peer), hlval(1234)
+
+        rows.append((f"frame log: per frame sent, {label}", *measure(hundred_frames, reps, per=100)))
+    autobahn.util._HAS_CLICK = has_click
+    return rows
+
+
 def table(rows: list[tuple[str, float, float]]) -> str:
     lines = ["| part | CPU µs | wall µs |", "|---|---|---|"]
-    lines += [f"| {name} | {cpu:,.0f} | {wall:,.0f} |" for name, cpu, wall in rows]
+    lines += [
+        f"| {name} | {cpu:,.1f} | {wall:,.1f} |" if cpu < 10 else f"| {name} | {cpu:,.0f} | {wall:,.0f} |"
+        for name, cpu, wall in rows
+    ]
     return "\n".join(lines)
 
 
@@ -186,7 +219,7 @@ def main() -> None:
     stack.migrate()
     rooms = {size: stack.make_rooms(f"p{size}-", 1, size)[0] for size in (10, 100)}
     rows = [*parse_rows(rooms, options.reps), *store_rows(rooms[10], options.reps)]
-    rows += [*rate_rows(options.reps), *fanout_rows(options.reps)]
+    rows += [*rate_rows(options.reps), *fanout_rows(options.reps), *frame_log_rows(options.reps)]
     print(f"Medians of {options.reps} runs; CPU is this process's (client side, kernel included).\n")
     print(table(rows))
 
