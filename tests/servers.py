@@ -155,8 +155,9 @@ def daphne_command(port: int, host: str = "127.0.0.1") -> list[str]:
     ]
 
 
-def daphne(env: Mapping[str, str], log_dir: Path, name: str = "daphne") -> Server:
-    """The app as the Makefile serves it; entering it returns once /healthz says 200."""
+def daphne(env: Mapping[str, str], log_dir: Path, name: str = "daphne", *, healthy: bool = True) -> Server:
+    """The app as the Makefile serves it; entering it returns once /healthz says 200 (once it answers at all, for a
+    test of an unhealthy server: ``healthy=False``)."""
     port = free_port()
     log_path = log_dir / f"{name}-{port}.log"
-    return Server(command=daphne_command(port), env=env, port=port, log_path=log_path, healthy=True)
+    return Server(command=daphne_command(port), env=env, port=port, log_path=log_path, healthy=healthy)

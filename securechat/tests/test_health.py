@@ -40,7 +40,7 @@ def test_healthz_is_503_naming_the_database_when_it_is_unreachable(
     env = server_env(
         static_root, DATABASE_URL=f"postgres://postgres@127.0.0.1:{free_port()}/nowhere", DATA_DIR=str(tmp_path)
     )
-    with daphne(env, server_logs, name="no-database") as server:
+    with daphne(env, server_logs, name="no-database", healthy=False) as server:
         with pytest.raises(urllib.error.HTTPError) as failure:
             urllib.request.urlopen(server.url + "/healthz", timeout=10)
     assert failure.value.code == 503
