@@ -31,9 +31,10 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.procfs import CpuMeter, machine_busy_seconds
 
-# How the two servers' relayed frames start: the app's consumer writes ``json.dumps`` defaults,
-# the bare relay echoes the generator's own compact frame. Anything else is parsed as JSON.
-APP_MESSAGE_PREFIX = b'{"type": "message"'
+# How the two servers' relayed frames start: the app writes ``json.dumps`` defaults (one ``messages`` frame per
+# commit, with one or more envelopes), the bare relay echoes the generator's own compact frame, one per send.
+# Anything else is parsed as JSON.
+APP_MESSAGES_PREFIX = b'{"type": "messages"'
 RELAY_MESSAGE_PREFIX = b'{"op":"send"'
 CLIENT_ID_KEY = b'"client_id"'
 VARIANTS_PER_SENDER = 16
@@ -275,10 +276,13 @@ async def _read(conn: Conn, tracker: Tracker) -> None:
         while True:
             data = await ws.recv(decode=False)
             at = now()
-            if data.startswith(APP_MESSAGE_PREFIX) or data.startswith(RELAY_MESSAGE_PREFIX):
+            if data.startswith(APP_MESSAGES_PREFIX) or data.startswith(RELAY_MESSAGE_PREFIX):
+                # Every envelope in the frame is a delivery: each carries its "client_id" once.
                 key = data.find(CLIENT_ID_KEY)
-                quote = data.find(b'"', key + len(CLIENT_ID_KEY))
-                delivered(bytes(data[quote + 1 : quote + 37]), slot, at)
+                while key >= 0:
+                    quote = data.find(b'"', key + len(CLIENT_ID_KEY))
+                    delivered(bytes(data[quote + 1 : quote + 37]), slot, at)
+                    key = data.find(CLIENT_ID_KEY, quote + 37)
             else:
                 other(json.loads(data), at)
     except ConnectionClosed:

@@ -7,7 +7,8 @@ other people's load than wall time does; both are given. Parts:
 - parse: one ``send`` frame read and checked (``chat.protocol``), rooms of 10 and 100;
 - store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 (one transaction each);
 - rate: the send-rate counters of one batch (``throttle.hit_each``) for 1 and 10 senders;
-- fan-out: one batch of frames published and received by a subscribed worker (``chat.fanout``), 1 and 10 frames;
+- fan-out: one ``messages`` frame published and received by a subscribed worker (``chat.fanout``), 1 and 10
+  envelopes;
 - frame log: the arguments autobahn formats for a debug line on every frame daphne sends, with autobahn's own
   helpers (as they run when ``click`` is installed, and without it) and with ``securechat.frame_logging``'s.
 
@@ -148,18 +149,18 @@ def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
 
     rows = []
     for count in (1, 10):
-        frames = ["x" * 1200] * count
+        frame = "x" * 1200 * count  # a ``messages`` frame of ``count`` envelopes of a room of 10
         room_id, socket = str(uuid.uuid4()), CountingSocket()
 
-        async def one(frames: list[str] = frames, room_id: str = room_id, socket: CountingSocket = socket) -> None:
+        async def one(frame: str = frame, room_id: str = room_id, socket: CountingSocket = socket) -> None:
             fanout = room_fanout()
             if room_id not in fanout.sockets:
                 await fanout.join(room_id, socket)
             socket.arrived.clear()
-            await fanout.publish({room_id: frames})
+            await fanout.publish({room_id: frame})
             await socket.arrived.wait()
 
-        rows.append((f"fan-out: publish and receive a batch of {count} frame(s)", *ameasure(one, reps)))
+        rows.append((f"fan-out: publish and receive a frame of {count} envelope(s)", *ameasure(one, reps)))
     return rows
 
 

@@ -1,8 +1,8 @@
 """Room messages reach each worker once, and the worker hands them to its own sockets in that room.
 
 A worker's sockets register here for the rooms their consumers have. A batch of stored messages for a room is
-published once; every worker with sockets in the room gets one copy and writes the already-encoded frames to
-each of them (docs/PERFORMANCE.md). Membership is still the consumers' business.
+one ``messages`` frame, published once; every worker with sockets in the room gets one copy and writes the
+already-encoded frame to each of them (docs/PERFORMANCE.md). Membership is still the consumers' business.
 
 With Redis (several workers), the copy travels over Redis pub/sub: one PUBLISH per room and batch (all rooms of a
 batch in one round trip), and one subscription per worker and room. The channel layer's groups did the same job with
@@ -36,8 +36,6 @@ CLOSE_TRY_AGAIN = 1013
 KEEPALIVE_SECONDS = 10.0
 # How long joining a room waits for Redis to confirm the subscription.
 SUBSCRIBE_TIMEOUT_SECONDS = 5.0
-# Frames of a batch travel as one pub/sub message, one frame per line: JSON text never holds a raw newline.
-SEPARATOR = "\n"
 
 
 class Receiver(Protocol):
@@ -68,15 +66,15 @@ class RoomFanout:
             if not sockets:
                 del self.sockets[room_id]
 
-    async def publish(self, frames_by_room: dict[str, list[str]]) -> None:
-        """Send each room's encoded ``message`` frames, in order, to every socket of the room on every worker."""
+    async def publish(self, frame_by_room: dict[str, str]) -> None:
+        """Send each room's encoded frame to every socket of the room on every worker."""
         if self.bus is None:
-            for room_id, frames in frames_by_room.items():
-                await self._deliver(room_id, frames)
+            for room_id, frame in frame_by_room.items():
+                await self._deliver(room_id, frame)
         else:
-            await self.bus.publish(frames_by_room)
+            await self.bus.publish(frame_by_room)
 
-    async def _deliver(self, room_id: str, frames: list[str]) -> None:
+    async def _deliver(self, room_id: str, frame: str) -> None:
         sockets = self.sockets.get(room_id)
         if not sockets:
             if self.bus is not None:
@@ -84,8 +82,7 @@ class RoomFanout:
             return
         for socket in list(sockets):
             try:
-                for frame in frames:
-                    await socket.send(text_data=frame)
+                await socket.send(text_data=frame)
             except Exception:  # that socket is closing: its consumer leaves the room
                 logger.debug("could not deliver to a closing socket", exc_info=True)
 
@@ -113,7 +110,7 @@ class RedisBus:
         # Named, so an operator (and a test) can tell the workers' subscriptions apart in CLIENT LIST.
         self.client = aioredis.from_url(url, retry=Retry(NoBackoff(), 0), client_name=f"{prefix}:fanout")
         self.prefix = prefix
-        self.deliver: Callable[[str, list[str]], Awaitable[None]] | None = None
+        self.deliver: Callable[[str, str], Awaitable[None]] | None = None
         self.failed: Callable[[], Awaitable[None]] | None = None
         self.pubsub: Any = None
         self.subscribed: set[str] = set()
@@ -129,15 +126,15 @@ class RedisBus:
     def room_of(self, channel: bytes) -> str:
         return str(uuid.UUID(channel.decode().rsplit(":", 1)[1]))
 
-    async def publish(self, frames_by_room: dict[str, list[str]]) -> None:
+    async def publish(self, frame_by_room: dict[str, str]) -> None:
         """One PUBLISH per room, all in one transaction: one round trip, and published all or none."""
-        if len(frames_by_room) == 1:
-            [(room_id, frames)] = frames_by_room.items()
-            await self.client.publish(self.channel(room_id), SEPARATOR.join(frames))
+        if len(frame_by_room) == 1:
+            [(room_id, frame)] = frame_by_room.items()
+            await self.client.publish(self.channel(room_id), frame)
             return
         async with self.client.pipeline(transaction=True) as pipe:
-            for room_id, frames in frames_by_room.items():
-                pipe.publish(self.channel(room_id), SEPARATOR.join(frames))
+            for room_id, frame in frame_by_room.items():
+                pipe.publish(self.channel(room_id), frame)
             await pipe.execute()
 
     async def subscribe(self, room_id: str) -> None:
@@ -192,7 +189,7 @@ class RedisBus:
                     continue
                 pinged = False
                 if message["type"] == "message":
-                    await self.deliver(self.room_of(message["channel"]), message["data"].decode().split(SEPARATOR))
+                    await self.deliver(self.room_of(message["channel"]), message["data"].decode())
                 elif message["type"] == "subscribe":
                     confirmed = self.confirmations.get(message["channel"].decode())
                     if confirmed is not None and not confirmed.done():

@@ -71,16 +71,20 @@ class EnvelopeWriter:
             await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
 
     async def _publish(self, stored: list[Envelope]) -> None:
-        """Tell each room of what was stored, in id order: a client syncs from the newest id it was sent."""
-        by_room: dict[str, list[str]] = {}
+        """Tell each room of what was stored: one ``messages`` frame per room, in id order (a client syncs from
+        the newest id it was sent), so a member's socket writes one frame per batch, not one per message."""
+        if not stored:
+            return
+        by_room: dict[str, list[dict[str, object]]] = {}
         for envelope in sorted(stored, key=lambda e: e.id):
-            room = str(envelope.room_id)
-            frame = {"type": "message", "room": room, "envelope": selectors.envelope_json(envelope)}
-            by_room.setdefault(room, []).append(json.dumps(frame))
+            by_room.setdefault(str(envelope.room_id), []).append(selectors.envelope_json(envelope))
+        frames = {
+            room: json.dumps({"type": "messages", "room": room, "envelopes": items}) for room, items in by_room.items()
+        }
         for attempt in (1, 2):
             try:
                 # Every room at once (one Redis round trip, all or none): a retry does not send any twice.
-                await room_fanout().publish(by_room)
+                await room_fanout().publish(frames)
                 return
             except Exception:
                 logger.warning("could not relay stored envelopes (attempt %d)", attempt, exc_info=True)

@@ -10,7 +10,7 @@ from accounts.models import User
 from chat import services
 from chat.models import Room
 from chat.tests.factories import LOCAL, make_user
-from chat.tests.sockets import next_of, none_of  # noqa: F401 (the chat tests import them from here)
+from chat.tests.sockets import next_envelope, next_of, none_of  # noqa: F401 (the chat tests import them from here)
 
 
 @pytest.fixture(autouse=True)

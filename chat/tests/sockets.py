@@ -40,6 +40,14 @@ async def next_of(communicator: WebsocketCommunicator, kind: str, wait: float = 
             return frame
 
 
+async def next_envelope(communicator: WebsocketCommunicator, wait: float = 3) -> dict[str, Any]:
+    """The envelope of the next ``messages`` frame, which must carry exactly one (a lone send's commit)."""
+    frame = await next_of(communicator, "messages", wait)
+    [envelope] = frame["envelopes"]
+    assert envelope["room"] == frame["room"]
+    return envelope
+
+
 async def none_of(communicator: WebsocketCommunicator, kind: str, wait: float = 0.4) -> None:
     """No frame of type ``kind`` arrives within ``wait`` seconds."""
     while not await communicator.receive_nothing(timeout=wait):

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from accounts.models import AuditEvent
 from chat import services
 from chat.models import Envelope
-from chat.tests.conftest import next_of, none_of
+from chat.tests.conftest import next_envelope, next_of, none_of
 from chat.tests.factories import LOCAL, connect, envelope, send_frame, session_cookie
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -76,13 +76,13 @@ async def test_a_member_sends_and_every_member_receives_but_no_outsider(users, r
     assert bytes(stored.wraps) == base64.b64decode(env["wraps"])
 
     for member in (alice, bob):
-        message = await next_of(member, "message")
-        assert message["envelope"]["id"] == ack["id"]
-        assert message["envelope"]["ciphertext"] == env["ciphertext"]
-        assert message["envelope"]["wrap_ids"] == env["wrap_ids"]
-        assert message["envelope"]["wraps"] == env["wraps"]
-        assert list(message["envelope"]) == ["id", "server_time", *env]
-    await none_of(carol, "message")
+        message = await next_envelope(member)
+        assert message["id"] == ack["id"]
+        assert message["ciphertext"] == env["ciphertext"]
+        assert message["wrap_ids"] == env["wrap_ids"]
+        assert message["wraps"] == env["wraps"]
+        assert list(message) == ["id", "server_time", *env]
+    await none_of(carol, "messages")
 
 
 async def test_a_non_member_cannot_send_and_the_socket_stays_usable(users, room, sockets) -> None:
@@ -126,12 +126,12 @@ async def test_a_repeated_client_id_returns_the_first_ack_and_stores_once(users,
     env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
     await alice.send_json_to(send_frame(room.id, env))
     first = await next_of(alice, "ack")
-    await next_of(bob, "message")
+    await next_of(bob, "messages")
     await alice.send_json_to(send_frame(room.id, {**env, "ciphertext": envelope(room.id, 1, [1])["ciphertext"]}))
     again = await next_of(alice, "ack")
     assert again["id"] == first["id"]
     assert await database_sync_to_async(Envelope.objects.count)() == 1
-    await none_of(bob, "message")
+    await none_of(bob, "messages")
 
 
 MALFORMED = [
@@ -192,7 +192,7 @@ async def test_a_removed_member_can_no_longer_send_or_receive(users, room, socke
     assert removed == {"type": "room", "event": "removed", "room": {"id": str(room.id)}}
     await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, [users["alice"].pk])))
     await next_of(alice, "ack")
-    await none_of(bob, "message")
+    await none_of(bob, "messages")
     await bob.send_json_to(send_frame(room.id, envelope(room.id, users["bob"].pk, [users["alice"].pk])))
     assert (await next_of(bob, "error"))["code"] == "not_member"
     actions = await database_sync_to_async(lambda: list(AuditEvent.objects.values_list("action", flat=True)))()
@@ -210,7 +210,7 @@ async def test_a_member_added_while_connected_gets_the_room_and_its_messages(use
     assert [m["username"] for m in updated["room"]["members"]] == ["alice", "bob", "carol"]
     everyone = [u.pk for u in users.values()]
     await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone)))
-    assert (await next_of(carol, "message"))["room"] == str(room.id)
+    assert (await next_of(carol, "messages"))["room"] == str(room.id)
 
 
 async def test_history_pages_backwards_and_sync_catches_up(users, room, sockets) -> None:
@@ -295,7 +295,7 @@ async def test_sent_at_comes_back_exactly_as_signed(users, room, sockets, sent_a
     alice = await sockets(users["alice"])
     env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": sent_at}
     await alice.send_json_to(send_frame(room.id, env))
-    assert (await next_of(alice, "message"))["envelope"]["sent_at"] == sent_at
+    assert (await next_envelope(alice))["sent_at"] == sent_at
 
 
 async def test_a_sent_at_beyond_year_9999_is_refused(users, room, sockets) -> None:

@@ -41,7 +41,7 @@ async def test_messages_reach_the_room_through_the_workers_subscription(users, r
     members = [users["alice"].pk, users["bob"].pk]
     await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
     ack = await next_of(alice, "ack")
-    assert (await next_of(bob, "message"))["envelope"]["id"] == ack["id"]
+    assert [item["id"] for item in (await next_of(bob, "messages"))["envelopes"]] == [ack["id"]]
 
 
 async def test_a_broken_subscription_closes_every_socket_it_served(users, room, sockets, own_prefix) -> None:
@@ -75,7 +75,7 @@ async def test_a_message_for_a_room_no_socket_here_is_in_never_holds_up_the_othe
     await fanout.join(busy, here)
     fanout.leave(left, gone)
     async with fanout.bus.lock:  # as a socket joining another room holds it, waiting for Redis to confirm
-        await fanout.publish({left: ['{"type":"message"}']})
-        await fanout.publish({busy: ['{"type":"message"}']})
+        await fanout.publish({left: '{"type":"messages"}'})
+        await fanout.publish({busy: '{"type":"messages"}'})
         await asyncio.wait_for(here.received.wait(), 3)
-    assert here.frames == ['{"type":"message"}'] and gone.frames == []
+    assert here.frames == ['{"type":"messages"}'] and gone.frames == []

@@ -78,23 +78,29 @@ async def test_sends_from_many_sockets_at_once_are_each_acked_once_and_delivered
         user = alice if index < 3 else bob
         frames.append((socket, [envelope(room.id, user.pk, [alice.pk, bob.pk]) for _ in range(5)]))
     await asyncio.gather(*(socket.send_json_to(send_frame(room.id, env)) for socket, envs in frames for env in envs))
-    acks, seen = [], []
+    acks, seen, message_frames = [], [], []
     for socket, envs in frames:
-        own_acks, ids = await frames_until(socket, acks=len(envs), messages=30)
+        own_acks, ids, count = await frames_until(socket, acks=len(envs), messages=30)
         acks += own_acks
         seen.append(ids)
+        message_frames.append(count)
     assert len({ack["id"] for ack in acks}) == 30
     # Every socket in the room saw all 30 once, in increasing id order.
     assert seen == [sorted(ack["id"] for ack in acks)] * len(frames)
+    # Sends stored in one commit travel together: a socket gets fewer frames than messages, the same as the others.
+    assert len(set(message_frames)) == 1 and message_frames[0] < 30
     assert await database_sync_to_async(Envelope.objects.count)() == 30
 
 
-async def frames_until(socket, *, acks: int, messages: int) -> tuple[list[dict], list[int]]:
-    got_acks, ids = [], []
+async def frames_until(socket, *, acks: int, messages: int) -> tuple[list[dict], list[int], int]:
+    """The acks and the message ids the socket got, and in how many ``messages`` frames those came."""
+    got_acks, ids, message_frames = [], [], 0
     while len(got_acks) < acks or len(ids) < messages:
         frame = await socket.receive_json_from(timeout=5)
         if frame["type"] == "ack":
             got_acks.append(frame)
-        elif frame["type"] == "message":
-            ids.append(frame["envelope"]["id"])
-    return got_acks, ids
+        elif frame["type"] == "messages":
+            assert frame["room"] == frame["envelopes"][0]["room"]
+            ids += [item["id"] for item in frame["envelopes"]]
+            message_frames += 1
+    return got_acks, ids, message_frames

@@ -306,6 +306,19 @@ def wait_for_frame(
     return found()
 
 
+def relayed_envelopes(person: Person, room_id: str | None = None) -> list[dict[str, Any]]:
+    """Every envelope the server relayed to this person's pages (in ``messages`` frames), of one room if given."""
+    frames = person.chat_frames("received")
+    envelopes = [env for frame in frames if frame.get("type") == "messages" for env in frame["envelopes"]]
+    return [env for env in envelopes if room_id is None or env["room"] == room_id]
+
+
+def wait_for_envelopes(person: Person, room_id: str, count: int) -> list[dict[str, Any]]:
+    """Waits until the server relayed ``count`` envelopes of the room to this person's pages; returns them."""
+    wait_until(person, lambda: len(relayed_envelopes(person, room_id)) >= count, f"{count} relayed envelopes")
+    return relayed_envelopes(person, room_id)
+
+
 def sent_client_ids(person: Person) -> list[str]:
     """The client_id of every envelope this person's pages transmitted, resends included, in order."""
     return [frame["envelope"]["client_id"] for frame in person.chat_frames("sent") if frame.get("op") == "send"]

@@ -50,7 +50,7 @@ from tests.browser.chat import (
     transcript,
     transcript_texts,
     user_id,
-    wait_for_frame,
+    wait_for_envelopes,
     warnings,
 )
 from tests.dbscan import describe, find_in, scan_database
@@ -77,7 +77,7 @@ def test_members_exchange_messages_and_a_signed_in_outsider_receives_nothing(peo
     expect_texts(bob.page, [hello, reply])
     expect(message(bob.page, hello).locator(".sender")).to_have_text(alice.username)
     expect(message(alice.page, reply).locator(".sender")).to_have_text(bob.username)
-    wait_for_frame(alice, lambda f: f.get("type") == "message" and f.get("room") == room_id, count=2)
+    wait_for_envelopes(alice, room_id, 2)
 
     # Asking for the room outright is refused too.
     for op in ({"op": "history", "before": None, "limit": 50}, {"op": "sync", "after": 0}):
@@ -93,7 +93,7 @@ def test_members_exchange_messages_and_a_signed_in_outsider_receives_nothing(peo
     readies = [frame for frame in received if frame.get("type") == "ready"]
     assert len(readies) >= 2, f"carol's sockets before and after the room existed were captured: {received}"
     assert [room for ready in readies for room in ready["rooms"]] == []
-    assert [frame for frame in received if frame.get("type") in ("message", "envelopes", "typing", "room")] == []
+    assert [frame for frame in received if frame.get("type") in ("messages", "envelopes", "typing", "room")] == []
     assert [frame for frame in received if room_id in json.dumps(frame) and frame.get("type") != "error"] == []
     for frame in carol.frames:
         assert hello not in frame.payload and reply not in frame.payload
@@ -297,15 +297,15 @@ def test_membership_changes_reach_open_pages_without_a_reload(people: People) ->
     # After the removal bob gets nothing of the room. To know nothing is still on its way, send him a later event:
     # alice's message reaches every socket of the room before the next room is created and he is added to it.
     send_message(alice, "Now without bob")
-    wait_for_frame(alice, lambda f: f.get("type") == "message" and f.get("room") == room_id, count=2)
+    wait_for_envelopes(alice, room_id, 2)
     create_room(alice, "Sync point")
     add_member(alice, bob.username)
     expect(room_link(bob.page, "Sync point")).to_be_visible()
     frames = bob.chat_frames("received")
     removed_at = next(i for i, f in enumerate(frames) if f.get("type") == "room" and f.get("event") == "removed")
     assert frames[removed_at]["room"] == {"id": room_id}
-    assert [f for f in frames[removed_at:] if f.get("room") == room_id or f.get("type") == "message"] == []
-    assert [f for f in frames[:removed_at] if f.get("type") == "message"], "bob did get the room's earlier message"
+    assert [f for f in frames[removed_at:] if f.get("room") == room_id or f.get("type") == "messages"] == []
+    assert [f for f in frames[:removed_at] if f.get("type") == "messages"], "bob did get the room's earlier message"
     assert bob.page.evaluate("() => window.notReloaded") is True
 
 

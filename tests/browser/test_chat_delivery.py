@@ -30,6 +30,7 @@ from tests.browser.chat import (
     message,
     messages,
     open_room,
+    relayed_envelopes,
     send_message,
     sent_client_ids,
     snapshot,
@@ -127,7 +128,7 @@ def test_messages_whose_ack_was_cut_off_are_resent_and_stored_once(people: Peopl
     assert Counter(str(client_id) for client_id in stored) == Counter(set(transmissions))
 
     # Each message reached bob's page once, whichever transmission the server stored.
-    delivered = [f["envelope"]["client_id"] for f in bob.chat_frames("received") if f.get("type") == "message"]
+    delivered = [envelope["client_id"] for envelope in relayed_envelopes(bob)]
     assert sorted(set(delivered)) == sorted(transmissions)
 
 

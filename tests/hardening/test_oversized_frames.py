@@ -85,7 +85,7 @@ async def oversized_then_fresh(server: Server, cookie: str, room: Room, alice: U
         await ws.send(padded_send(room, alice, LIMIT + 1))
         frames, closed = await frames_until_closed(ws)
         # The app would answer this frame with a too_large error (see the test at the limit): it never saw it.
-        assert [frame for frame in frames if frame["type"] in {"error", "ack", "message"}] == []
+        assert [frame for frame in frames if frame["type"] in {"error", "ack", "messages"}] == []
         code = closed.rcvd.code if closed.rcvd is not None else ABNORMAL_CLOSURE
 
     # The worker is fine: the next socket is served at once.

@@ -57,7 +57,7 @@ export class ChatClient extends EventTarget {
     const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
       this.socket.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
     on("ready", (frame) => this.onReady(frame));
-    on("message", (frame) => this.onEnvelopes(frame.room, [frame.envelope]));
+    on("messages", (frame) => this.onEnvelopes(frame.room, frame.envelopes));
     on("room", (frame) => this.onRoomEvent(frame));
     on("presence", (frame) => {
       this.online.set(frame.room, new Set(frame.online));

@@ -26,7 +26,7 @@ export class SocketError extends Error {
 
 /**
  * Events (CustomEvent, data in `detail`): "status" ("connecting" | "online" | "offline" | "too-many" | "signed-out"),
- * "ready", "message", "envelopes", "room", "presence", "typing", "error" (frames without a waiting caller),
+ * "ready", "messages", "envelopes", "room", "presence", "typing", "error" (frames without a waiting caller),
  * "pending" (the number of unacknowledged envelopes changed).
  */
 export class ChatSocket extends EventTarget {
