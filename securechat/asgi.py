@@ -5,6 +5,7 @@ anything else runs; then the session cookie names the user; then the URL picks t
 consumer.
 """
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -28,3 +29,8 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded so far (Django, the apps, the URL patterns) lives as long as the worker: out of the collector's
+# sight, a full collection scans only what came later, about 8 ms instead of about 80 ms of a stopped event loop
+# under load (docs/PERFORMANCE.md).
+gc.freeze()
