@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY_SOCKETS = 4429
+# Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).
+SENDS_IN_FLIGHT = 32
 # Redis (channel layer, presence, counters) failing under a socket: a client error or a closed socket, never a
 # consumer that dies without cleaning up.
 LAYER_ERRORS = (RedisError, OSError)
@@ -52,6 +55,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.rooms: set[str] = set()
         self.heartbeat: asyncio.Task[None] | None = None
         self.admitted = False
+        self.sends_in_flight = asyncio.Semaphore(SENDS_IN_FLIGHT)
+        self.sending: set[asyncio.Task[None]] = set()
         await self.accept()
         if not self.user.is_authenticated:
             # Accept, then close with a code the client can act on (go to log-in, do not retry).
@@ -113,14 +118,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- client -> server -----------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        ref = None
         try:
             if text_data is None:
                 raise ApiError(ErrorCode.INVALID_JSON, "Frames are JSON text.")
             frame = protocol.parse_frame(text_data)
-            ref = frame.ref
-            handler = getattr(self, f"op_{frame.op}")
-            await handler(frame)
+        except ApiError as error:
+            await self.send_json(protocol.error_frame(error, None))
+            return
+        await self._answer(frame.ref, getattr(self, f"op_{frame.op}")(frame))
+
+    async def _answer(self, ref: str | None, request: Awaitable[None]) -> None:
+        """Carry out one request; a refusal, or the database or Redis failing, is answered under its ``ref``."""
+        try:
+            await request
         except ApiError as error:
             await self.send_json(protocol.error_frame(error, ref))
         except (DatabaseError, *LAYER_ERRORS):
@@ -131,9 +141,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def op_send(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)
         envelope = protocol.envelope(frame.fields)
+        # Checked; stored and acknowledged without holding up this socket's next frames. A client that sends several
+        # at once (a quick typist, the resends after a reconnect) has them stored together, not one commit apiece.
+        await self.sends_in_flight.acquire()
+        task = asyncio.create_task(self._answer(frame.ref, self._post(room_id, envelope, frame.ref)))
+        self.sending.add(task)
+        task.add_done_callback(self._sent)
+
+    async def _post(self, room_id: uuid.UUID, envelope: protocol.EnvelopeIn, ref: str | None) -> None:
         posted = await envelope_writer().post(self.user, room_id, envelope)
         # Persisted (and relayed to the room by the writer, in id order): acknowledge to the sender.
-        await self.send_json({**posted.ack(), "ref": frame.ref})
+        await self.send_json({**posted.ack(), "ref": ref})
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self.sending.discard(task)
+        self.sends_in_flight.release()
 
     async def op_sync(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)

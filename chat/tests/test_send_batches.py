@@ -7,6 +7,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat import protocol, services
+from chat.consumers import SENDS_IN_FLIGHT
 from chat.models import Envelope
 from chat.tests.factories import envelope, send_frame
 from securechat.errors import ApiError
@@ -90,6 +91,24 @@ async def test_sends_from_many_sockets_at_once_are_each_acked_once_and_delivered
     # Sends stored in one commit travel together: a socket gets fewer frames than messages, the same as the others.
     assert len(set(message_frames)) == 1 and message_frames[0] < 30
     assert await database_sync_to_async(Envelope.objects.count)() == 30
+
+
+@pytest.mark.asyncio
+async def test_one_sockets_quick_sends_do_not_wait_for_each_other_and_are_acked_in_order(users, room, sockets) -> None:
+    alice, bob = users["alice"], users["bob"]
+    socket = await sockets(alice)
+    # More than a socket may have waiting at once: the rest wait their turn, and nothing is lost or stuck.
+    envs = [envelope(room.id, alice.pk, [alice.pk, bob.pk]) for _ in range(SENDS_IN_FLIGHT + 8)]
+    for index, env in enumerate(envs):
+        await socket.send_json_to(send_frame(room.id, env, ref=f"r{index}"))
+    acks, ids, message_frames = await frames_until(socket, acks=len(envs), messages=len(envs))
+    assert [(ack["ref"], ack["client_id"]) for ack in acks] == [
+        (f"r{i}", env["client_id"]) for i, env in enumerate(envs)
+    ]
+    assert ids == sorted(ack["id"] for ack in acks)
+    # Each send did not wait for the one before it to be committed: they shared commits.
+    assert message_frames < len(envs) // 4
+    assert await database_sync_to_async(Envelope.objects.count)() == len(envs)
 
 
 async def frames_until(socket, *, acks: int, messages: int) -> tuple[list[dict], list[int], int]:
