@@ -157,7 +157,7 @@ def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
             if room_id not in fanout.sockets:
                 await fanout.join(room_id, socket)
             socket.arrived.clear()
-            await fanout.publish({room_id: frame})
+            await fanout.publish([(room_id, frame)])
             await socket.arrived.wait()
 
         rows.append((f"fan-out: publish and receive a frame of {count} envelope(s)", *ameasure(one, reps)))

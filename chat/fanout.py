@@ -66,13 +66,13 @@ class RoomFanout:
             if not sockets:
                 del self.sockets[room_id]
 
-    async def publish(self, frame_by_room: dict[str, str]) -> None:
-        """Send each room's encoded frame to every socket of the room on every worker."""
+    async def publish(self, frames: list[tuple[str, str]]) -> None:
+        """Send each ``(room_id, frame)``'s encoded frame to every socket of the room on every worker, in order."""
         if self.bus is None:
-            for room_id, frame in frame_by_room.items():
+            for room_id, frame in frames:
                 await self._deliver(room_id, frame)
         else:
-            await self.bus.publish(frame_by_room)
+            await self.bus.publish(frames)
 
     async def _deliver(self, room_id: str, frame: str) -> None:
         sockets = self.sockets.get(room_id)
@@ -83,8 +83,8 @@ class RoomFanout:
         for socket in list(sockets):
             try:
                 await socket.send(text_data=frame)
-            except Exception:  # that socket is closing: its consumer leaves the room
-                logger.debug("could not deliver to a closing socket", exc_info=True)
+            except Exception as error:  # that socket is closing (its consumer leaves the room), or the frame is bad
+                logger.warning("could not deliver a frame to a socket: %r", error)
 
     async def reset(self) -> None:
         """Forget every socket and subscription, and close the sockets: their clients reconnect and sync."""
@@ -126,14 +126,14 @@ class RedisBus:
     def room_of(self, channel: bytes) -> str:
         return str(uuid.UUID(channel.decode().rsplit(":", 1)[1]))
 
-    async def publish(self, frame_by_room: dict[str, str]) -> None:
-        """One PUBLISH per room, all in one transaction: one round trip, and published all or none."""
-        if len(frame_by_room) == 1:
-            [(room_id, frame)] = frame_by_room.items()
+    async def publish(self, frames: list[tuple[str, str]]) -> None:
+        """One PUBLISH per frame, all in one transaction: one round trip, published all or none, and in order."""
+        if len(frames) == 1:
+            [(room_id, frame)] = frames
             await self.client.publish(self.channel(room_id), frame)
             return
         async with self.client.pipeline(transaction=True) as pipe:
-            for room_id, frame in frame_by_room.items():
+            for room_id, frame in frames:
                 pipe.publish(self.channel(room_id), frame)
             await pipe.execute()
 

@@ -17,6 +17,7 @@ import uuid
 import weakref
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from accounts.models import User
@@ -71,19 +72,17 @@ class EnvelopeWriter:
             await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
 
     async def _publish(self, stored: list[Envelope]) -> None:
-        """Tell each room of what was stored: one ``messages`` frame per room, in id order (a client syncs from
-        the newest id it was sent), so a member's socket writes one frame per batch, not one per message."""
+        """Tell each room of what was stored: ``messages`` frames, in id order (a client syncs from the newest id it
+        was sent), so a member's socket writes one frame per batch, not one per message."""
         if not stored:
             return
-        by_room: dict[str, list[dict[str, object]]] = {}
+        by_room: dict[str, list[str]] = {}
         for envelope in sorted(stored, key=lambda e: e.id):
-            by_room.setdefault(str(envelope.room_id), []).append(selectors.envelope_json(envelope))
-        frames = {
-            room: json.dumps({"type": "messages", "room": room, "envelopes": items}) for room, items in by_room.items()
-        }
+            by_room.setdefault(str(envelope.room_id), []).append(json.dumps(selectors.envelope_json(envelope)))
+        frames = [(room, frame) for room, items in by_room.items() for frame in messages_frames(room, items)]
         for attempt in (1, 2):
             try:
-                # Every room at once (one Redis round trip, all or none): a retry does not send any twice.
+                # Every frame at once (one Redis round trip, all or none): a retry does not send any twice.
                 await room_fanout().publish(frames)
                 return
             except Exception:
@@ -91,6 +90,27 @@ class EnvelopeWriter:
                 await asyncio.sleep(RETRY_SECONDS)
         # Relaying is best-effort and the database is the truth: this worker's sockets reconnect and sync.
         await room_fanout().reset()
+
+
+def messages_frames(room: str, envelopes: list[str]) -> list[str]:
+    """The room's JSON-encoded envelopes as ``messages`` frames of at most half the WebSocket message limit each.
+
+    daphne refuses to send a message over the limit it enforces on what it receives, so a batch that would not fit
+    goes as several frames, in order. One envelope always fits: the limits on a send keep it far below.
+    """
+    budget = settings.WEBSOCKET_MAX_MESSAGE_BYTES // 2
+    head = json.dumps({"type": "messages", "room": room, "envelopes": []})[:-2]  # up to the list's "["
+    frames: list[str] = []
+    chunk: list[str] = []
+    size = len(head) + 2
+    for item in envelopes:  # JSON is ASCII here (json.dumps escapes the rest): characters are bytes
+        if chunk and size + len(item) + 2 > budget:
+            frames.append(f"{head}{', '.join(chunk)}]}}")
+            chunk, size = [], len(head) + 2
+        chunk.append(item)
+        size += len(item) + 2
+    frames.append(f"{head}{', '.join(chunk)}]}}")
+    return frames
 
 
 def _store(

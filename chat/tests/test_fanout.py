@@ -75,7 +75,7 @@ async def test_a_message_for_a_room_no_socket_here_is_in_never_holds_up_the_othe
     await fanout.join(busy, here)
     fanout.leave(left, gone)
     async with fanout.bus.lock:  # as a socket joining another room holds it, waiting for Redis to confirm
-        await fanout.publish({left: '{"type":"messages"}'})
-        await fanout.publish({busy: '{"type":"messages"}'})
+        await fanout.publish([(left, '{"type":"messages"}')])
+        await fanout.publish([(busy, '{"type":"messages"}')])
         await asyncio.wait_for(here.received.wait(), 3)
     assert here.frames == ['{"type":"messages"}'] and gone.frames == []

@@ -19,7 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from accounts.models import User
 from chat import services
 from chat.models import Envelope, Room
-from chat.tests.factories import LOCAL, envelope, make_user, session_cookie
+from chat.protocol import MAX_PADDED_PAYLOAD, PAD_BLOCK
+from chat.tests.factories import LOCAL, envelope, make_user, send_frame, session_cookie
 from tests.servers import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,11 +32,17 @@ WAIT = 10.0
 
 
 @pytest.fixture
-def alice_and_room(transactional_db: None, settings: Any) -> tuple[User, Room]:
+def people_and_room(transactional_db: None, settings: Any) -> tuple[User, User, Room]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # not under test; Argon2 is slow
     alice, bob = make_user(f"alice{uuid.uuid4().hex[:8]}"), make_user(f"bob{uuid.uuid4().hex[:8]}")
     room = services.create_room(owner=alice, name="Plans", policy="invite", client=LOCAL)
     services.add_member(actor=alice, room_id=room.id, username=bob.username, client=LOCAL)
+    return alice, bob, room
+
+
+@pytest.fixture
+def alice_and_room(people_and_room: tuple[User, User, Room]) -> tuple[User, Room]:
+    alice, _, room = people_and_room
     return alice, room
 
 
@@ -127,3 +134,40 @@ def test_a_message_at_the_limit_is_parsed_and_refused_by_the_app(
     alice, room = alice_and_room
     asyncio.run(at_the_limit(live_daphne, session_cookie(alice), room, alice))
     assert Envelope.objects.count() == 0
+
+
+async def largest_sends_at_once(
+    server: Server, alice: User, bob: User, room: Room, cookies: tuple[str, str]
+) -> tuple[list[str], list[dict]]:
+    """Alice sends eight of the largest envelopes at once; the raw frames and envelopes that reach bob."""
+    members = sorted([alice.pk, bob.pk])
+    largest = MAX_PADDED_PAYLOAD // PAD_BLOCK
+    envs = [envelope(room.id, alice.pk, members, blocks=largest) for _ in range(8)]
+    frames: list[str] = []
+    received: list[dict] = []
+    async with open_socket(server, cookies[0]) as sender, open_socket(server, cookies[1]) as reader:
+        await next_of(sender, "ready")
+        await next_of(reader, "ready")
+        for env in envs:  # two of them are already over the limit of one WebSocket message
+            await sender.send(json.dumps(send_frame(room.id, env)))
+        while len(received) < len(envs):
+            frame = await asyncio.wait_for(reader.recv(), WAIT)
+            if json.loads(frame)["type"] == "messages":
+                frames.append(frame)
+                received += json.loads(frame)["envelopes"]
+    assert sorted(env["client_id"] for env in received) == sorted(env["client_id"] for env in envs)
+    return frames, received
+
+
+def test_sends_stored_together_beyond_one_frames_limit_reach_the_room_whole(
+    live_daphne: Server, people_and_room: tuple[User, User, Room]
+) -> None:
+    alice, bob, room = people_and_room
+    log_before = len(live_daphne.log())
+    cookies = (session_cookie(alice), session_cookie(bob))
+    frames, received = asyncio.run(largest_sends_at_once(live_daphne, alice, bob, room, cookies))
+    # daphne refuses to send a message over its limit: a commit's envelopes are split over frames that fit.
+    assert all(len(frame.encode()) <= LIMIT for frame in frames)
+    assert [env["id"] for env in received] == sorted(env["id"] for env in received)
+    assert Envelope.objects.count() == 8
+    assert "could not deliver" not in live_daphne.log()[log_before:]
