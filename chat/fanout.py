@@ -1,8 +1,8 @@
 """Room messages reach each worker once, and the worker hands them to its own sockets in that room.
 
 A worker's sockets register here for the rooms their consumers have. A batch of stored messages for a room is
-one ``messages`` frame, published once; every worker with sockets in the room gets one copy and writes the
-already-encoded frame to each of them (docs/PERFORMANCE.md). Membership is still the consumers' business.
+one ``messages`` frame (more if it is large), published once; every worker with sockets in the room gets one copy
+and writes the already-encoded frame to each of them (docs/PERFORMANCE.md). Membership is still the consumers' business.
 
 With Redis (several workers), the copy travels over Redis pub/sub: one PUBLISH per room and batch (all rooms of a
 batch in one round trip), and one subscription per worker and room. The channel layer's groups did the same job with
