@@ -38,11 +38,13 @@ from tests.browser.chat import (
     messages,
     open_chat,
     open_room,
+    relayed_envelopes,
     remove_member,
     room_link,
     rooms_nav,
     send_message,
     send_quickly,
+    sent_client_ids,
     snapshot,
     start_socket,
     stop_socket,
@@ -97,6 +99,23 @@ def test_members_exchange_messages_and_a_signed_in_outsider_receives_nothing(peo
     assert [frame for frame in received if room_id in json.dumps(frame) and frame.get("type") != "error"] == []
     for frame in carol.frames:
         assert hello not in frame.payload and reply not in frame.payload
+
+
+def test_messages_typed_in_quick_succession_arrive_in_the_order_typed(people: People) -> None:
+    alice, bob = people.sign_up("alice"), people.sign_up("bob")
+    room_id = create_room(alice, "Garden plans")
+    add_member(alice, bob.username)
+    open_room(bob, "Garden plans")
+    typed = ["Tomatoes go in on Saturday", "then the beans", "and the seedlings last"]
+    # Enter after Enter, without waiting for the server: the first send is also the first to look up the keys.
+    for text in typed:
+        send_message(alice, text, wait=False)
+    expect_texts(bob.page, typed)
+    expect_texts(alice.page, typed)
+    for text in typed:
+        expect(message(alice.page, text)).to_have_class(SENT, timeout=CHAT_TIMEOUT_MS)
+    stored = [envelope["client_id"] for envelope in relayed_envelopes(bob, room_id)]
+    assert stored == sent_client_ids(alice)  # stored (ids ascending) in the order the page transmitted them
 
 
 def test_history_shows_after_a_reload_and_in_a_fresh_browser_after_log_in(people: People) -> None:

@@ -51,6 +51,8 @@ export class ChatClient extends EventTarget {
     this.lastTyping = new Map();
     /** Whether the problem shown is about a send still waiting to be retried. */
     this.sendProblem = false;
+    /** The latest send's sealing and transmission: each send's waits for it, so sends go out in the order made. */
+    this.transmitted = Promise.resolve();
   }
 
   start() {
@@ -314,27 +316,17 @@ export class ChatClient extends EventTarget {
   async sealAndSend(roomId, text, clientId, sentAt) {
     for (let attempt = 1; ; attempt += 1) {
       const room = this.state(roomId).room;
-      const contacts = await this.trust.contacts(room.members.map((m) => m.id));
-      const recipients = room.members.map((m) => {
-        const contact = contacts.get(m.id);
-        if (contact?.status === "changed") {
-          throw new Error(`${m.username}'s key changed. Review it before sending to this room.`);
-        }
-        if (!contact?.agreementPublicKey) throw new Error(`${m.username} has no valid keys; the message was not sent.`);
-        // The pinned key, not whatever the server serves now.
-        return { id: m.id, agreementPublicKey: contact.agreementPublicKey };
-      });
-      const envelope = await sealEnvelope({
-        room: roomId,
-        senderId: /** @type {number} */ (this.userId),
-        clientId,
-        sentAt,
-        text,
-        recipients,
-        signingPrivateKey: this.keys.signingPrivateKey,
-      });
+      // Sealing takes a varying time (a first key lookup is slower), so a send made just after another could be
+      // transmitted first and stored (and shown) before it. Each seals and transmits after the one made before it;
+      // only the waits for their acks overlap.
+      const turn = this.transmitted.then(() => this.seal(roomId, room, text, clientId, sentAt));
+      this.transmitted = turn.then(
+        () => undefined,
+        () => undefined,
+      );
+      const { envelope, acked } = await turn;
       try {
-        const ack = await this.socket.sendEnvelope(roomId, envelope);
+        const ack = await acked;
         // Our own broadcast may already have filed it; otherwise file it from what we sent.
         await this.onEnvelopes(roomId, [{ ...envelope, id: ack.id }]);
         return;
@@ -347,6 +339,34 @@ export class ChatClient extends EventTarget {
         this.emit("room", { id: roomId });
       }
     }
+  }
+
+  /**
+   * Seal the text for the room's members (their pinned keys) and hand it to the socket.
+   * @param {string} roomId @param {any} room @param {string} text @param {string} clientId @param {number} sentAt
+   * @returns {Promise<{envelope: any, acked: Promise<any>}>} the envelope, and its ack to come
+   */
+  async seal(roomId, room, text, clientId, sentAt) {
+    const contacts = await this.trust.contacts(room.members.map((m) => m.id));
+    const recipients = room.members.map((m) => {
+      const contact = contacts.get(m.id);
+      if (contact?.status === "changed") {
+        throw new Error(`${m.username}'s key changed. Review it before sending to this room.`);
+      }
+      if (!contact?.agreementPublicKey) throw new Error(`${m.username} has no valid keys; the message was not sent.`);
+      // The pinned key, not whatever the server serves now.
+      return { id: m.id, agreementPublicKey: contact.agreementPublicKey };
+    });
+    const envelope = await sealEnvelope({
+      room: roomId,
+      senderId: /** @type {number} */ (this.userId),
+      clientId,
+      sentAt,
+      text,
+      recipients,
+      signingPrivateKey: this.keys.signingPrivateKey,
+    });
+    return { envelope, acked: this.socket.sendEnvelope(roomId, envelope) };
   }
 
   /** @param {string} roomId */
