@@ -196,6 +196,14 @@ def add_member(person: Person, username: str) -> None:
     expect(member_item(page, username)).to_be_visible()
 
 
+def share_room(owner: Person, member: Person, name: str) -> str:
+    """The owner creates a group room and adds the member, who opens it too. Returns its id."""
+    room_id = create_room(owner, name)
+    add_member(owner, member.username)
+    open_room(member, name)
+    return room_id
+
+
 def remove_member(person: Person, username: str) -> None:
     page = person.page
     members(page).get_by_role("button", name=f"Remove {username}", exact=True).click()

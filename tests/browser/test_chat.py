@@ -45,6 +45,7 @@ from tests.browser.chat import (
     send_message,
     send_quickly,
     sent_client_ids,
+    share_room,
     snapshot,
     start_socket,
     stop_socket,
@@ -103,9 +104,7 @@ def test_members_exchange_messages_and_a_signed_in_outsider_receives_nothing(peo
 
 def test_messages_typed_in_quick_succession_arrive_in_the_order_typed(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    room_id = create_room(alice, "Garden plans")
-    add_member(alice, bob.username)
-    open_room(bob, "Garden plans")
+    room_id = share_room(alice, bob, "Garden plans")
     typed = ["Tomatoes go in on Saturday", "then the beans", "and the seedlings last"]
     # Enter after Enter, without waiting for the server: the first send is also the first to look up the keys.
     for text in typed:
@@ -120,9 +119,7 @@ def test_messages_typed_in_quick_succession_arrive_in_the_order_typed(people: Pe
 
 def test_history_shows_after_a_reload_and_in_a_fresh_browser_after_log_in(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    room_id = create_room(alice, "Book club")
-    add_member(alice, bob.username)
-    open_room(bob, "Book club")
+    room_id = share_room(alice, bob, "Book club")
     history = ["Chapter one drags a little", "It picks up in chapter three", "Agreed — see you Thursday"]
     send_message(alice, history[0])
     send_message(bob, history[1])
@@ -145,9 +142,7 @@ def test_history_shows_after_a_reload_and_in_a_fresh_browser_after_log_in(people
 
 def test_no_plaintext_in_any_websocket_frame_or_anywhere_in_the_database(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    room_id = create_room(alice, "Quiet room")
-    add_member(alice, bob.username)
-    open_room(bob, "Quiet room")
+    room_id = share_room(alice, bob, "Quiet room")
     # Distinctive, with non-ASCII and characters JSON, URL and HTML encode differently.
     secrets_ = {
         "alice's text": 'Zebra-9 meets Quokka at dawn: <pier 7> & "bring" the ünicorn',
@@ -201,9 +196,7 @@ def test_no_plaintext_in_any_websocket_frame_or_anywhere_in_the_database(people:
 
 def test_an_envelope_altered_in_the_database_shows_as_a_failed_verification_warning(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    room_id = create_room(alice, "Tamper test")
-    add_member(alice, bob.username)
-    open_room(bob, "Tamper test")
+    room_id = share_room(alice, bob, "Tamper test")
     altered = "Pay the invoice to account 1234 (ciphertext altered)"
     forged = "The meeting moved to Friday (signature swapped)"
     untouched = "This one nobody touched"
@@ -265,9 +258,7 @@ def test_history_pages_back_fifty_at_a_time_by_button_and_by_scrolling(people: P
 
 def test_a_member_added_later_sees_only_messages_from_their_joining_on(people: People) -> None:
     alice, bob, carol = people.sign_up("alice"), people.sign_up("bob"), people.sign_up("carol")
-    create_room(alice, "Project X")
-    add_member(alice, bob.username)
-    open_room(bob, "Project X")
+    share_room(alice, bob, "Project X")
     before = ["Before carol: the budget is 40k", "Before carol: keep it quiet"]
     send_message(alice, before[0])
     send_message(bob, before[1])
