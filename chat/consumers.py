@@ -160,15 +160,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def op_sync(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)
         after = protocol.envelope_id(frame.fields, "after") or 0
-        page = await database_sync_to_async(self._page_after)(room_id, after)
-        await self.send_json({"type": "envelopes", "ref": frame.ref, "room": str(room_id), **page})
+        await self.send(text_data=await database_sync_to_async(self._page_after)(frame.ref, room_id, after))
 
     async def op_history(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)
         before = protocol.envelope_id(frame.fields, "before", optional=True)
         limit = protocol.page_limit(frame.fields)
-        page = await database_sync_to_async(self._page_before)(room_id, before, limit)
-        await self.send_json({"type": "envelopes", "ref": frame.ref, "room": str(room_id), **page})
+        await self.send(text_data=await database_sync_to_async(self._page_before)(frame.ref, room_id, before, limit))
 
     async def op_typing(self, frame: protocol.Frame) -> None:
         room_id = str(protocol.room_id(frame.fields))
@@ -178,15 +176,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             events.room_group(room_id), {"type": "chat.typing", "room": room_id, "user": self.user.pk}
         )
 
-    def _page_after(self, room_id: uuid.UUID, after: int) -> dict[str, Any]:
+    # A page is encoded on the database thread, and cut to what one frame may carry: a page of large envelopes
+    # comes back in smaller pages (``more`` stays true), never as a frame daphne refuses to send.
+
+    def _page_after(self, ref: str | None, room_id: uuid.UUID, after: int) -> str:
         membership = selectors.membership_of(self.user, room_id)
         items, more = selectors.envelopes_after(membership, after, protocol.PAGE_MAX)
-        return {"items": items, "more": more, "start": after <= membership.joined_after}
+        encoded, more = protocol.page_that_fits(items, more, keep_newest=False)
+        return _envelopes_frame(ref, room_id, encoded, more=more, start=after <= membership.joined_after)
 
-    def _page_before(self, room_id: uuid.UUID, before: int | None, limit: int) -> dict[str, Any]:
+    def _page_before(self, ref: str | None, room_id: uuid.UUID, before: int | None, limit: int) -> str:
         membership = selectors.membership_of(self.user, room_id)
         items, more = selectors.envelopes_before(membership, before, limit)
-        return {"items": items, "more": more, "start": not more}
+        encoded, more = protocol.page_that_fits(items, more, keep_newest=True)
+        return _envelopes_frame(ref, room_id, encoded, more=more, start=not more)
 
     # --- channel layer -> client ------------------------------------------------------
 
@@ -248,3 +251,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             while True:
                 await asyncio.sleep(REFRESH_SECONDS)
                 await presence().connect(self.user.pk, self.channel_name)
+
+
+def _envelopes_frame(ref: str | None, room_id: uuid.UUID, encoded: list[str], *, more: bool, start: bool) -> str:
+    fields = {"type": "envelopes", "ref": ref, "room": str(room_id), "more": more, "start": start}
+    return protocol.frame_with_list(fields, "items", encoded)

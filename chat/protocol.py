@@ -1,14 +1,18 @@
-"""The WebSocket protocol's frames (docs/PROTOCOL.md), parsed and checked at the edge into typed values.
+"""The WebSocket protocol's frames (docs/PROTOCOL.md): incoming ones parsed and checked at the edge into typed
+values, and outgoing lists of envelopes cut to what one frame may carry.
 
 Only structure is checked here: lengths, types, limits. Who may do what is the services' business.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from django.conf import settings
 
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Fields, parse_json
@@ -141,3 +145,44 @@ def error_frame(error: ApiError, ref: str | None = None) -> dict[str, Any]:
     frame = {"type": "error", **error.as_dict()}
     frame.setdefault("ref", ref)
     return frame
+
+
+# --- outgoing lists of envelopes ---------------------------------------------------------------------------------
+
+
+def envelope_runs(encoded: list[str]) -> list[list[str]]:
+    """JSON-encoded envelopes, in order, as consecutive runs that each fit one frame (at least one run).
+
+    daphne enforces its WebSocket message limit on what it sends as well as on what it receives, and refuses a larger
+    message. A run holds at most half the limit, so the rest of its frame always fits; one envelope alone always
+    fits too (a send's limits keep it far below). JSON is ASCII here (``json.dumps`` escapes the rest): characters
+    are bytes.
+    """
+    budget = settings.WEBSOCKET_MAX_MESSAGE_BYTES // 2
+    runs: list[list[str]] = [[]]
+    size = 0
+    for item in encoded:
+        if runs[-1] and size + len(item) + 2 > budget:
+            runs.append([])
+            size = 0
+        runs[-1].append(item)
+        size += len(item) + 2
+    return runs
+
+
+def frame_with_list(fields: dict[str, Any], key: str, encoded: list[str]) -> str:
+    """``fields`` as a JSON frame whose last member ``key`` is the list of already-encoded items."""
+    return f'{json.dumps(fields)[:-1]}, "{key}": [{", ".join(encoded)}]}}'
+
+
+def messages_frames(room: str, envelopes: list[str]) -> list[str]:
+    """A commit's JSON-encoded envelopes for one room as ``messages`` frames, in order."""
+    return [frame_with_list({"type": "messages", "room": room}, "envelopes", run) for run in envelope_runs(envelopes)]
+
+
+def page_that_fits(items: list[dict[str, Any]], more: bool, *, keep_newest: bool) -> tuple[list[str], bool]:
+    """A page's envelopes (oldest first), encoded and cut to one frame: the newest of them (paging back) or the
+    oldest (catching up). Returns them and whether more remain in that direction, counting what was cut."""
+    encoded = [json.dumps(item) for item in items]
+    run = envelope_runs(encoded[::-1])[0][::-1] if keep_newest else envelope_runs(encoded)[0]
+    return run, more or len(run) < len(encoded)

@@ -17,11 +17,10 @@ import uuid
 import weakref
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections
 
 from accounts.models import User
-from chat import selectors, services
+from chat import protocol, selectors, services
 from chat.fanout import room_fanout
 from chat.models import Envelope
 from chat.protocol import EnvelopeIn
@@ -79,7 +78,7 @@ class EnvelopeWriter:
         by_room: dict[str, list[str]] = {}
         for envelope in sorted(stored, key=lambda e: e.id):
             by_room.setdefault(str(envelope.room_id), []).append(json.dumps(selectors.envelope_json(envelope)))
-        frames = [(room, frame) for room, items in by_room.items() for frame in messages_frames(room, items)]
+        frames = [(room, frame) for room, items in by_room.items() for frame in protocol.messages_frames(room, items)]
         for attempt in (1, 2):
             try:
                 # Every frame at once (one Redis round trip, all or none): a retry does not send any twice.
@@ -90,27 +89,6 @@ class EnvelopeWriter:
                 await asyncio.sleep(RETRY_SECONDS)
         # Relaying is best-effort and the database is the truth: this worker's sockets reconnect and sync.
         await room_fanout().reset()
-
-
-def messages_frames(room: str, envelopes: list[str]) -> list[str]:
-    """The room's JSON-encoded envelopes as ``messages`` frames of at most half the WebSocket message limit each.
-
-    daphne refuses to send a message over the limit it enforces on what it receives, so a batch that would not fit
-    goes as several frames, in order. One envelope always fits: the limits on a send keep it far below.
-    """
-    budget = settings.WEBSOCKET_MAX_MESSAGE_BYTES // 2
-    head = json.dumps({"type": "messages", "room": room, "envelopes": []})[:-2]  # up to the list's "["
-    frames: list[str] = []
-    chunk: list[str] = []
-    size = len(head) + 2
-    for item in envelopes:  # JSON is ASCII here (json.dumps escapes the rest): characters are bytes
-        if chunk and size + len(item) + 2 > budget:
-            frames.append(f"{head}{', '.join(chunk)}]}}")
-            chunk, size = [], len(head) + 2
-        chunk.append(item)
-        size += len(item) + 2
-    frames.append(f"{head}{', '.join(chunk)}]}}")
-    return frames
 
 
 def _store(

@@ -1,11 +1,11 @@
-"""A commit's envelopes for a room travel as ``messages`` frames that daphne will send (chat.writer.messages_frames)."""
+"""Lists of envelopes go out in frames daphne will send: ``messages`` frames and pages (chat.protocol)."""
 
 import json
 import uuid
 
 from django.conf import settings
 
-from chat.writer import messages_frames
+from chat.protocol import messages_frames, page_that_fits
 
 ROOM = str(uuid.uuid4())
 
@@ -34,3 +34,12 @@ def test_a_batch_over_half_the_message_limit_is_split_in_order_and_every_frame_f
     assert all(len(frame) <= budget or len(json.loads(frame)["envelopes"]) == 1 for frame in frames)
     assert all(len(frame.encode()) <= settings.WEBSOCKET_MAX_MESSAGE_BYTES for frame in frames)
     assert len(frames) == 5  # 3 + 3 + 3 envelopes of 40 kB, the large one alone, then the small one
+
+
+def test_a_page_over_half_the_message_limit_keeps_the_end_it_pages_from_and_says_more_remain() -> None:
+    page = [{"id": index, "ciphertext": "A" * 40_000} for index in range(5)]
+    back, more_back = page_that_fits(page, False, keep_newest=True)
+    ahead, more_ahead = page_that_fits(page, False, keep_newest=False)
+    assert [json.loads(item)["id"] for item in back] == [2, 3, 4] and more_back
+    assert [json.loads(item)["id"] for item in ahead] == [0, 1, 2] and more_ahead
+    assert page_that_fits(page[:2], False, keep_newest=True)[1] is False  # a page that fits is left whole

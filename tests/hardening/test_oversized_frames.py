@@ -171,3 +171,44 @@ def test_sends_stored_together_beyond_one_frames_limit_reach_the_room_whole(
     assert [env["id"] for env in received] == sorted(env["id"] for env in received)
     assert Envelope.objects.count() == 8
     assert "could not deliver" not in live_daphne.log()[log_before:]
+
+
+async def read_back(server: Server, cookie: str, room: Room, op: str) -> tuple[list[str], list[int]]:
+    """Every stored envelope of the room through ``history`` (paging back from the latest) or ``sync`` (from the
+    start): the raw answer frames and the envelope ids, in the order the pages give them."""
+    frames: list[str] = []
+    pages: list[list[int]] = []
+    cursor: int | None = None if op == "history" else 0
+    async with open_socket(server, cookie) as ws:
+        await next_of(ws, "ready")
+        while True:
+            position = {"before": cursor, "limit": 50} if op == "history" else {"after": cursor}
+            await ws.send(json.dumps({"op": op, "room": str(room.id), "ref": "page", **position}))
+            while True:
+                frame = await asyncio.wait_for(ws.recv(), WAIT)
+                if json.loads(frame)["type"] in {"envelopes", "error"}:
+                    break
+            answer = json.loads(frame)
+            assert answer["type"] == "envelopes", answer
+            frames.append(frame)
+            ids = [item["id"] for item in answer["items"]]
+            if op == "history":
+                pages.insert(0, ids)
+            else:
+                pages.append(ids)
+            if not answer["more"]:
+                return frames, [envelope_id for page in pages for envelope_id in page]
+            cursor = ids[0] if op == "history" else ids[-1]
+
+
+@pytest.mark.parametrize("op", ["history", "sync"])
+def test_history_and_sync_of_envelopes_beyond_one_frames_limit_come_back_whole_in_pages_that_fit(
+    live_daphne: Server, people_and_room: tuple[User, User, Room], op: str
+) -> None:
+    alice, bob, room = people_and_room
+    cookies = (session_cookie(alice), session_cookie(bob))
+    asyncio.run(largest_sends_at_once(live_daphne, alice, bob, room, cookies))
+    stored = list(Envelope.objects.order_by("id").values_list("id", flat=True))
+    frames, ids = asyncio.run(read_back(live_daphne, cookies[1], room, op))
+    assert ids == stored
+    assert all(len(frame.encode()) <= LIMIT for frame in frames)
