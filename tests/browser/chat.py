@@ -197,11 +197,22 @@ def add_member(person: Person, username: str) -> None:
 
 
 def share_room(owner: Person, member: Person, name: str) -> str:
-    """The owner creates a group room and adds the member, who opens it too. Returns its id."""
+    """The owner creates a group room and adds the member; once it shows in the member's Rooms, the member opens it
+    too. Returns its id."""
     room_id = create_room(owner, name)
     add_member(owner, member.username)
+    expect(room_link(member.page, name)).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     open_room(member, name)
     return room_id
+
+
+def pair_in_a_room(
+    people: People, name: str, *, base_urls: tuple[str, str] | None = None
+) -> tuple[Person, Person, str]:
+    """Alice and bob, signed up through the pages, both in a new room that both have open."""
+    alice = people.sign_up("alice", base_url=base_urls[0] if base_urls else None)
+    bob = people.sign_up("bob", base_url=base_urls[1] if base_urls else None)
+    return alice, bob, share_room(alice, bob, name)
 
 
 def remove_member(person: Person, username: str) -> None:

@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, expect
 
 from accounts.models import User
 from chat.models import Envelope
-from tests.browser.chat import CHAT_TIMEOUT_MS, People, add_member, create_room, message, open_room, send_message
+from tests.browser.chat import CHAT_TIMEOUT_MS, People, message, pair_in_a_room, send_message
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -15,10 +15,7 @@ STAFF_PASSWORD = "staff password for the console"
 
 
 def test_a_message_sent_in_the_app_is_nowhere_in_the_console(people: People, browser: Browser) -> None:
-    alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    create_room(alice, "Board meeting")
-    add_member(alice, bob.username)
-    open_room(bob, "Board meeting")
+    alice, bob, _ = pair_in_a_room(people, "Board meeting")
     secret = "The merger closes on Friday at 9"
     send_message(alice, secret)
     expect(message(bob.page, secret)).to_be_visible(timeout=CHAT_TIMEOUT_MS)

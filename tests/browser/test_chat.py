@@ -38,6 +38,7 @@ from tests.browser.chat import (
     messages,
     open_chat,
     open_room,
+    pair_in_a_room,
     relayed_envelopes,
     remove_member,
     room_link,
@@ -348,10 +349,7 @@ def test_a_direct_conversation_is_one_room_for_the_pair(people: People) -> None:
 
 
 def test_a_message_shows_as_pending_until_the_server_acknowledges_it(people: People) -> None:
-    alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    create_room(alice, "Patience")
-    add_member(alice, bob.username)
-    open_room(bob, "Patience")
+    alice, bob, _ = pair_in_a_room(people, "Patience")
 
     stop_socket(alice.page)
     pending = send_message(alice, "Sent while offline", wait=False)
@@ -370,10 +368,7 @@ def test_a_message_shows_as_pending_until_the_server_acknowledges_it(people: Peo
 
 
 def test_a_16000_character_message_arrives_intact(people: People) -> None:
-    alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    create_room(alice, "Long letters")
-    add_member(alice, bob.username)
-    open_room(bob, "Long letters")
+    alice, bob, _ = pair_in_a_room(people, "Long letters")
     line = 'Line with ünïcödé, "quotes", \\backslashes\\ and <angle> brackets.\n'
     text = (line * (16_000 // len(line) + 1))[:15_999] + "!"
     assert len(text) == 16_000

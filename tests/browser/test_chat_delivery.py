@@ -21,15 +21,13 @@ from tests.browser.chat import (
     SENT,
     People,
     Person,
-    add_member,
     connection,
-    create_room,
     drop_socket,
     expect_connected,
     expect_texts,
     message,
     messages,
-    open_room,
+    pair_in_a_room,
     relayed_envelopes,
     send_message,
     sent_client_ids,
@@ -42,14 +40,6 @@ from tests.browser.chat import (
 from tests.servers import Server, daphne, server_env
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
-
-
-def pair_in_a_room(people: People, name: str) -> tuple[Person, Person, str]:
-    alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    room_id = create_room(alice, name)
-    add_member(alice, bob.username)
-    open_room(bob, name)
-    return alice, bob, room_id
 
 
 def cut_after_first_transmission(person: Person, times: int) -> None:

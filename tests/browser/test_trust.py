@@ -19,26 +19,15 @@ from tests.browser.chat import (
     CHAT_TIMEOUT_MS,
     PASSWORD,
     People,
-    Person,
-    add_member,
-    create_room,
     member_item,
     message,
     open_room,
-    room_link,
     send_message,
+    share_room,
     user_id,
 )
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
-
-
-def shared_room(alice: Person, bob: Person, name: str) -> str:
-    room_id = create_room(alice, name)
-    add_member(alice, bob.username)
-    expect(room_link(bob.page, name)).to_be_visible(timeout=CHAT_TIMEOUT_MS)
-    open_room(bob, name)
-    return room_id
 
 
 def safety_number_seen_by(page: Page, other: str) -> str:
@@ -68,7 +57,7 @@ def swap_keys_in_database(username: str) -> None:
 
 def test_both_sides_see_the_same_safety_number_and_verified_members_carry_a_badge(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    shared_room(alice, bob, "Verification")
+    share_room(alice, bob, "Verification")
     send_message(bob, "before the check")
     expect(message(alice.page, "before the check")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     expect(message(alice.page, "before the check").locator(".badge-verified")).to_have_count(0)
@@ -91,7 +80,7 @@ def test_both_sides_see_the_same_safety_number_and_verified_members_carry_a_badg
 
 def test_pins_and_verifications_survive_a_log_in_from_a_fresh_browser(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    shared_room(alice, bob, "Remembered")
+    share_room(alice, bob, "Remembered")
     safety_number_seen_by(alice.page, bob.username)
     alice.page.get_by_role("button", name="Mark as verified").click()
     expect(verified_badge(alice.page, bob.username)).to_be_visible()
@@ -110,7 +99,7 @@ def test_pins_and_verifications_survive_a_log_in_from_a_fresh_browser(people: Pe
 
 def test_a_key_swapped_by_the_server_is_caught_and_nothing_is_encrypted_to_it(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    room_id = shared_room(alice, bob, "Swapped")
+    room_id = share_room(alice, bob, "Swapped")
     send_message(bob, "the real bob")
     expect(message(alice.page, "the real bob")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     safety_number_seen_by(alice.page, bob.username)
@@ -148,7 +137,7 @@ def test_a_key_swapped_by_the_server_is_caught_and_nothing_is_encrypted_to_it(pe
 
 def test_a_key_reset_warns_everyone_who_shares_a_room(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    shared_room(alice, bob, "Reset")
+    share_room(alice, bob, "Reset")
     send_message(alice, "before bob's reset")
     expect(message(bob.page, "before bob's reset")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
 

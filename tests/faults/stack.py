@@ -22,13 +22,9 @@ from playwright.sync_api import expect
 from chat.models import Envelope
 from tests.browser.chat import (
     SENT,
-    People,
     Person,
-    add_member,
-    create_room,
     expect_texts,
     messages,
-    open_room,
     send_message,
     transcript_texts,
     wait_until,
@@ -97,18 +93,6 @@ def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0, eve
             return result
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout}s"
         time.sleep(every)
-
-
-def pair_in_a_room(
-    people: People, name: str, *, base_urls: tuple[str, str] | None = None
-) -> tuple[Person, Person, str]:
-    """Alice and bob, signed up through the pages, both in a new room that both have open."""
-    alice = people.sign_up("alice", base_url=base_urls[0] if base_urls else None)
-    bob = people.sign_up("bob", base_url=base_urls[1] if base_urls else None)
-    room_id = create_room(alice, name)
-    add_member(alice, bob.username)
-    open_room(bob, name)
-    return alice, bob, room_id
 
 
 def expect_texts_in_any_order(person: Person, expected: Iterable[str]) -> None:

@@ -27,6 +27,7 @@ from tests.browser.chat import (
     expect_connected,
     expect_texts,
     message,
+    pair_in_a_room,
     send_message,
     wait_for_frame,
 )
@@ -35,7 +36,6 @@ from tests.faults.stack import (
     assert_no_acked_message_lost_or_doubled,
     chat_both_ways,
     expect_texts_in_any_order,
-    pair_in_a_room,
     stored_client_ids,
     wait_for,
 )

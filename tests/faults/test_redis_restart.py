@@ -23,6 +23,7 @@ from tests.browser.chat import (
     expect_texts,
     frames_of_type,
     message,
+    pair_in_a_room,
     send_message,
 )
 from tests.faults.stack import (
@@ -30,7 +31,6 @@ from tests.faults.stack import (
     assert_no_acked_message_lost_or_doubled,
     chat_both_ways,
     expect_texts_in_any_order,
-    pair_in_a_room,
 )
 from tests.servers import Server, daphne, server_env
 

@@ -25,6 +25,7 @@ from tests.browser.chat import (
     expect_connected,
     expect_texts,
     message,
+    pair_in_a_room,
     send_message,
 )
 from tests.faults.stack import (
@@ -34,7 +35,6 @@ from tests.faults.stack import (
     chat_both_ways,
     expect_texts_in_any_order,
     own_messages,
-    pair_in_a_room,
     synced_client_ids,
     wait_for,
 )
