@@ -11,6 +11,8 @@ other people's load than wall time does; both are given. Parts:
   envelopes;
 - frame log: the arguments autobahn formats for a debug line on every frame daphne sends, with autobahn's own
   helpers (as they run when ``click`` is installed, and without it) and with ``securechat.frame_logging``'s.
+- gc: a full garbage collection with the application loaded, with the start-up objects in the collector's sight
+  and frozen out of it (``securechat.asgi``).
 
 It needs Postgres and Redis (``DATABASE_URL``, ``REDIS_URL``, or the local defaults) and drops and recreates its own
 database (``securechat_paths``); the Redis parts use database 13 and a key prefix of their own.
@@ -192,6 +194,22 @@ def frame_log_rows(reps: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def gc_rows(reps: int) -> list[tuple[str, float, float]]:
+    """A full garbage collection with the application loaded as daphne loads it, with and without ``gc.freeze``."""
+    import gc
+
+    import securechat.asgi  # noqa: F401  (what daphne loads; it freezes what start-up made)
+
+    rows = []
+    for label, freeze in (("start-up objects in sight", False), ("start-up objects frozen (securechat.asgi)", True)):
+        if freeze:
+            gc.freeze()
+        else:
+            gc.unfreeze()
+        rows.append((f"gc: a full collection, {label}", *measure(gc.collect, min(reps, 20))))
+    return rows
+
+
 def table(rows: list[tuple[str, float, float]]) -> str:
     lines = ["| part | CPU µs | wall µs |", "|---|---|---|"]
     lines += [
@@ -221,6 +239,7 @@ def main() -> None:
     rooms = {size: stack.make_rooms(f"p{size}-", 1, size)[0] for size in (10, 100)}
     rows = [*parse_rows(rooms, options.reps), *store_rows(rooms[10], options.reps)]
     rows += [*rate_rows(options.reps), *fanout_rows(options.reps), *frame_log_rows(options.reps)]
+    rows += gc_rows(options.reps)
     print(f"Medians of {options.reps} runs; CPU is this process's (client side, kernel included).\n")
     print(table(rows))
 
