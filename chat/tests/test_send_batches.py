@@ -3,13 +3,16 @@
 import asyncio
 import uuid
 
+import psycopg
 import pytest
 from channels.db import database_sync_to_async
+from django.db import connection
 
 from chat import protocol, services
 from chat.consumers import SENDS_IN_FLIGHT
-from chat.models import Envelope
+from chat.models import Envelope, Room
 from chat.tests.factories import envelope, send_frame
+from chat.tests.sockets import next_of, none_of
 from securechat.errors import ApiError
 from securechat.validation import Fields
 
@@ -109,6 +112,37 @@ async def test_one_sockets_quick_sends_do_not_wait_for_each_other_and_are_acked_
     # Each send did not wait for the one before it to be committed: they shared commits.
     assert message_frames < len(envs) // 4
     assert await database_sync_to_async(Envelope.objects.count)() == len(envs)
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="holds a room's row lock from another connection")
+async def test_a_socket_with_its_sends_in_flight_used_up_reads_no_further_frame_until_one_is_answered(
+    users, room, sockets
+) -> None:
+    alice, bob = users["alice"], users["bob"]
+    sender, other = await sockets(alice), await sockets(bob)
+    with psycopg.connect(**_libpq_params(), autocommit=False) as blocker:
+        # Every send to the room waits for this lock, as behind a long transaction.
+        blocker.execute(f"SELECT 1 FROM {Room._meta.db_table} WHERE id = %s FOR UPDATE", [room.id])  # noqa: S608
+        for _ in range(SENDS_IN_FLIGHT + 1):
+            await sender.send_json_to(send_frame(room.id, envelope(room.id, alice.pk, [alice.pk, bob.pk])))
+        await sender.send_json_to({"op": "typing", "room": str(room.id)})
+        await none_of(other, "typing", wait=1.0)  # the typing frame waits behind the 33rd send
+        blocker.rollback()
+    await next_of(other, "typing", wait=5)
+    acks, _, _ = await frames_until(sender, acks=SENDS_IN_FLIGHT + 1, messages=0)
+    assert len({ack["id"] for ack in acks}) == SENDS_IN_FLIGHT + 1
+
+
+def _libpq_params() -> dict[str, object]:
+    settings = connection.settings_dict
+    return {
+        "dbname": settings["NAME"],
+        "user": settings["USER"],
+        "host": settings["HOST"] or None,
+        "port": settings["PORT"] or None,
+        "password": settings["PASSWORD"] or None,
+    }
 
 
 async def frames_until(socket, *, acks: int, messages: int) -> tuple[list[dict], list[int], int]:
