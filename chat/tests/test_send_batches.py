@@ -15,6 +15,7 @@ from chat.tests.factories import envelope, send_frame
 from chat.tests.sockets import next_of, none_of
 from securechat.errors import ApiError
 from securechat.validation import Fields
+from tests.servers import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,7 +122,7 @@ async def test_a_socket_with_its_sends_in_flight_used_up_reads_no_further_frame_
 ) -> None:
     alice, bob = users["alice"], users["bob"]
     sender, other = await sockets(alice), await sockets(bob)
-    with psycopg.connect(**_libpq_params(), autocommit=False) as blocker:
+    with psycopg.connect(database_url(connection.settings_dict)) as blocker:
         # Every send to the room waits for this lock, as behind a long transaction.
         blocker.execute(f"SELECT 1 FROM {Room._meta.db_table} WHERE id = %s FOR UPDATE", [room.id])  # noqa: S608
         for _ in range(SENDS_IN_FLIGHT + 1):
@@ -132,17 +133,6 @@ async def test_a_socket_with_its_sends_in_flight_used_up_reads_no_further_frame_
     await next_of(other, "typing", wait=5)
     acks, _, _ = await frames_until(sender, acks=SENDS_IN_FLIGHT + 1, messages=0)
     assert len({ack["id"] for ack in acks}) == SENDS_IN_FLIGHT + 1
-
-
-def _libpq_params() -> dict[str, object]:
-    settings = connection.settings_dict
-    return {
-        "dbname": settings["NAME"],
-        "user": settings["USER"],
-        "host": settings["HOST"] or None,
-        "port": settings["PORT"] or None,
-        "password": settings["PASSWORD"] or None,
-    }
 
 
 async def frames_until(socket, *, acks: int, messages: int) -> tuple[list[dict], list[int], int]:
