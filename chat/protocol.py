@@ -31,6 +31,8 @@ MAX_USER_ID = 2**63 - 1
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
 OPS = ("send", "sync", "history", "typing")
+# What an outgoing frame's fields besides its envelopes may take, within the WebSocket message limit.
+FRAME_HEADROOM = 4096
 
 
 @dataclass(frozen=True)
@@ -154,11 +156,11 @@ def envelope_runs(encoded: list[str]) -> list[list[str]]:
     """JSON-encoded envelopes, in order, as consecutive runs that each fit one frame (at least one run).
 
     daphne enforces its WebSocket message limit on what it sends as well as on what it receives, and refuses a larger
-    message. A run holds at most half the limit, so the rest of its frame always fits; one envelope alone always
-    fits too (a send's limits keep it far below). JSON is ASCII here (``json.dumps`` escapes the rest): characters
-    are bytes.
+    message. A run holds the limit less ``FRAME_HEADROOM``, room for the frame's own fields (type, ref, room, flags:
+    a few hundred bytes); one envelope alone always fits (a send's limits keep it far below). JSON is ASCII here
+    (``json.dumps`` escapes the rest): characters are bytes.
     """
-    budget = settings.WEBSOCKET_MAX_MESSAGE_BYTES // 2
+    budget = settings.WEBSOCKET_MAX_MESSAGE_BYTES - FRAME_HEADROOM
     runs: list[list[str]] = [[]]
     size = 0
     for item in encoded:
