@@ -11,6 +11,8 @@ other people's load than wall time does; both are given. Parts:
   envelopes;
 - frame log: the arguments autobahn formats for a debug line on every frame daphne sends, with autobahn's own
   helpers (as they run when ``click`` is installed, and without it) and with ``securechat.frame_logging``'s.
+- socket write: a 1 kB frame written to a connection as daphne's are (Twisted's asyncio reactor, real TCP) until
+  the other end can read it, with Twisted's buffered write and with ``securechat.prompt_writes``';
 - gc: a full garbage collection with the application loaded, with the start-up objects in the collector's sight
   and frozen out of it (``securechat.asgi``).
 
@@ -194,6 +196,59 @@ def frame_log_rows(reps: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def socket_write_rows(reps: int) -> list[tuple[str, float, float]]:
+    """A 1 kB frame written to a daphne-style connection (Twisted's asyncio reactor, a real TCP socket) until the
+    other end can read it: Twisted's buffered write, which waits for the event loop, and ``prompt_writes``'."""
+    import socket
+
+    from twisted.internet import protocol, tcp
+    from twisted.internet.asyncioreactor import AsyncioSelectorReactor
+
+    from securechat import prompt_writes
+
+    loop = asyncio.new_event_loop()
+    reactor = AsyncioSelectorReactor(eventloop=loop)
+    accepted: list[tcp.Server] = []
+
+    class Accept(protocol.Protocol):
+        def connectionMade(self) -> None:
+            accepted.append(self.transport)
+
+    port = reactor.listenTCP(0, protocol.Factory.forProtocol(Accept), interface="127.0.0.1")
+    peer = socket.create_connection(("127.0.0.1", port.getHost().port))
+    while not accepted:
+        loop.run_until_complete(asyncio.sleep(0))
+    connection, frame, installed = accepted[0], b"x" * 1000, tcp.Connection.write
+
+    async def hundred_frames() -> None:
+        for _ in range(100):
+            connection.write(frame)
+            # Twisted sends buffered bytes only when the event loop gets to them: each turn is part of the cost.
+            while connection.dataBuffer or connection._tempDataBuffer:  # noqa: ASYNC110
+                await asyncio.sleep(0)
+            peer.recv(len(frame))
+
+    rows = []
+    for label, write in (
+        ("Twisted's, sent by the event loop", prompt_writes._buffered_write),
+        ("securechat.prompt_writes', sent at once", prompt_writes.write_now),
+    ):
+        tcp.Connection.write = write
+        rows.append(
+            (
+                f"socket write: a 1 kB frame, {label}",
+                *measure(lambda: loop.run_until_complete(hundred_frames()), reps, per=100),
+            )
+        )
+    tcp.Connection.write = installed
+    peer.close()
+    connection.abortConnection()
+    port.stopListening()
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+    return rows
+
+
 def gc_rows(reps: int) -> list[tuple[str, float, float]]:
     """A full garbage collection with the application loaded as daphne loads it, with and without ``gc.freeze``."""
     import gc
@@ -239,6 +294,7 @@ def main() -> None:
     rooms = {size: stack.make_rooms(f"p{size}-", 1, size)[0] for size in (10, 100)}
     rows = [*parse_rows(rooms, options.reps), *store_rows(rooms[10], options.reps)]
     rows += [*rate_rows(options.reps), *fanout_rows(options.reps), *frame_log_rows(options.reps)]
+    rows += socket_write_rows(options.reps)
     rows += gc_rows(options.reps)
     print(f"Medians of {options.reps} runs; CPU is this process's (client side, kernel included).\n")
     print(table(rows))

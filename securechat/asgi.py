@@ -17,11 +17,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from securechat import frame_logging  # noqa: E402
+from securechat import frame_logging, prompt_writes  # noqa: E402
 from securechat.routing import websocket_urlpatterns  # noqa: E402
 from securechat.socket_auth import socket_auth_stack  # noqa: E402
 
 frame_logging.install()  # daphne's frames without per-frame log formatting
+prompt_writes.install()  # and sent when written, not a turn of the event loop later
 
 application = ProtocolTypeRouter(
     {
