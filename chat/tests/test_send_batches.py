@@ -54,6 +54,28 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
     assert (again.created, again.envelope.id) == (False, stored[1])
 
 
+def test_every_field_of_a_batch_is_stored_as_sent(users, room) -> None:
+    alice, bob = users["alice"], users["bob"]
+    both = [alice.pk, bob.pk]
+    batch = [post(alice, room.id, both), post(bob, room.id, both), post(alice, room.id, both)]
+
+    results = services.post_envelopes(batch, refused={})
+
+    for sent, posted in zip(batch, results, strict=True):
+        stored = Envelope.objects.get(id=posted.envelope.id)
+        given = sent.envelope
+        assert (stored.room_id, stored.sender_id, stored.client_id) == (room.id, sent.sender.pk, given.client_id)
+        assert (stored.version, stored.client_time, stored.wrap_ids) == (given.version, given.sent_at, list(both))
+        assert [bytes(stored.eph_pub), bytes(stored.iv), bytes(stored.signature), bytes(stored.wraps)] == [
+            given.eph_pub,
+            given.iv,
+            given.signature,
+            given.wraps,
+        ]
+        assert (bytes(stored.ciphertext), stored.size) == (given.ciphertext, len(given.ciphertext))
+        assert stored.server_time == posted.envelope.server_time
+
+
 @pytest.mark.asyncio
 async def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_limit(users, room, settings) -> None:
     settings.SEND_RATE_PER_MINUTE = 3
