@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import uuid
 from collections.abc import Awaitable
 from typing import Any
@@ -248,9 +249,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _keep_present(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):
+            # Sockets that connected together (everyone, after a restart) must not all refresh together: spread out,
+            # each refresh is a Redis round trip that holds up the worker's messages (docs/DECISIONS.md).
+            await asyncio.sleep(random.uniform(0, REFRESH_SECONDS))  # noqa: S311 - not a secret
             while True:
-                await asyncio.sleep(REFRESH_SECONDS)
                 await presence().connect(self.user.pk, self.channel_name)
+                await asyncio.sleep(REFRESH_SECONDS)
 
 
 def _envelopes_frame(ref: str | None, room_id: uuid.UUID, encoded: list[str], *, more: bool, start: bool) -> str:

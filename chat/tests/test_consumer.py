@@ -1,5 +1,6 @@
 """The chat socket, as a client and an attacker see it: every op and every refusal."""
 
+import asyncio
 import base64
 import uuid
 
@@ -8,8 +9,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import AuditEvent
-from chat import services
+from chat import consumers, services
 from chat.models import Envelope
+from chat.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of
 from chat.tests.factories import LOCAL, connect, envelope, send_frame, session_cookie
 
@@ -267,6 +269,29 @@ async def test_presence_shows_who_of_the_room_is_online(users, room, sockets) ->
     assert (await next_of(alice, "presence"))["online"] == sorted([users["alice"].pk, users["bob"].pk])
     await bob.disconnect()
     assert (await next_of(alice, "presence"))["online"] == [users["alice"].pk]
+
+
+async def test_sockets_that_connect_together_refresh_their_presence_at_different_times(
+    users, room, sockets, monkeypatch
+) -> None:
+    # After a restart every client reconnects within a second or two; refreshes in step would be one burst of Redis
+    # round trips every REFRESH_SECONDS, holding up everyone's messages.
+    monkeypatch.setattr(consumers, "REFRESH_SECONDS", 0.6)
+    refreshed: dict[str, float] = {}
+    kind = type(presence())
+    real_refresh = kind.connect
+
+    async def recorded(self, user_id: int, socket: str) -> None:
+        refreshed.setdefault(socket, asyncio.get_running_loop().time())
+        await real_refresh(self, user_id, socket)
+
+    monkeypatch.setattr(kind, "connect", recorded)
+    opened = [await sockets(users[name]) for name in ("alice", "bob") for _ in range(4)]
+
+    await asyncio.sleep(1.0)
+
+    assert len(refreshed) == len(opened)  # every socket refreshed within one period
+    assert max(refreshed.values()) - min(refreshed.values()) > 0.15  # spread over it, not all at once
 
 
 async def test_sending_faster_than_the_rate_limit_is_refused(users, room, sockets, settings) -> None:
