@@ -8,7 +8,8 @@ other people's load than wall time does; both are given. Parts:
 - store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 (one transaction each);
 - rate: the send-rate counters of one batch (``throttle.hit_each``) for 1 and 10 senders;
 - fan-out: one ``messages`` frame published and received by a subscribed worker (``chat.fanout``), 1 and 10
-  envelopes;
+  envelopes; and one batch's frames for 8 rooms published at once, by the fan-out's script and by a MULTI
+  transaction;
 - frame log: the arguments autobahn formats for a debug line on every frame daphne sends, with autobahn's own
   helpers (as they run when ``click`` is installed, and without it) and with ``securechat.frame_logging``'s.
 - socket write: a 1 kB frame written to a connection as daphne's are (Twisted's asyncio reactor, real TCP) until
@@ -165,7 +166,30 @@ def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
             await socket.arrived.wait()
 
         rows.append((f"fan-out: publish and receive a frame of {count} envelope(s)", *ameasure(one, reps)))
-    return rows
+    return rows + publish_rows(reps)
+
+
+def publish_rows(reps: int) -> list[tuple[str, float, float]]:
+    """One batch's frames for 8 rooms published at once (no receiving): the fan-out's script, and a MULTI
+    transaction of 8 PUBLISH commands as the fan-out sent them before."""
+    from chat.fanout import room_fanout
+
+    frames = [(str(uuid.uuid4()), "x" * 1200) for _ in range(8)]
+
+    async def script() -> None:
+        await room_fanout().publish(frames)
+
+    async def multi() -> None:
+        bus = room_fanout().bus
+        async with bus.client.pipeline(transaction=True) as pipe:
+            for room_id, frame in frames:
+                pipe.publish(bus.channel(room_id), frame)
+            await pipe.execute()
+
+    return [
+        ("fan-out: publish frames for 8 rooms, one script (chat.fanout)", *ameasure(script, reps)),
+        ("fan-out: publish frames for 8 rooms, a MULTI transaction", *ameasure(multi, reps)),
+    ]
 
 
 def frame_log_rows(reps: int) -> list[tuple[str, float, float]]:

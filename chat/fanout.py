@@ -97,6 +97,15 @@ class RoomFanout:
                 await socket.close(code=CLOSE_TRY_AGAIN)
 
 
+# ARGV: a channel and its message, then the next pair, and so on. Scripts run atomically, like a MULTI transaction.
+PUBLISH_EACH = """
+for i = 1, #ARGV, 2 do
+  redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+end
+return #ARGV / 2
+"""
+
+
 class RedisBus:
     """The worker's Redis pub/sub: one connection that subscribes to the rooms, publishes through the pool.
 
@@ -118,6 +127,7 @@ class RedisBus:
         self.lock = asyncio.Lock()
         self.task: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()  # unsubscriptions under way
+        self.publish_each = self.client.register_script(PUBLISH_EACH)
 
     def channel(self, room_id: str) -> str:
         # Pub/sub ignores Redis's database number: the key prefix keeps deployments sharing a Redis apart.
@@ -127,15 +137,16 @@ class RedisBus:
         return str(uuid.UUID(channel.decode().rsplit(":", 1)[1]))
 
     async def publish(self, frames: list[tuple[str, str]]) -> None:
-        """One PUBLISH per frame, all in one transaction: one round trip, published all or none, and in order."""
+        """One PUBLISH per frame, all in one script: one round trip, published all or none, and in order.
+
+        A script, not a MULTI transaction: redis-py handles a transaction's every command and its "QUEUED" reply in
+        Python, which took twice the CPU for a batch of 8 rooms (docs/PERFORMANCE.md).
+        """
         if len(frames) == 1:
             [(room_id, frame)] = frames
             await self.client.publish(self.channel(room_id), frame)
             return
-        async with self.client.pipeline(transaction=True) as pipe:
-            for room_id, frame in frames:
-                pipe.publish(self.channel(room_id), frame)
-            await pipe.execute()
+        await self.publish_each(args=[part for room_id, frame in frames for part in (self.channel(room_id), frame)])
 
     async def subscribe(self, room_id: str) -> None:
         if room_id in self.subscribed:

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 
 from securechat.errors import ApiError, ErrorCode
 from securechat.redis_clients import async_redis
@@ -127,7 +127,8 @@ return replies
 
 
 def _script_keys_and_args(limit: Limit, attempts: dict[str, int]) -> tuple[list[str], list[int]]:
-    keys = [cache.make_key(key) for subject in attempts for key in _keys(limit, subject)]
+    default = caches[DEFAULT_CACHE_ALIAS]  # once: each use of the ``cache`` proxy looks it up again
+    keys = [default.make_key(key) for subject in attempts for key in _keys(limit, subject)]
     return keys, [limit.window_seconds, int(time.time()), *attempts.values()]
 
 

@@ -79,3 +79,22 @@ async def test_a_message_for_a_room_no_socket_here_is_in_never_holds_up_the_othe
         await fanout.publish([(busy, '{"type":"messages"}')])
         await asyncio.wait_for(here.received.wait(), 3)
     assert here.frames == ['{"type":"messages"}'] and gone.frames == []
+
+
+async def test_one_publish_of_several_rooms_reaches_each_room_in_order(own_prefix) -> None:
+    fanout = room_fanout()
+    rooms = [str(uuid.uuid4()) for _ in range(3)]
+    recorders = [Recorder() for _ in rooms]
+    for room_id, recorder in zip(rooms, recorders, strict=True):
+        await fanout.join(room_id, recorder)
+    frames = [(rooms[index % 3], f'{{"type":"messages","n":{index}}}') for index in range(7)]
+
+    await fanout.publish(frames)
+
+    for room_id, recorder in zip(rooms, recorders, strict=True):
+        wanted = [frame for room, frame in frames if room == room_id]
+        for _ in range(50):
+            if len(recorder.frames) >= len(wanted):
+                break
+            await asyncio.sleep(0.02)
+        assert recorder.frames == wanted
