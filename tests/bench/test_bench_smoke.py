@@ -5,6 +5,7 @@ and be stored. No timing is asserted; the figures are ``python -m bench.relay``'
 """
 
 import asyncio
+import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,3 +41,4 @@ def test_one_step_delivers_every_envelope_to_every_member_and_stores_it(
     assert tracker.closed == 0
     assert tracker.acks == tracker.sends
     assert stack.stored_envelopes([room.id for room in rooms]) == tracker.sends
+    assert gc.isenabled()  # the generator holds its collections off only during a step
