@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import gc
 import json
 import os
@@ -23,14 +24,17 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bench.procfs import CpuMeter, machine_busy_seconds
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # How the two servers' relayed frames start: the app writes ``json.dumps`` defaults (one ``messages`` frame per
 # commit, with one or more envelopes), the bare relay echoes the generator's own compact frame, one per send.
@@ -387,6 +391,28 @@ async def wait_until(condition: Callable[[], bool], within: float, poll: float =
     return True
 
 
+def holding_off_collections(step: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    """Run ``step`` with the generator's garbage collections held off.
+
+    The generator's own pauses would count as the server's latency: a full collection of everything the scenario has
+    tracked so far stopped this process for 50 ms and more. Collect first, freeze what is left out of later
+    collections, and let none run until the step is over.
+    """
+
+    @functools.wraps(step)
+    async def held_off(*args: P.args, **kwargs: P.kwargs) -> T:
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        try:
+            return await step(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return held_off
+
+
+@holding_off_collections
 async def run_step(
     conns: Sequence[Conn],
     frames: dict[int, Frames],
@@ -401,27 +427,6 @@ async def run_step(
     Only sends scheduled inside the measurement window count; a delivery counts if it arrived before the
     drain ended. ``meters`` names the processes whose CPU is read over the measurement window.
     """
-    # The generator's own pauses would count as the server's latency: a full collection of everything the scenario
-    # has tracked so far stopped this process for 50 ms and more. Collect now, freeze what is left out of later
-    # collections, and let none run until the step is over.
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        return await _measured_step(conns, frames, ids, tracker, offered_deliveries_per_s, timing, meters)
-    finally:
-        gc.enable()
-
-
-async def _measured_step(
-    conns: Sequence[Conn],
-    frames: dict[int, Frames],
-    ids: ClientIds,
-    tracker: Tracker,
-    offered_deliveries_per_s: float,
-    timing: StepTiming,
-    meters: dict[str, list[int]],
-) -> StepResult:
     loop = asyncio.get_running_loop()
     rate = per_member_rate(offered_deliveries_per_s, tracker.room_sizes)
     tracker.begin_step()
