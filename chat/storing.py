@@ -2,8 +2,9 @@
 
 Storing is the one path that runs for every message, and on it the ORM's query building cost more than the
 queries: a lone send took 2.3 ms of CPU to store through the ORM, 0.5 ms with these statements (``make bench-paths``,
-docs/PERFORMANCE.md). Both statements work on Postgres and SQLite; values go through
-the model fields' own database preparation, so what is stored is exactly what ``bulk_create`` would store.
+docs/PERFORMANCE.md). Both statements work on Postgres and SQLite, and what is stored is exactly what ``bulk_create``
+would store: on SQLite the values go through the model fields' own preparation, on Postgres as psycopg adapts them
+(``_row``; a test reads every field back).
 """
 
 from __future__ import annotations
