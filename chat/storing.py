@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field
+from django.db.models import Field, JSONField
 
 from chat.models import Envelope, Membership, Room
 
@@ -116,25 +116,27 @@ def _numbered(sql: str) -> str:
 def _row(envelope: Envelope, fields: list[Field], connection: BaseDatabaseWrapper) -> list[object]:
     """The envelope's values for the INSERT, as ``bulk_create`` would prepare them.
 
-    On Postgres every column of an envelope but one is sent as the attribute holds it (psycopg adapts UUIDs, aware
-    datetimes, integers and bytes as Django would), and ``wrap_ids`` as JSONB: the fields' own preparation took 40 %
-    of the CPU of storing a batch of 10 (docs/PERFORMANCE.md). Elsewhere each field prepares its value.
+    On Postgres a value is sent as the attribute holds it (psycopg adapts UUIDs, aware datetimes, integers and bytes
+    as Django would), once the fields that set their own value (``auto_now_add``) have set it, and JSON fields as
+    JSONB: the fields' own preparation took 40 % of the CPU of storing a batch of 10 (docs/PERFORMANCE.md).
+    Elsewhere each field prepares its value.
     """
     if connection.vendor != "postgresql":
         return [f.get_db_prep_save(f.pre_save(envelope, True), connection) for f in fields]
     from psycopg.types.json import Jsonb
 
-    envelope.server_time = envelope._meta.get_field("server_time").pre_save(envelope, True)
-    values = [getattr(envelope, f.attname) for f in fields]
-    values[_WRAP_IDS] = Jsonb(envelope.wrap_ids)
-    return values
+    for field in _SET_ON_INSERT:
+        field.pre_save(envelope, True)
+    return [Jsonb(getattr(envelope, f.attname)) if f in _JSON else getattr(envelope, f.attname) for f in fields]
 
 
 def _insert_fields() -> list[Field]:
     return [f for f in Envelope._meta.concrete_fields if not f.primary_key]
 
 
-_WRAP_IDS = [f.name for f in _insert_fields()].index("wrap_ids")
+# Derived once from the model: the fields whose value is set as the row is inserted, and the JSON fields.
+_SET_ON_INSERT = [f for f in _insert_fields() if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+_JSON = {f for f in _insert_fields() if isinstance(f, JSONField)}
 
 
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
