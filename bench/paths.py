@@ -305,6 +305,11 @@ def main() -> None:
         "--database-url", default=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x")
     )
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--parts",
+        help="comma-separated subset of parse,store,rate,fan-out,frame-log,socket-write,gc: to judge one part's change "
+        "in alternating runs",
+    )
     options = parser.parse_args()
     if not stack.is_postgres(options.database_url):
         raise SystemExit("bench.paths runs on Postgres: pass --database-url postgres://…")
@@ -316,10 +321,19 @@ def main() -> None:
     stack.setup_django(env)
     stack.migrate()
     rooms = {size: stack.make_rooms(f"p{size}-", 1, size)[0] for size in (10, 100)}
-    rows = [*parse_rows(rooms, options.reps), *store_rows(rooms[10], options.reps)]
-    rows += [*rate_rows(options.reps), *fanout_rows(options.reps), *frame_log_rows(options.reps)]
-    rows += socket_write_rows(options.reps)
-    rows += gc_rows(options.reps)
+    parts: dict[str, Callable[[int], list[tuple[str, float, float]]]] = {
+        "parse": lambda reps: parse_rows(rooms, reps),
+        "store": lambda reps: store_rows(rooms[10], reps),
+        "rate": rate_rows,
+        "fan-out": fanout_rows,
+        "frame-log": frame_log_rows,
+        "socket-write": socket_write_rows,
+        "gc": gc_rows,
+    }
+    chosen = options.parts.split(",") if options.parts else list(parts)
+    if unknown := set(chosen) - set(parts):
+        raise SystemExit(f"unknown parts: {', '.join(sorted(unknown))} (known: {', '.join(parts)})")
+    rows = [row for name in chosen for row in parts[name](options.reps)]
     print(f"Medians of {options.reps} runs; CPU is this process's (client side, kernel included).\n")
     print(table(rows))
 

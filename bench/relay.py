@@ -4,7 +4,8 @@ For each load scenario the bare relay (bench.bare_relay under uvicorn) and the a
 Redis) get the same open-loop load, ramped until p99 latency passes the limit or deliveries fall under
 the threshold; then the same scenario at half of that saturation gives the latency figures. Two more
 scenarios measure memory per idle socket and the time to open a room with history. A table goes to
-stdout and everything measured to ``bench-results/relay.json``. See docs/PERFORMANCE.md.
+stdout and everything measured to ``bench-results/relay.json``. ``--steady RATE`` instead offers one load to the
+app, step after step, and prints a line per step: for comparing two versions of the code. See docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -308,23 +309,50 @@ def load_scenario(
                 )
             )
         return result_json(scenario, target, outcome, stored=None)
+    outcome, stored = on_the_app(
+        scenario,
+        log_dir,
+        options,
+        lambda c, t, rooms, meters: ramp(c, rooms, t, profile, limits, meters, log, profile.start_app, options.blocks),
+    )
+    return result_json(scenario, target, outcome, stored=stored)
+
+
+def on_the_app(
+    scenario: LoadScenario,
+    log_dir: Path,
+    options: argparse.Namespace,
+    run: Callable[[list[Conn], Tracker, list[RoomPlan], Callable[[], dict[str, list[int]]]], Any],
+) -> tuple[Any, int]:
+    """The scenario's rooms and users, the app's servers, every member connected: ``run``'s result, and how many
+    envelopes the scenario's rooms hold afterwards."""
     bench_rooms = stack.make_rooms(f"b{scenario.key}-", scenario.rooms, scenario.members)
     rooms = plans(bench_rooms)
-    database = stack.database_name()
+    cores = None if options.no_pin else {SERVER_CORE}
     with stack.app_servers(log_dir, options.workers, cores, server=options.app_server) as group:
-        members = app_members(group, bench_rooms)
-        outcome = asyncio.run(
-            drive(
-                members,
-                rooms,
-                True,
-                lambda c, t: ramp(
-                    c, rooms, t, profile, limits, meters_for(group, database), log, profile.start_app, options.blocks
-                ),
-            )
-        )
-    stored = stack.stored_envelopes([r.id for r in bench_rooms])
-    return result_json(scenario, target, outcome, stored=stored)
+        meters = meters_for(group, stack.database_name())
+        result = asyncio.run(drive(app_members(group, bench_rooms), rooms, True, lambda c, t: run(c, t, rooms, meters)))
+    return result, stack.stored_envelopes([r.id for r in bench_rooms])
+
+
+def steady_scenario(scenario: LoadScenario, log_dir: Path, options: argparse.Namespace) -> list[StepResult]:
+    """``--steady``: the same offered load, step after step, on one app server: for comparing two versions of the
+    code, alternating, at one rate (a ramp's single half step says little about a change on a shared machine)."""
+    limits = Limits(options.p99_ms, options.min_delivered)
+
+    async def repeat(
+        conns: list[Conn], tracker: Tracker, rooms: list[RoomPlan], meters: Callable[[], dict[str, list[int]]]
+    ) -> list[StepResult]:
+        frames, ids, results = frames_for(conns, rooms, options.blocks), ClientIds(), []
+        for index in range(options.repeat):
+            await settle(tracker, FULL.settle)
+            result = await run_step(conns, frames, ids, tracker, options.steady, FULL.half_timing, meters())
+            results.append(result)
+            print(step_line(f"#{index + 1}", result, result.within(limits.p99_ms, limits.min_delivered)))
+        return results
+
+    results, _ = on_the_app(scenario, log_dir, options, repeat)
+    return results
 
 
 def result_json(scenario: LoadScenario, target: str, outcome: RampOutcome, stored: int | None) -> dict[str, Any]:
@@ -488,6 +516,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help=f"before each scenario, wait up to this long for the machine to be idle (< {QUIET_PERCENT:.0f}%% busy)",
     )
+    parser.add_argument(
+        "--steady",
+        type=float,
+        metavar="DELIVERIES_PER_S",
+        help="instead of the ramp: offer this load to the app in each chosen load scenario, --repeat steps of 10 s",
+    )
+    parser.add_argument("--repeat", type=int, default=5, help="steps of a --steady run")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to cores")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return parser.parse_args(argv)
@@ -554,6 +589,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack.recreate_database(database_url)
     stack.setup_django(stack.bench_env(database_url, redis_url, log_dir / "data"))
     stack.migrate()
+
+    if options.steady:
+        for scenario in LOAD_SCENARIOS:
+            if scenario.key in chosen:
+                print(f"{scenario.title}, app ({options.app_server}) at {options.steady:.0f} deliveries/s:")
+                steady_scenario(scenario, log_dir, options)
+        return 0
 
     results: list[dict[str, Any]] = []
     for scenario in LOAD_SCENARIOS:

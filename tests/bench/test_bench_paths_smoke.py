@@ -5,18 +5,10 @@ on a database it recreates itself.
 """
 
 import importlib.util
-import os
-import subprocess
-import sys
 
-import pytest
+from tests.bench.commands import needs_stack, run_bench
 
-from bench import stack
-
-pytestmark = pytest.mark.skipif(
-    not stack.is_postgres(os.environ.get("DATABASE_URL", "")) or not os.environ.get("REDIS_URL"),
-    reason="needs DATABASE_URL on Postgres and REDIS_URL (the benchmark's stack)",
-)
+pytestmark = needs_stack
 
 PARTS = ("parse: a send frame", "store: per send", "rate: one batch", "fan-out: publish and receive", "frame log:")
 PARTS += ("socket write:", "gc:")
@@ -26,17 +18,18 @@ PARTS += ("socket write:", "gc:")
 ROWS = 2 + 3 + 2 + 4 + 2 + 2 + (3 if importlib.util.find_spec("click") else 2)
 
 
+def rows_of(*args: str) -> list[str]:
+    output = run_bench("bench.paths", "--reps", "3", *args, timeout=180)
+    return [line for line in output.splitlines() if line.startswith("| ") and "CPU µs" not in line]
+
+
 def test_every_part_of_the_send_path_gets_a_row() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.paths", "--reps", "3"],
-        cwd=stack.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "CPU µs" not in line]
+    rows = rows_of()
     assert len(rows) == ROWS
     for part in PARTS:
         assert any(row.startswith(f"| {part}") for row in rows), part
+
+
+def test_parts_measures_only_the_parts_named() -> None:
+    rows = rows_of("--parts", "store,rate")
+    assert [row.split(":")[0] for row in rows] == ["| store"] * 3 + ["| rate"] * 2

@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 
 from bench import stack
+from tests.bench.commands import needs_stack
 
-pytestmark = pytest.mark.skipif(
-    not stack.is_postgres(os.environ.get("DATABASE_URL", "")) or not os.environ.get("REDIS_URL"),
-    reason="needs DATABASE_URL on Postgres and REDIS_URL (the benchmark's stack)",
-)
+pytestmark = needs_stack
 
 
 def test_one_step_delivers_every_envelope_to_every_member_and_stores_it(
