@@ -67,8 +67,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
         self.admitted = True
-        rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
+        # In the user's group before reading their rooms: a room they are added to meanwhile is told to this socket.
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
+        rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
         for room in rooms:
             await self._join_group(room["id"])
         await self.send_json({"type": "ready", "user": self.user.pk, "rooms": rooms})
@@ -218,25 +219,35 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def room_removed(self, event: dict[str, Any]) -> None:
         room_id = event["room_id"]
         if room_id in self.rooms:
-            self.rooms.discard(room_id)
-            room_fanout().leave(room_id, self)
-            await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
+            await self._leave_group(room_id)
             await self.send_json({"type": "room", "event": "removed", "room": {"id": room_id}})
 
     async def _send_room(self, kind: str, room_id: str) -> dict[str, Any] | None:
+        read = database_sync_to_async(selectors.room_for)
         try:
-            room = await database_sync_to_async(selectors.room_for)(self.user, room_id)
+            room = await read(self.user, room_id)
+            if await self._join_group(room_id):
+                # Read again once in the room's group: a member added between the first read and the join was
+                # told to the group before this socket was in it, and the page would have kept the older list.
+                room = await read(self.user, room_id)
         except ApiError:
             return None  # no longer a member: the user group brings the removal
-        await self._join_group(room_id)
         await self.send_json({"type": "room", "event": kind, "room": room})
         return room
 
-    async def _join_group(self, room_id: str) -> None:
-        if room_id not in self.rooms:
-            self.rooms.add(room_id)
-            await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
-            await room_fanout().join(room_id, self)
+    async def _join_group(self, room_id: str) -> bool:
+        """Join the room's group and fan-out; False if this socket was in them already."""
+        if room_id in self.rooms:
+            return False
+        self.rooms.add(room_id)
+        await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
+        await room_fanout().join(room_id, self)
+        return True
+
+    async def _leave_group(self, room_id: str) -> None:
+        self.rooms.discard(room_id)
+        room_fanout().leave(room_id, self)
+        await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
 
     # --- presence ---------------------------------------------------------------------
 

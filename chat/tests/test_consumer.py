@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import AuditEvent
-from chat import consumers, services
+from chat import consumers, selectors, services
 from chat.models import Envelope
 from chat.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of
@@ -213,6 +213,49 @@ async def test_a_member_added_while_connected_gets_the_room_and_its_messages(use
     everyone = [u.pk for u in users.values()]
     await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone)))
     assert (await next_of(carol, "messages"))["room"] == str(room.id)
+
+
+async def test_a_member_added_just_as_a_new_rooms_socket_reads_it_is_in_the_list_it_gets(
+    users, sockets, monkeypatch
+) -> None:
+    alice = await sockets(users["alice"])
+    read_room = selectors.room_for
+    added: list[str] = []
+
+    def room_for_then_add_bob(user, room_id):
+        room = read_room(user, room_id)
+        if not added:  # the owner adds bob the moment the socket has read the new room, before it joins its group
+            added.append(room["id"])
+            services.add_member(actor=users["alice"], room_id=room_id, username="bob", client=LOCAL)
+        return room
+
+    monkeypatch.setattr(selectors, "room_for", room_for_then_add_bob)
+    await database_sync_to_async(services.create_room)(owner=users["alice"], name="New", policy="invite", client=LOCAL)
+
+    frames = [await next_of(alice, "room")]
+    while not await alice.receive_nothing(timeout=0.5):
+        frame = await alice.receive_json_from()
+        if frame["type"] == "room":
+            frames.append(frame)
+    assert added == [frames[0]["room"]["id"]]
+    # The page keeps the last room frame it got: it must list bob.
+    assert [m["username"] for m in frames[-1]["room"]["members"]] == ["alice", "bob"]
+
+
+async def test_a_room_one_is_added_to_while_the_socket_connects_reaches_it(users, room, sockets, monkeypatch) -> None:
+    read_rooms = selectors.rooms_for
+
+    def rooms_for_then_add_carol(user):
+        rooms = read_rooms(user)
+        # carol is added the moment her connecting socket has read her rooms.
+        services.add_member(actor=users["alice"], room_id=room.id, username="carol", client=LOCAL)
+        return rooms
+
+    monkeypatch.setattr(selectors, "rooms_for", rooms_for_then_add_carol)
+    carol = await sockets(users["carol"])
+    assert carol.ready["rooms"] == []
+    added = await next_of(carol, "room")
+    assert (added["event"], added["room"]["id"]) == ("added", str(room.id))
 
 
 async def test_history_pages_backwards_and_sync_catches_up(users, room, sockets) -> None:
