@@ -171,13 +171,18 @@ export class ChatClient extends EventTarget {
     if (!page.items.length) this.emit("messages", { room: roomId });
   }
 
-  /** Everything after the newest id this tab has, page by page. @param {string} roomId */
+  /**
+   * Everything after the newest id this tab has, page by page. Each page follows on from the last one, not from the
+   * newest id known by then: a live message that arrives meanwhile is newer than the pages still to come.
+   * @param {string} roomId
+   */
   async catchUp(roomId) {
+    let after = this.state(roomId).newestId;
     for (;;) {
-      const state = this.state(roomId);
-      const page = await this.socket.request({ op: "sync", room: roomId, after: state.newestId });
+      const page = await this.socket.request({ op: "sync", room: roomId, after });
       await this.onEnvelopes(roomId, page.items);
-      if (!page.more) return;
+      if (!page.more || !page.items.length) return;
+      after = page.items[page.items.length - 1].id;
     }
   }
 
