@@ -177,9 +177,14 @@ def frame_with_list(fields: dict[str, Any], key: str, encoded: list[str]) -> str
     return f'{json.dumps(fields)[:-1]}, "{key}": [{", ".join(encoded)}]}}'
 
 
-def messages_frames(room: str, envelopes: list[str]) -> list[str]:
-    """A commit's JSON-encoded envelopes for one room as ``messages`` frames, in order."""
-    return [frame_with_list({"type": "messages", "room": room}, "envelopes", run) for run in envelope_runs(envelopes)]
+def messages_frames(room: str, envelopes: list[str], *, after: list[int]) -> list[str]:
+    """A commit's JSON-encoded envelopes for one room as ``messages`` frames, in order; ``after[i]`` is the id of the
+    room's envelope just before ``envelopes[i]``, and each frame carries that of its first envelope."""
+    frames, start = [], 0
+    for run in envelope_runs(envelopes):
+        frames.append(frame_with_list({"type": "messages", "room": room, "after": after[start]}, "envelopes", run))
+        start += len(run)
+    return frames
 
 
 def page_that_fits(items: list[dict[str, Any]], more: bool, *, keep_newest: bool) -> tuple[list[str], bool]:

@@ -36,6 +36,8 @@ def send_limit() -> throttle.Limit:
 class Posted:
     envelope: Envelope
     created: bool
+    # Stored now: the id of the room's envelope just before this one, so a live frame says what it follows.
+    after: int | None = None
 
     def ack(self) -> dict[str, Any]:
         return {
@@ -332,12 +334,12 @@ def refused_by_rate(
 
 @transaction.atomic
 def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
-    members = storing.lock_rooms({post.room_id for post in posts})
+    rooms = storing.lock_rooms({post.room_id for post in posts})
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     new: list[Envelope] = []
     members_changed: dict[uuid.UUID, ApiError] = {}  # one member list per room, however many sends missed it
     for post in posts:
-        room_members = members.get(post.room_id, set())
+        room_members = rooms[post.room_id].members if post.room_id in rooms else set()
         if post.sender.pk not in room_members:
             results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
         elif set(post.envelope.wrap_ids) != room_members:
@@ -351,8 +353,10 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
         else:
             new.append(_envelope(post))
     storing.insert_envelopes(new)
-    for stored in new:
-        results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True)
+    newest = {room_id: room.newest for room_id, room in rooms.items()}
+    for stored in sorted(new, key=lambda envelope: envelope.id):  # the room is locked: nothing else comes between
+        results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True, after=newest[stored.room_id])
+        newest[stored.room_id] = stored.id
     return results
 
 

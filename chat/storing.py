@@ -1,14 +1,16 @@
-"""The two statements of storing a batch of envelopes, written out instead of built by the ORM.
+"""The statements of storing a batch of envelopes (lock the rooms, read them, insert), written out instead of built
+by the ORM.
 
 Storing is the one path that runs for every message, and on it the ORM's query building cost more than the
 queries: a lone send took 2.3 ms of CPU to store through the ORM, 0.5 ms with these statements (``make bench-paths``,
-docs/PERFORMANCE.md). Both statements work on Postgres and SQLite, and what is stored is exactly what ``bulk_create``
+docs/PERFORMANCE.md). The statements work on Postgres and SQLite, and what is stored is exactly what ``bulk_create``
 would store: on SQLite the values go through the model fields' own preparation, on Postgres as psycopg adapts them
 (``_row``; a test reads every field back).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import re
@@ -22,11 +24,23 @@ from django.db.models import Field, JSONField
 from chat.models import Envelope, Membership, Room
 
 
-def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
-    """Lock the rooms (in id order, so two writers cannot deadlock) and return their current members.
+@dataclasses.dataclass
+class LockedRoom:
+    members: set[int] = dataclasses.field(default_factory=set)
+    newest: int = 0  # the id of the room's newest envelope (0: none yet)
 
-    Membership changes lock the room too, so they wait for this transaction. A room with no members, or none at
-    all, is missing from the result. SQLite has no row locks: its transactions take the write lock up front.
+
+def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedRoom]:
+    """Lock the rooms (in id order, so two writers cannot deadlock) and return their current members and newest
+    envelope id.
+
+    Membership changes lock the room too, so they wait for this transaction, and so do other batches for the room:
+    its envelopes commit in id order. A room with no members, or none at all, is missing from the result. SQLite has
+    no row locks: its transactions take the write lock up front.
+
+    Two statements, the lock and then the read: a statement that waited for a lock still reads other rows as they
+    were when it began (Postgres's READ COMMITTED), so a member added or an envelope stored by the transaction it
+    waited for would be missing from what it read.
     """
     room_ids = sorted(room_ids)
     if not room_ids:
@@ -34,20 +48,25 @@ def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[int]]:
     connection = _connection()
     room_pk = Room._meta.pk
     qn = connection.ops.quote_name
-    membership, room = qn(Membership._meta.db_table), qn(Room._meta.db_table)
-    lock = f" FOR UPDATE OF {room}" if connection.features.has_select_for_update_of else ""
+    membership, room, envelope = (qn(m._meta.db_table) for m in (Membership, Room, Envelope))
     placeholders = ", ".join(["%s"] * len(room_ids))
+    params = [room_pk.get_db_prep_value(r, connection) for r in room_ids]
     # Quoted identifiers and placeholders only: every value is a parameter.
-    sql = (
-        f"SELECT {membership}.{qn('room_id')}, {membership}.{qn('user_id')} FROM {membership} "  # noqa: S608
-        f"INNER JOIN {room} ON {room}.{qn(room_pk.column)} = {membership}.{qn('room_id')} "
-        f"WHERE {membership}.{qn('room_id')} IN ({placeholders}) AND {membership}.{qn('left_at')} IS NULL "
-        f"ORDER BY {membership}.{qn('room_id')}{lock}"
+    if connection.features.has_select_for_update:
+        lock = f"SELECT {qn(room_pk.column)} FROM {room} WHERE {qn(room_pk.column)} IN ({placeholders}) "  # noqa: S608
+        _fetch(connection, f"{lock}ORDER BY {qn(room_pk.column)} FOR UPDATE", params)
+    # The newest id is one step back along the (room, id) index.
+    read = (
+        f"SELECT {membership}.{qn('room_id')}, {membership}.{qn('user_id')}, "  # noqa: S608
+        f"(SELECT MAX({envelope}.{qn('id')}) FROM {envelope} "
+        f"WHERE {envelope}.{qn('room_id')} = {membership}.{qn('room_id')}) FROM {membership} "
+        f"WHERE {membership}.{qn('room_id')} IN ({placeholders}) AND {membership}.{qn('left_at')} IS NULL"
     )
-    members: dict[uuid.UUID, set[int]] = {}
-    for room_id, user_id in _fetch(connection, sql, [room_pk.get_db_prep_value(r, connection) for r in room_ids]):
-        members.setdefault(_as_uuid(room_id), set()).add(user_id)
-    return members
+    rooms: dict[uuid.UUID, LockedRoom] = {}
+    for room_id, user_id, newest in _fetch(connection, read, params):
+        locked = rooms.setdefault(_as_uuid(room_id), LockedRoom(newest=newest or 0))
+        locked.members.add(user_id)
+    return rooms
 
 
 def insert_envelopes(envelopes: list[Envelope]) -> None:

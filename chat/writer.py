@@ -22,7 +22,6 @@ from django.db import DatabaseError, close_old_connections
 from accounts.models import User
 from chat import protocol, selectors, services
 from chat.fanout import room_fanout
-from chat.models import Envelope
 from chat.protocol import EnvelopeIn
 from securechat.errors import ApiError
 
@@ -68,17 +67,26 @@ class EnvelopeWriter:
                     future.set_result(result)
             # One turn of the loop: the senders' tasks, woken above, send their acks before the room hears of it.
             await asyncio.sleep(0)
-            await self._publish([r.envelope for r in results if isinstance(r, services.Posted) and r.created])
+            await self._publish([r for r in results if isinstance(r, services.Posted) and r.created])
 
-    async def _publish(self, stored: list[Envelope]) -> None:
-        """Tell each room of what was stored: ``messages`` frames, in id order (a client syncs from the newest id it
-        was sent), so a member's socket writes one frame per batch, not one per message."""
+    async def _publish(self, stored: list[services.Posted]) -> None:
+        """Tell each room of what was stored: ``messages`` frames, in id order, each naming the id it follows (a
+        client syncs from the newest id it has, so it must know when an earlier commit has not reached it yet), so
+        a member's socket writes one frame per batch, not one per message."""
         if not stored:
             return
-        by_room: dict[str, list[str]] = {}
-        for envelope in sorted(stored, key=lambda e: e.id):
-            by_room.setdefault(str(envelope.room_id), []).append(json.dumps(selectors.envelope_json(envelope)))
-        frames = [(room, frame) for room, items in by_room.items() for frame in protocol.messages_frames(room, items)]
+        by_room: dict[str, list[services.Posted]] = {}
+        for posted in sorted(stored, key=lambda p: p.envelope.id):
+            by_room.setdefault(str(posted.envelope.room_id), []).append(posted)
+        frames = [
+            (room, frame)
+            for room, posts in by_room.items()
+            for frame in protocol.messages_frames(
+                room,
+                [json.dumps(selectors.envelope_json(p.envelope)) for p in posts],
+                after=[p.after or 0 for p in posts],
+            )
+        ]
         for attempt in (1, 2):
             try:
                 # Every frame at once (one Redis round trip, all or none): a retry does not send any twice.

@@ -15,10 +15,11 @@ def items(*sizes: int) -> list[str]:
 
 
 def test_a_batch_that_fits_is_one_frame_with_every_envelope_in_order() -> None:
-    [frame] = messages_frames(ROOM, items(10, 20, 30))
+    [frame] = messages_frames(ROOM, items(10, 20, 30), after=[7, 0, 1])
     assert json.loads(frame) == {
         "type": "messages",
         "room": ROOM,
+        "after": 7,  # the room's envelope before the first of them
         "envelopes": [json.loads(i) for i in items(10, 20, 30)],
     }
     assert frame.startswith('{"type": "messages"')  # as json.dumps writes it: the load generator matches this
@@ -27,9 +28,11 @@ def test_a_batch_that_fits_is_one_frame_with_every_envelope_in_order() -> None:
 def test_a_batch_over_the_message_limit_is_split_in_order_and_every_frame_fits() -> None:
     budget = settings.WEBSOCKET_MAX_MESSAGE_BYTES - FRAME_HEADROOM
     envelopes = items(*[40_000] * 9, 150_000, 10)
-    frames = messages_frames(ROOM, envelopes)
+    frames = messages_frames(ROOM, envelopes, after=[41, *range(len(envelopes) - 1)])  # ids 0, 1, …; before 0: 41
     decoded = [json.loads(frame) for frame in frames]
     assert [env for frame in decoded for env in frame["envelopes"]] == [json.loads(i) for i in envelopes]
+    # Each frame follows on from the one before it.
+    assert [frame["after"] for frame in decoded] == [41, 5, 8]
     assert all(frame["type"] == "messages" and frame["room"] == ROOM for frame in decoded)
     assert all(len(frame) <= budget + 100 for frame in frames)  # the envelopes, and the frame's own fields
     assert all(len(frame.encode()) <= settings.WEBSOCKET_MAX_MESSAGE_BYTES for frame in frames)

@@ -1,17 +1,21 @@
 """Sends that arrive together are stored in one transaction, yet each is judged, answered and stored on its own."""
 
 import asyncio
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
 from channels.db import database_sync_to_async
-from django.db import connection
+from django import db
+from django.db import connection, transaction
 
 from chat import protocol, services
 from chat.consumers import SENDS_IN_FLIGHT
 from chat.models import Envelope, Room
-from chat.tests.factories import envelope, send_frame
+from chat.tests.factories import LOCAL, envelope, send_frame
 from chat.tests.sockets import next_of, none_of
 from securechat.errors import ApiError
 from securechat.validation import Fields
@@ -76,6 +80,45 @@ def test_every_field_of_a_batch_is_stored_as_sent(users, room) -> None:
         assert stored.server_time == posted.envelope.server_time
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite's writers take the whole database")
+def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(users, room) -> None:
+    alice, bob, carol = users["alice"], users["bob"], users["carol"]
+    holding, release = threading.Event(), threading.Event()
+    held: list[services.Posted | ApiError] = []
+
+    def holder() -> None:  # adds carol and stores a message, holding the room's lock until told to commit
+        try:
+            with transaction.atomic():
+                Room.objects.select_for_update().get(id=room.id)
+                services.add_member(actor=alice, room_id=room.id, username="carol", client=LOCAL)
+                held.extend(services.post_envelopes([post(bob, room.id, [alice.pk, bob.pk, carol.pk])], refused={}))
+                holding.set()
+                release.wait(10)
+        finally:
+            db.connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(10)
+    waiting = ThreadPoolExecutor(1)
+    # Wrapped for carol too, as a client told of her joining would; it waits for the room's lock.
+    batch = waiting.submit(services.post_envelopes, [post(alice, room.id, [alice.pk, bob.pk, carol.pk])], refused={})
+    with psycopg.connect(database_url(connection.settings_dict)) as watcher:
+        for _ in range(100):  # until the batch is waiting for the lock
+            if watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+                break
+            time.sleep(0.05)
+    release.set()
+    thread.join(10)
+    [posted] = batch.result(10)
+    waiting.submit(lambda: db.connection.close()).result()
+    waiting.shutdown()
+
+    # Carol's membership counted (no members_changed), and the frame will say it follows the holder's message.
+    assert isinstance(posted, services.Posted) and posted.created, posted
+    assert posted.after == held[0].envelope.id
+
+
 @pytest.mark.asyncio
 async def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_limit(users, room, settings) -> None:
     settings.SEND_RATE_PER_MINUTE = 3
@@ -117,6 +160,35 @@ async def test_sends_from_many_sockets_at_once_are_each_acked_once_and_delivered
     # Sends stored in one commit travel together: a socket gets fewer frames than messages, the same as the others.
     assert len(set(message_frames)) == 1 and message_frames[0] < 30
     assert await database_sync_to_async(Envelope.objects.count)() == 30
+
+
+@pytest.mark.asyncio
+async def test_every_live_frame_names_the_envelope_of_its_room_it_follows(users, room, sockets) -> None:
+    alice, bob = users["alice"], users["bob"]
+    other = await database_sync_to_async(services.create_room)(owner=alice, name="Other", policy="invite", client=LOCAL)
+    await database_sync_to_async(services.add_member)(actor=alice, room_id=other.id, username="bob", client=LOCAL)
+    senders = [await sockets(alice), await sockets(bob)]
+    reader = await sockets(bob)
+    both = [alice.pk, bob.pk]
+    # Sends to two rooms at once: batches hold both rooms, and the ids of the two interleave.
+    await asyncio.gather(
+        *(
+            socket.send_json_to(send_frame(room_id, envelope(room_id, user.pk, both)))
+            for _ in range(6)
+            for socket, user in zip(senders, (alice, bob), strict=True)
+            for room_id in (room.id, other.id)
+        )
+    )
+    follows: dict[str, list[tuple[int, list[int]]]] = {str(room.id): [], str(other.id): []}
+    while sum(len(ids) for frames in follows.values() for _, ids in frames) < 24:
+        frame = await next_of(reader, "messages", wait=5)
+        follows[frame["room"]].append((frame["after"], [item["id"] for item in frame["envelopes"]]))
+    for frames in follows.values():
+        # Frame after frame, each says the last id of the one before it: 0 before a room's first envelope.
+        previous = 0
+        for after, ids in frames:
+            assert after == previous
+            previous = ids[-1]
 
 
 @pytest.mark.asyncio

@@ -1,6 +1,6 @@
 // @ts-check
-// The chat client's catching up after a reconnect, against a scripted server: real sealed envelopes, a socket that
-// answers `sync` as the server does (pages of 100 after an id) and delivers a live message while a page is on its way.
+// The chat client's catching up and live frames, against a scripted server: real sealed envelopes, a socket that
+// answers `sync` as the server does (pages of 100 after an id) and relays `messages` frames when the test says.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
@@ -62,36 +62,92 @@ test("catching up over several pages while a live message arrives misses none of
   const missed = await Promise.all(Array.from({ length: 150 }, (_, i) => stored(6 + i)));
   const live = await stored(156);
   const asked = [];
-  const client = bobsClient(async (frame) => {
-    assert.equal(frame.op, "sync");
-    asked.push(frame.after);
-    const newer = [...missed, live].filter((env) => env.id > frame.after);
-    if (asked.length === 1) await client.onEnvelopes(ROOM, [live]); // relayed while the first page is on its way
-    return { items: newer.slice(0, SYNC_PAGE), more: newer.length > SYNC_PAGE };
+  const { client, state } = loadedClient([...missed, live], 5, asked, async () => {
+    if (asked.length === 1) {
+      // Relayed while the first page is on its way.
+      client.socket.dispatchEvent(
+        new CustomEvent("messages", { detail: { type: "messages", room: ROOM, after: 155, envelopes: [live] } }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
   });
-  const members = [
-    { id: alice.id, username: "alice" },
-    { id: bob.id, username: "bob" },
-  ];
-  const state = client.upsertRoom({
-    id: ROOM,
-    name: "Plans",
-    kind: "group",
-    policy: "invite",
-    owner: alice.id,
-    members,
-    joined_after: 0,
-  });
-  state.newestId = 5;
-  state.loaded = true;
 
   await client.catchUp(ROOM);
+  await client.live;
 
-  assert.deepEqual(asked, [5, 105]);
+  // Page after page from where the last ended, then once more for the live frame that did not follow on.
+  assert.deepEqual(asked, [5, 105, 156]);
   const shown = [...state.messages.values()].filter((m) => m.status === "sent").map((m) => Number(m.id));
   assert.deepEqual(
     shown.sort((a, b) => a - b),
     Array.from({ length: 151 }, (_, i) => 6 + i),
   );
   assert.equal(state.newestId, 156);
+});
+
+/**
+ * Bob's client with room ROOM loaded up to `newestId`, listening to its socket; `sync` answers from `storedSoFar`
+ * (after `meanwhile`, if given), and each `after` it was asked for goes into `asked`.
+ * @param {any[]} storedSoFar @param {number} newestId @param {number[]} asked @param {() => Promise<void>} [meanwhile]
+ */
+function loadedClient(storedSoFar, newestId, asked, meanwhile) {
+  const client = bobsClient(async (frame) => {
+    assert.equal(frame.op, "sync");
+    asked.push(frame.after);
+    if (meanwhile) await meanwhile();
+    const newer = storedSoFar.filter((env) => env.id > frame.after);
+    return { items: newer.slice(0, SYNC_PAGE), more: newer.length > SYNC_PAGE };
+  });
+  Object.assign(client.socket, { start() {} });
+  client.start();
+  const state = client.upsertRoom({
+    id: ROOM,
+    name: "Plans",
+    kind: "group",
+    policy: "invite",
+    owner: alice.id,
+    members: [
+      { id: alice.id, username: "alice" },
+      { id: bob.id, username: "bob" },
+    ],
+    joined_after: 0,
+  });
+  Object.assign(state, { newestId, loaded: true });
+  return { client, state };
+}
+
+/** @param {ChatClient} client @param {number} after @param {any[]} envelopes */
+async function relay(client, after, envelopes) {
+  const detail = { type: "messages", room: ROOM, after, envelopes };
+  client.socket.dispatchEvent(new CustomEvent("messages", { detail }));
+  await client.live;
+}
+
+test("a live frame relayed before an earlier commit's is shown and the gap between is fetched", async () => {
+  const [ten, eleven, twelve] = [await stored(10), await stored(11), await stored(12)];
+  const asked = [];
+  const { client, state } = loadedClient([ten, eleven], 9, asked);
+
+  await relay(client, 10, [eleven]); // 10 was committed first, but its frame is still on the way
+  assert.deepEqual(asked, [9]); // the tab asked for what follows 9, and got 10 as well
+  assert.equal(state.newestId, 11);
+  await relay(client, 9, [ten]); // the late frame: nothing new, nothing asked
+  await relay(client, 11, [twelve]); // follows on: no request
+  assert.deepEqual(asked, [9]);
+  assert.equal(state.newestId, 12);
+  const shown = [...state.messages.values()].map((m) => [m.id, m.status, m.text]);
+  assert.deepEqual(
+    shown.sort((a, b) => Number(a[0]) - Number(b[0])),
+    [10, 11, 12].map((id) => [id, "sent", `message ${id}`]),
+  );
+});
+
+test("frames that follow on are filed without asking the server", async () => {
+  const envelopes = await Promise.all([21, 22, 23].map(stored));
+  const asked = [];
+  const { client, state } = loadedClient(envelopes, 20, asked);
+  for (const [index, env] of envelopes.entries()) await relay(client, 20 + index, [env]);
+  assert.deepEqual(asked, []);
+  assert.equal(state.newestId, 23);
+  assert.equal(state.messages.size, 3);
 });

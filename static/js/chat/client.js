@@ -23,7 +23,8 @@ const RESEAL_ATTEMPTS = 3;
  *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
  * @typedef {{room: Room, messages: Map<string, Message>, oldestId: number | null, newestId: number,
- *            reachedStart: boolean, loaded: boolean}} RoomState
+ *            reachedStart: boolean, loaded: boolean, syncing: Promise<void> | null, syncAgain: boolean}} RoomState
+ *   newestId: every envelope of the room up to it has reached this tab (a reconnect syncs from it).
  */
 
 /**
@@ -53,13 +54,18 @@ export class ChatClient extends EventTarget {
     this.sendProblem = false;
     /** The latest send's sealing and transmission: each send's waits for it, so sends go out in the order made. */
     this.transmitted = Promise.resolve();
+    /** The live frame being filed: the next waits for it. */
+    this.live = Promise.resolve();
   }
 
   start() {
     const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
       this.socket.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
     on("ready", (frame) => this.onReady(frame));
-    on("messages", (frame) => this.onEnvelopes(frame.room, frame.envelopes));
+    // One live frame at a time, in arrival order: whether a frame follows on depends on the ones before it.
+    on("messages", (frame) => {
+      this.live = this.live.then(() => this.onLive(frame)).catch((error) => this.report(error));
+    });
     on("room", (frame) => this.onRoomEvent(frame));
     on("presence", (frame) => {
       this.online.set(frame.room, new Set(frame.online));
@@ -108,7 +114,17 @@ export class ChatClient extends EventTarget {
       return state;
     }
     /** @type {RoomState} */
-    const fresh = { room, messages: new Map(), oldestId: null, newestId: 0, reachedStart: false, loaded: false };
+    const fresh = {
+      room,
+      messages: new Map(),
+      oldestId: null,
+      // Nothing before joining is this member's to read: every envelope up to then has reached this tab.
+      newestId: room.joined_after ?? 0,
+      reachedStart: false,
+      loaded: false,
+      syncing: null,
+      syncAgain: false,
+    };
     this.rooms.set(room.id, fresh);
     return fresh;
   }
@@ -172,11 +188,36 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * Everything after the newest id this tab has, page by page. Each page follows on from the last one, not from the
-   * newest id known by then: a live message that arrives meanwhile is newer than the pages still to come.
+   * Everything after the newest id this tab has. One catch-up at a time per room: asked for while one runs, it runs
+   * once more when that one ends.
+   * @param {string} roomId
+   * @returns {Promise<void>}
+   */
+  catchUp(roomId) {
+    const state = this.state(roomId);
+    if (state.syncing) {
+      state.syncAgain = true;
+      return state.syncing;
+    }
+    state.syncing = (async () => {
+      try {
+        do {
+          state.syncAgain = false;
+          await this.syncPages(roomId);
+        } while (state.syncAgain);
+      } finally {
+        state.syncing = null;
+      }
+    })();
+    return state.syncing;
+  }
+
+  /**
+   * Page by page from the newest id this tab has. Each page follows on from the last one, not from the newest id
+   * known by then: a live message that arrives meanwhile is newer than the pages still to come.
    * @param {string} roomId
    */
-  async catchUp(roomId) {
+  async syncPages(roomId) {
     let after = this.state(roomId).newestId;
     for (;;) {
       const page = await this.socket.request({ op: "sync", room: roomId, after });
@@ -187,11 +228,28 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * Verify, decrypt and file envelopes; an envelope seen before is not opened twice.
+   * A live `messages` frame: one commit's envelopes, naming the room's envelope just before them (`after`). The
+   * newest id this tab has is where it syncs from after a reconnect, so it moves on only when the frame follows on
+   * from it. A frame that does not (a commit relayed before an earlier one, by another worker or on the way through
+   * Redis) is shown, and the gap is fetched.
+   * @param {{room: string, after: number, envelopes: any[]}} frame
+   */
+  async onLive(frame) {
+    const state = this.rooms.get(frame.room);
+    if (!state) return;
+    const follows = frame.after <= state.newestId;
+    await this.onEnvelopes(frame.room, frame.envelopes, { advance: follows });
+    if (!follows && state.loaded) await this.catchUp(frame.room);
+  }
+
+  /**
+   * Verify, decrypt and file envelopes; an envelope seen before is not opened twice. `advance`: whether they follow
+   * on from the newest id this tab has (pages from the server do), so that it moves on to theirs.
    * @param {string} roomId
    * @param {any[]} envelopes
+   * @param {{advance?: boolean}} [options]
    */
-  async onEnvelopes(roomId, envelopes) {
+  async onEnvelopes(roomId, envelopes, { advance = true } = {}) {
     const state = this.rooms.get(roomId);
     if (!state || !envelopes.length) return;
     const fresh = envelopes.filter((env) => {
@@ -207,7 +265,7 @@ export class ChatClient extends EventTarget {
       if (fresh.length > 10 && done % 10 === 0) this.emit("progress", { room: roomId, done, total: fresh.length });
     }
     for (const env of envelopes) {
-      state.newestId = Math.max(state.newestId, env.id);
+      if (advance) state.newestId = Math.max(state.newestId, env.id);
       state.oldestId = state.oldestId === null ? env.id : Math.min(state.oldestId, env.id);
     }
     this.emit("messages", { room: roomId });
@@ -332,8 +390,9 @@ export class ChatClient extends EventTarget {
       const { envelope, acked } = await turn;
       try {
         const ack = await acked;
-        // Our own broadcast may already have filed it; otherwise file it from what we sent.
-        await this.onEnvelopes(roomId, [{ ...envelope, id: ack.id }]);
+        // Our own broadcast may already have filed it; otherwise file it from what we sent. An ack can come before
+        // the frame of an earlier commit to the room: the newest id moves on with the room's frames, not with acks.
+        await this.onEnvelopes(roomId, [{ ...envelope, id: ack.id }], { advance: false });
         return;
       } catch (error) {
         if (!(error instanceof SocketError) || error.code !== "members_changed" || attempt >= RESEAL_ATTEMPTS) {
