@@ -74,6 +74,7 @@ test("catching up over several pages while a live message arrives misses none of
 
   await client.catchUp(ROOM);
   await client.live;
+  await state.syncing;
 
   // Page after page from where the last ended, then once more for the live frame that did not follow on.
   assert.deepEqual(asked, [5, 105, 156]);
@@ -121,6 +122,7 @@ async function relay(client, after, envelopes) {
   const detail = { type: "messages", room: ROOM, after, envelopes };
   client.socket.dispatchEvent(new CustomEvent("messages", { detail }));
   await client.live;
+  await client.rooms.get(ROOM)?.syncing; // the gap it found, if any, fetched
 }
 
 test("a live frame relayed before an earlier commit's is shown and the gap between is fetched", async () => {

@@ -239,7 +239,8 @@ export class ChatClient extends EventTarget {
     if (!state) return;
     const follows = frame.after <= state.newestId;
     await this.onEnvelopes(frame.room, frame.envelopes, { advance: follows });
-    if (!follows && state.loaded) await this.catchUp(frame.room);
+    // Not waited for: the frames after this one are filed meanwhile.
+    if (!follows && state.loaded) this.catchUp(frame.room).catch((error) => this.report(error));
   }
 
   /**
