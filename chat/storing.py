@@ -35,8 +35,8 @@ def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedRoom]:
     envelope id.
 
     Membership changes lock the room too, so they wait for this transaction, and so do other batches for the room:
-    its envelopes commit in id order. A room with no members, or none at all, is missing from the result. SQLite has
-    no row locks: its transactions take the write lock up front.
+    its envelopes commit in id order. A room that does not exist is missing from the result. SQLite has no row locks:
+    its transactions take the write lock up front.
 
     Two statements, the lock and then the read: a statement that waited for a lock still reads other rows as they
     were when it began (Postgres's READ COMMITTED), so a member added or an envelope stored by the transaction it
@@ -55,17 +55,22 @@ def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedRoom]:
     if connection.features.has_select_for_update:
         lock = f"SELECT {qn(room_pk.column)} FROM {room} WHERE {qn(room_pk.column)} IN ({placeholders}) "  # noqa: S608
         _fetch(connection, f"{lock}ORDER BY {qn(room_pk.column)} FOR UPDATE", params)
-    # The newest id is one step back along the (room, id) index.
+    # Each room's newest id once (one step back along the (room, id) index), then its members: a subquery beside
+    # each member row ran once per member, 0.75 ms for a room of 256.
     read = (
-        f"SELECT {membership}.{qn('room_id')}, {membership}.{qn('user_id')}, "  # noqa: S608
-        f"(SELECT MAX({envelope}.{qn('id')}) FROM {envelope} "
-        f"WHERE {envelope}.{qn('room_id')} = {membership}.{qn('room_id')}) FROM {membership} "
-        f"WHERE {membership}.{qn('room_id')} IN ({placeholders}) AND {membership}.{qn('left_at')} IS NULL"
+        f"SELECT {room}.{qn(room_pk.column)}, NULL, (SELECT MAX({envelope}.{qn('id')}) FROM {envelope} "  # noqa: S608
+        f"WHERE {envelope}.{qn('room_id')} = {room}.{qn(room_pk.column)}) FROM {room} "
+        f"WHERE {room}.{qn(room_pk.column)} IN ({placeholders}) UNION ALL "
+        f"SELECT {qn('room_id')}, {qn('user_id')}, NULL FROM {membership} "
+        f"WHERE {qn('room_id')} IN ({placeholders}) AND {qn('left_at')} IS NULL"
     )
     rooms: dict[uuid.UUID, LockedRoom] = {}
-    for room_id, user_id, newest in _fetch(connection, read, params):
-        locked = rooms.setdefault(_as_uuid(room_id), LockedRoom(newest=newest or 0))
-        locked.members.add(user_id)
+    for room_id, user_id, newest in _fetch(connection, read, params + params):
+        locked = rooms.setdefault(_as_uuid(room_id), LockedRoom())
+        if user_id is None:
+            locked.newest = newest or 0
+        else:
+            locked.members.add(user_id)
     return rooms
 
 
