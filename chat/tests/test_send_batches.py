@@ -104,8 +104,10 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
     # Wrapped for carol too, as a client told of her joining would; it waits for the room's lock.
     batch = waiting.submit(services.post_envelopes, [post(alice, room.id, [alice.pk, bob.pk, carol.pk])], refused={})
     with psycopg.connect(database_url(connection.settings_dict)) as watcher:
+        waiting_for_lock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        waiting_for_lock += "AND wait_event_type = 'Lock'"
         for _ in range(100):  # until the batch is waiting for the lock
-            if watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+            if waited := watcher.execute(waiting_for_lock).fetchone()[0]:
                 break
             time.sleep(0.05)
     release.set()
@@ -114,6 +116,7 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
     waiting.submit(lambda: db.connection.close()).result()
     waiting.shutdown()
 
+    assert waited  # else the batch ran after the commit, and this test would show nothing
     # Carol's membership counted (no members_changed), and the frame will say it follows the holder's message.
     assert isinstance(posted, services.Posted) and posted.created, posted
     assert posted.after == held[0].envelope.id
