@@ -36,8 +36,8 @@ def send_limit() -> throttle.Limit:
 class Posted:
     envelope: Envelope
     created: bool
-    # Stored now: the id of the room's envelope just before this one, so a live frame says what it follows.
-    after: int | None = None
+    # Stored now: the id of the room's envelope just before this one (0: none), so a live frame says what it follows.
+    after: int = 0
 
     def ack(self) -> dict[str, Any]:
         return {

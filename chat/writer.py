@@ -84,7 +84,7 @@ class EnvelopeWriter:
             for frame in protocol.messages_frames(
                 room,
                 [json.dumps(selectors.envelope_json(p.envelope)) for p in posts],
-                after=[p.after or 0 for p in posts],
+                after=[p.after for p in posts],
             )
         ]
         for attempt in (1, 2):
