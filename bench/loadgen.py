@@ -327,7 +327,7 @@ class StepResult:
     errors: dict[str, int]
     sockets_closed: int
     step: int = 0
-    good: bool = False  # set by the ramp, which knows the limits
+    good: bool = False  # set by bench.relay, which knows the limits
     # Filled in at the end of the scenario: sends of this step that some member never got at all.
     lost_messages: int = 0
     lost_deliveries: int = 0

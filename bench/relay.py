@@ -29,6 +29,7 @@ from bench import procfs, report, stack
 from bench.loadgen import (
     ClientIds,
     Conn,
+    Frames,
     Member,
     RoomPlan,
     StepResult,
@@ -155,6 +156,24 @@ def step_line(label: str, step: StepResult, good: bool) -> str:
     )
 
 
+async def judged_step(
+    conns: Sequence[Conn],
+    frames: dict[int, Frames],
+    ids: ClientIds,
+    tracker: Tracker,
+    offered: float,
+    timing: StepTiming,
+    meters: dict[str, list[int]],
+    settle_within: float,
+    limits: Limits,
+) -> StepResult:
+    """One step once the last one's backlog has cleared, marked good if it kept within ``limits``."""
+    await settle(tracker, settle_within)
+    result = await run_step(conns, frames, ids, tracker, offered, timing, meters)
+    result.good = result.within(limits.p99_ms, limits.min_delivered)
+    return result
+
+
 async def ramp(
     conns: Sequence[Conn],
     rooms: Sequence[RoomPlan],
@@ -172,9 +191,7 @@ async def ramp(
     outcome = RampOutcome()
 
     async def step(offered: float, timing: StepTiming, label: str) -> StepResult:
-        await settle(tracker, profile.settle)
-        result = await run_step(conns, frames, ids, tracker, offered, timing, meters())
-        result.good = result.within(limits.p99_ms, limits.min_delivered)
+        result = await judged_step(conns, frames, ids, tracker, offered, timing, meters(), profile.settle, limits)
         outcome.steps.append(result)
         log(step_line(label, result, result.good))
         return result
@@ -346,10 +363,10 @@ def steady_scenario(scenario: LoadScenario, log_dir: Path, options: argparse.Nam
     ) -> list[StepResult]:
         frames, ids, results = frames_for(conns, rooms, options.blocks), ClientIds(), []
         for index in range(options.repeat):
-            await settle(tracker, FULL.settle)
-            result = await run_step(conns, frames, ids, tracker, options.steady, FULL.half_timing, meters())
+            offered, timing = options.steady, FULL.half_timing
+            result = await judged_step(conns, frames, ids, tracker, offered, timing, meters(), FULL.settle, limits)
             results.append(result)
-            print(step_line(f"#{index + 1}", result, result.within(limits.p99_ms, limits.min_delivered)))
+            print(step_line(f"#{index + 1}", result, result.good))
         return results
 
     results, _ = on_the_app(scenario, log_dir, options, repeat)
