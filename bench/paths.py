@@ -5,7 +5,8 @@ to one part can be judged in a minute on a shared machine. CPU time (``time.proc
 other people's load than wall time does; both are given. Parts:
 
 - parse: one ``send`` frame read and checked (``chat.protocol``), rooms of 10 and 100;
-- store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 (one transaction each);
+- store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 and a lone send to a room of
+  100 (one transaction each);
 - rate: the send-rate counters of one batch (``throttle.hit_each``) for 1 and 10 senders;
 - fan-out: one ``messages`` frame published and received by a subscribed worker (``chat.fanout``), 1 and 10
   envelopes; and one batch's frames for 8 rooms published at once, by the fan-out's script and by a MULTI
@@ -103,25 +104,29 @@ def parse_rows(rooms: dict[int, stack.BenchRoom], reps: int) -> list[tuple[str, 
     return rows
 
 
-def store_rows(room: stack.BenchRoom, reps: int) -> list[tuple[str, float, float]]:
+def store_rows(rooms: dict[int, stack.BenchRoom], reps: int) -> list[tuple[str, float, float]]:
+    """Batches of 1, 5 and 20 to a room of 10, and a lone send to a room of 100 (what grows with the members)."""
     from accounts.models import User
     from chat import protocol, services
 
-    users = {u.pk: u for u in User.objects.filter(pk__in=[m.id for m in room.members])}
-
-    def posts(count: int) -> list[services.Post]:
-        made = []
-        for index in range(count):
-            sender = room.members[index % len(room.members)].id
-            frame = protocol.parse_frame(send_text(room, sender))
-            made.append(services.Post(users[sender], protocol.room_id(frame.fields), protocol.envelope(frame.fields)))
-        return made
-
     rows = []
-    for batch in (1, 5, 20):
+    for size, batch in ((10, 1), (10, 5), (10, 20), (100, 1)):
+        room = rooms[size]
+        users = {u.pk: u for u in User.objects.filter(pk__in=[m.id for m in room.members])}
+
+        def posts(count: int, room: stack.BenchRoom = room, users: dict[int, User] = users) -> list[services.Post]:
+            made = []
+            for index in range(count):
+                sender = room.members[index % len(room.members)].id
+                frame = protocol.parse_frame(send_text(room, sender))
+                made.append(
+                    services.Post(users[sender], protocol.room_id(frame.fields), protocol.envelope(frame.fields))
+                )
+            return made
+
         batches = iter([posts(batch) for _ in range(reps)])
         cpu, wall = measure(lambda b=batches: services.post_envelopes(next(b), refused={}), reps, per=batch)
-        rows.append((f"store: per send, batches of {batch} (room of {len(room.members)})", cpu, wall))
+        rows.append((f"store: per send, batches of {batch} (room of {size})", cpu, wall))
     return rows
 
 
@@ -323,7 +328,7 @@ def main() -> None:
     rooms = {size: stack.make_rooms(f"p{size}-", 1, size)[0] for size in (10, 100)}
     parts: dict[str, Callable[[int], list[tuple[str, float, float]]]] = {
         "parse": lambda reps: parse_rows(rooms, reps),
-        "store": lambda reps: store_rows(rooms[10], reps),
+        "store": lambda reps: store_rows(rooms, reps),
         "rate": rate_rows,
         "fan-out": fanout_rows,
         "frame-log": frame_log_rows,
