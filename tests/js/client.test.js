@@ -87,11 +87,13 @@ test("catching up over several pages while a live message arrives misses none of
 });
 
 /**
- * Bob's client with room ROOM loaded up to `newestId`, listening to its socket; `sync` answers from `storedSoFar`
- * (after `meanwhile`, if given), and each `after` it was asked for goes into `asked`.
- * @param {any[]} storedSoFar @param {number} newestId @param {number[]} asked @param {() => Promise<void>} [meanwhile]
+ * Bob's client with room ROOM loaded up to `newestId` (null: as the room came, Bob joining after `joinedAfter`),
+ * listening to its socket; `sync` answers from `storedSoFar` (after `meanwhile`, if given), and each `after` it was
+ * asked for goes into `asked`.
+ * @param {any[]} storedSoFar @param {number | null} newestId @param {number[]} asked
+ * @param {() => Promise<void>} [meanwhile] @param {number} [joinedAfter]
  */
-function loadedClient(storedSoFar, newestId, asked, meanwhile) {
+function loadedClient(storedSoFar, newestId, asked, meanwhile, joinedAfter = 0) {
   const client = bobsClient(async (frame) => {
     assert.equal(frame.op, "sync");
     asked.push(frame.after);
@@ -111,9 +113,9 @@ function loadedClient(storedSoFar, newestId, asked, meanwhile) {
       { id: alice.id, username: "alice" },
       { id: bob.id, username: "bob" },
     ],
-    joined_after: 0,
+    joined_after: joinedAfter,
   });
-  Object.assign(state, { newestId, loaded: true });
+  Object.assign(state, newestId === null ? { loaded: true } : { newestId, loaded: true });
   return { client, state };
 }
 
@@ -152,4 +154,14 @@ test("frames that follow on are filed without asking the server", async () => {
   assert.deepEqual(asked, []);
   assert.equal(state.newestId, 23);
   assert.equal(state.messages.size, 3);
+});
+
+test("a member who joined later takes the first live frame after joining as following on", async () => {
+  // Nothing before joining is Bob's to read: the room's envelope 40 came before he joined, his history is empty.
+  const first = await stored(41);
+  const asked = [];
+  const { client, state } = loadedClient([first], null, asked, undefined, 40);
+  await relay(client, 40, [first]);
+  assert.deepEqual(asked, []);
+  assert.equal(state.newestId, 41);
 });
