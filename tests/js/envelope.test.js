@@ -550,3 +550,68 @@ test("sealEnvelope refuses bad input with a TypeError", async () => {
   const envelope = await sealEnvelope(base);
   assert.equal((await openAs(envelope, bob)).text, "hi");
 });
+
+// --- v2: the roster head is signed -----------------------------------------------------------------------------
+
+const HEAD = { seq: 4, hash: toBase64(new Uint8Array(32).fill(7)) };
+
+/** @param {Member} sender @param {Member[]} members */
+function sealV2(sender, members) {
+  return sealEnvelope({
+    room: ROOM,
+    senderId: sender.id,
+    clientId: crypto.randomUUID(),
+    sentAt: Date.now(),
+    text: "for the signed member list",
+    recipients: members.map((m) => m.recipient),
+    signingPrivateKey: sender.identity.signing.privateKey,
+    roster: HEAD,
+  });
+}
+
+test("a v2 envelope names its roster head in the signed header, and opens as v1 does", async () => {
+  const env = await sealV2(alice, [alice, bob]);
+  assert.equal(env.v, 2);
+  assert.equal(env.roster_seq, HEAD.seq);
+  assert.equal(env.roster_hash, HEAD.hash);
+  assert.match(new TextDecoder().decode(canonicalHeader(env)), /,"roster_seq":4,"roster_hash":"[^"]+"\}$/);
+  const opened = await openAs(env, bob);
+  assert.equal(opened.text, "for the signed member list");
+  assert.equal(opened.header.roster_seq, HEAD.seq);
+  assert.equal(opened.header.roster_hash, HEAD.hash);
+});
+
+test("a server that moves a v2 envelope to another roster head breaks its signature", async () => {
+  const env = await sealV2(alice, [alice, bob]);
+  await rejectsWith(openAs({ ...env, roster_seq: HEAD.seq + 1 }, bob), "bad_signature", "seq");
+  await rejectsWith(openAs({ ...env, roster_hash: flipped(env.roster_hash) }, bob), "bad_signature", "hash");
+  // Signed as v1, the same bytes do not verify as v2: the label differs.
+  const asV1 = clone(env);
+  delete asV1.roster_seq;
+  delete asV1.roster_hash;
+  await rejectsWith(openAs({ ...asV1, v: 1 }, bob), "bad_signature", "downgraded");
+});
+
+test("the roster fields belong to v2 only, in their one form", async () => {
+  const env = await sealV2(alice, [alice, bob]);
+  const v1 = await seal(alice, [alice, bob]);
+  await rejectsWith(openAs({ ...v1, roster_seq: 1, roster_hash: HEAD.hash }, bob), "malformed", "v1 with a head");
+  const missing = clone(env);
+  delete missing.roster_hash;
+  await rejectsWith(openAs(missing, bob), "malformed", "v2 without its hash");
+  await rejectsWith(openAs({ ...env, roster_seq: -1 }, bob), "malformed", "negative seq");
+  await rejectsWith(openAs({ ...env, roster_hash: toBase64(new Uint8Array(31)) }, bob), "malformed", "short hash");
+  await assert.rejects(sealEnvelope({ ...baseMessage(), roster: { seq: 1, hash: "nope" } }), TypeError);
+});
+
+function baseMessage() {
+  return {
+    room: ROOM,
+    senderId: alice.id,
+    clientId: crypto.randomUUID(),
+    sentAt: Date.now(),
+    text: "x",
+    recipients: [alice.recipient],
+    signingPrivateKey: alice.identity.signing.privateKey,
+  };
+}

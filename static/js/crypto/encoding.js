@@ -42,6 +42,27 @@ export function fromBase64(str) {
 }
 
 /**
+ * @param {Uint8Array} bytes
+ * @returns {string} base64url without padding (RFC 4648 §5), for URLs
+ */
+export function toBase64Url(bytes) {
+  return toBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * @param {string} str base64url without padding
+ * @returns {Uint8Array}
+ * @throws {Error} on anything that is not canonical unpadded base64url
+ */
+export function fromBase64Url(str) {
+  if (typeof str !== "string" || !/^[A-Za-z0-9_-]*$/.test(str) || str.length % 4 === 1) {
+    throw new Error("invalid base64url");
+  }
+  const b64 = str.replace(/-/g, "+").replace(/_/g, "/");
+  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+}
+
+/**
  * @param {string} str
  * @returns {Uint8Array} UTF-8 bytes
  */

@@ -1,39 +1,49 @@
 // @ts-check
-// Envelope v1 (docs/PROTOCOL.md): a message is encrypted once under a fresh content key, that key is
-// wrapped for every member, and the sender signs the lot, so the server relays what it can neither
-// read nor forge.
+// Envelopes v1 and v2 (docs/PROTOCOL.md): a message is encrypted once under a fresh content key, that key is
+// wrapped for every member, and the sender signs the lot, so the server relays what it can neither read nor forge.
+// A v2 envelope also names, inside what is signed, the roster head (the signed member list) it was wrapped for.
 
-import { checkIv, IV_BYTES } from "./aead.js";
-import { concatBytes, fromBase64, fromUtf8, randomBytes, toBase64, utf8 } from "./encoding.js";
-import { infoEnvelopeWrap, LABEL_ENVELOPE } from "./labels.js";
+import { IV_BYTES } from "./aead.js";
+import { concatBytes, fromBase64, fromUtf8, toBase64, utf8 } from "./encoding.js";
+import { infoEnvelopeWrap, LABEL_ENVELOPE, LABEL_ENVELOPE_V2 } from "./labels.js";
 import { pad, PAD_BLOCK, unpad } from "./padding.js";
+import {
+  isMemberId,
+  isOperationError,
+  KEY_BYTES,
+  MAX_MEMBERS,
+  openAsMember,
+  sealForMembers,
+  WRAP_BYTES,
+} from "./sealing.js";
 
 export { pad, PAD_BLOCK, unpad } from "./padding.js";
+export { MAX_MEMBERS } from "./sealing.js";
 
 export const ENVELOPE_VERSION = 1;
+// Envelopes to a room with a signed roster: v1 plus the roster head in the header.
+export const ENVELOPE_VERSION_ROSTER = 2;
 // chat/protocol.py refuses more; any 16 000-character text fits (at worst 96 011 bytes of JSON).
 export const MAX_PADDED_PAYLOAD = 96 * 1024;
-// chat/protocol.py MAX_MEMBERS: a room has at most this many members, so an envelope at most this many wraps.
-export const MAX_MEMBERS = 256;
 
 const subtle = globalThis.crypto.subtle;
-const KEY_BYTES = 32;
 const TAG_BYTES = 16;
-const WRAP_BYTES = 40;
 const SIGNATURE_BYTES = 64;
-const AES_GCM_256 = { name: "AES-GCM", length: 256 };
-const AES_KW_256 = { name: "AES-KW", length: 256 };
-const CONTENT_KEY_USAGES = /** @type {KeyUsage[]} */ (["encrypt", "decrypt"]);
+const HASH_BYTES = 32;
 // Lower case only: the header is signed as text, so one UUID must have exactly one spelling.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEADER_FIELDS = ["v", "room", "sender", "client_id", "sent_at"];
-const WIRE_FIELDS = [...HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature"];
+const ROSTER_FIELDS = ["roster_seq", "roster_hash"];
+const BODY_FIELDS = ["eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature"];
 // Added by the server to relayed envelopes; unsigned, so never read here.
 const RELAY_FIELDS = ["id", "server_time"];
+const LABELS = { [ENVELOPE_VERSION]: LABEL_ENVELOPE, [ENVELOPE_VERSION_ROSTER]: LABEL_ENVELOPE_V2 };
 
 /**
- * @typedef {{id: number, agreementPublicKey: string}} Recipient base64 raw X25519 key
- * @typedef {{v: number, room: string, sender: number, client_id: string, sent_at: number}} Header
+ * @typedef {import("./sealing.js").Recipient} Recipient
+ * @typedef {{v: number, room: string, sender: number, client_id: string, sent_at: number, roster_seq?: number,
+ *   roster_hash?: string}} Header v2 only: `roster_seq` and `roster_hash` (base64 of the entry's 32-byte hash)
+ * @typedef {{seq: number, hash: string}} RosterHead
  * @typedef {Header & {eph_pub: string, iv: string, ciphertext: string, wrap_ids: number[], wraps: string,
  *   signature: string}} Envelope the wire object; relayed ones also carry `id` and `server_time`. `wrap_ids` are
  *   the members' ids, strictly ascending; `wraps` is the base64 of their 40-byte wraps concatenated in that order
@@ -60,14 +70,16 @@ export class EnvelopeError extends Error {
 
 /**
  * @param {Header} header
- * @returns {Uint8Array} UTF-8 of `{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}`, no spaces
- * @throws {TypeError} if a field is missing or not of the v1 shape (so the bytes could be ambiguous)
+ * @returns {Uint8Array} UTF-8 of `{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}` (v2: then
+ *   `,"roster_seq":…,"roster_hash":"…"`), no spaces
+ * @throws {TypeError} if a field is missing or not of its version's shape (so the bytes could be ambiguous)
  */
 export function canonicalHeader(header) {
   const problem = headerProblem(header);
   if (problem) throw new TypeError(`envelope header: ${problem}`);
   const { v, room, sender, client_id: clientId, sent_at: sentAt } = header;
-  return utf8(`{"v":${v},"room":"${room}","sender":${sender},"client_id":"${clientId}","sent_at":${sentAt}}`);
+  const roster = v === ENVELOPE_VERSION_ROSTER ? `,"roster_seq":${header.roster_seq},"roster_hash":"${header.roster_hash}"` : "";
+  return utf8(`{"v":${v},"room":"${room}","sender":${sender},"client_id":"${clientId}","sent_at":${sentAt}${roster}}`);
 }
 
 /**
@@ -82,68 +94,50 @@ export function signatureInput(envelope) {
 /**
  * Encrypts `text` once and wraps the content key for every recipient.
  * @param {{room: string, senderId: number, clientId: string, sentAt: number, text: string,
- *   recipients: Recipient[], signingPrivateKey: CryptoKey}} message `recipients` are every current member,
- *   the sender included; `signingPrivateKey` is the sender's Ed25519 identity key
- * @param {{ephemeralPrivateKey?: CryptoKey, contentKeyBytes?: Uint8Array, iv?: Uint8Array}} [testOnly] for
- *   known-answer vectors and tests ONLY: a fixed ephemeral key (extractable X25519), content key or IV makes
- *   envelopes linkable and reuses GCM nonces. Production callers omit it and get fresh random values.
+ *   recipients: Recipient[], signingPrivateKey: CryptoKey, roster?: RosterHead}} message `recipients` are every
+ *   current member, the sender included; `signingPrivateKey` is the sender's Ed25519 identity key; `roster`, the
+ *   verified roster head the recipients are the members of, makes a v2 envelope
+ * @param {import("./sealing.js").TestOnly} [testOnly] for known-answer vectors and tests ONLY (sealing.js)
  * @returns {Promise<Envelope>} wire object, keys in PROTOCOL.md order, wraps in ascending id order
  * @throws {TypeError} bad header fields, text not a string, no recipients or more than MAX_MEMBERS, duplicate or
  *   invalid ids, a bad agreement key, or a sender missing from the recipients
  * @throws {RangeError} if the padded payload exceeds MAX_PADDED_PAYLOAD
  */
 export async function sealEnvelope(
-  { room, senderId, clientId, sentAt, text, recipients, signingPrivateKey },
+  { room, senderId, clientId, sentAt, text, recipients, signingPrivateKey, roster },
   testOnly = {},
 ) {
+  /** @type {Header} */
   const header = { v: ENVELOPE_VERSION, room, sender: senderId, client_id: clientId, sent_at: sentAt };
+  if (roster !== undefined) {
+    Object.assign(header, { v: ENVELOPE_VERSION_ROSTER, roster_seq: roster?.seq, roster_hash: roster?.hash });
+  }
   const headerBytes = canonicalHeader(header);
   if (typeof text !== "string") throw new TypeError("text must be a string");
-  const members = checkRecipients(recipients, senderId);
+  // Without their own wrap, the sender could not read their message on another device or after a reload.
+  if (!Array.isArray(recipients) || !recipients.some((r) => r?.id === senderId)) {
+    throw new TypeError("recipients must include the sender");
+  }
   const payload = pad(utf8(JSON.stringify({ text })));
   if (payload.length > MAX_PADDED_PAYLOAD) {
     throw new RangeError(`message too long: ${payload.length} padded bytes, at most ${MAX_PADDED_PAYLOAD}`);
   }
-
-  const { ephemeralPrivateKey, contentKeyBytes, iv = randomBytes(IV_BYTES) } = testOnly;
-  checkIv(iv);
-  const contentKey = contentKeyBytes
-    ? await importContentKey(contentKeyBytes)
-    : await subtle.generateKey(AES_GCM_256, true, CONTENT_KEY_USAGES);
-  const ciphertext = new Uint8Array(
-    await subtle.encrypt({ name: "AES-GCM", iv, additionalData: headerBytes }, contentKey, payload),
+  const sealed = await sealForMembers(
+    { plaintext: payload, aad: headerBytes, recipients, info: (id) => infoEnvelopeWrap(room, clientId, id) },
+    testOnly,
   );
-
-  const ephemeral = ephemeralPrivateKey
-    ? { privateKey: ephemeralPrivateKey, publicRaw: await x25519PublicOf(ephemeralPrivateKey) }
-    : await newEphemeral();
-  const wrapped = await Promise.all(
-    members.map(async ({ id, raw }) => {
-      const info = infoEnvelopeWrap(room, clientId, id);
-      let kek;
-      try {
-        const publicKey = await importX25519Public(raw);
-        kek = await deriveKek(ephemeral.privateKey, publicKey, ephemeral.publicRaw, info, "wrapKey");
-      } catch (error) {
-        // X25519 fails only for a low-order public key: such a key cannot come from a real browser.
-        if (isOperationError(error)) throw new TypeError(`recipient ${id}: unusable agreement key`);
-        throw error;
-      }
-      return new Uint8Array(await subtle.wrapKey("raw", contentKey, kek, "AES-KW"));
-    }),
-  );
-  // `members` is sorted by id, so the map is in ascending id order.
-  const wraps = new Map(members.map(({ id }, i) => [id, wrapped[i]]));
-  const parsed = { header, headerBytes, ephPub: ephemeral.publicRaw, iv, ciphertext, wraps };
+  // `ids` are ascending, so the map is in ascending id order.
+  const wraps = new Map(sealed.ids.map((id, i) => [id, sealed.wraps[i]]));
+  const parsed = { header, headerBytes, ephPub: sealed.ephPub, iv: sealed.iv, ciphertext: sealed.ciphertext, wraps };
   const signature = new Uint8Array(await subtle.sign({ name: "Ed25519" }, signingPrivateKey, signedBytes(parsed)));
 
   return {
     ...header,
-    eph_pub: toBase64(ephemeral.publicRaw),
-    iv: toBase64(iv),
-    ciphertext: toBase64(ciphertext),
-    wrap_ids: members.map(({ id }) => id),
-    wraps: toBase64(concatBytes(...wrapped)),
+    eph_pub: toBase64(sealed.ephPub),
+    iv: toBase64(sealed.iv),
+    ciphertext: toBase64(sealed.ciphertext),
+    wrap_ids: sealed.ids,
+    wraps: toBase64(concatBytes(...sealed.wraps)),
     signature: toBase64(signature),
   };
 }
@@ -176,16 +170,15 @@ export async function openEnvelope(envelope, me) {
 
   let padded;
   try {
-    const ephemeral = await importX25519Public(parsed.ephPub);
-    const info = infoEnvelopeWrap(header.room, header.client_id, myId);
-    const kek = await deriveKek(agreementPrivateKey, ephemeral, parsed.ephPub, info, "unwrapKey");
-    const contentKey = await subtle.unwrapKey("raw", wrap, kek, "AES-KW", "AES-GCM", false, ["decrypt"]);
-    const decrypted = await subtle.decrypt(
-      { name: "AES-GCM", iv: parsed.iv, additionalData: parsed.headerBytes },
-      contentKey,
-      parsed.ciphertext,
-    );
-    padded = new Uint8Array(decrypted);
+    padded = await openAsMember({
+      ephPub: parsed.ephPub,
+      wrap,
+      info: infoEnvelopeWrap(header.room, header.client_id, myId),
+      agreementPrivateKey,
+      iv: parsed.iv,
+      ciphertext: parsed.ciphertext,
+      aad: parsed.headerBytes,
+    });
   } catch (error) {
     // OperationError is a failed AES-KW check, GCM tag or X25519; anything else is a programming error.
     if (isOperationError(error)) throw new EnvelopeError("decrypt_failed", undefined, { cause: error });
@@ -222,19 +215,16 @@ export async function verifyEnvelope(envelope, senderSigningPublicKey) {
 function parseEnvelope(envelope) {
   if (!isPlainObject(envelope)) malformed("not an object");
   const wire = /** @type {Record<string, unknown>} */ (envelope);
+  const wireFields = [...HEADER_FIELDS, ...(wire.v === ENVELOPE_VERSION_ROSTER ? ROSTER_FIELDS : []), ...BODY_FIELDS];
   for (const key of Object.keys(wire)) {
-    if (!WIRE_FIELDS.includes(key) && !RELAY_FIELDS.includes(key)) {
+    if (!wireFields.includes(key) && !RELAY_FIELDS.includes(key)) {
       malformed(`unknown field ${JSON.stringify(key).slice(0, 40)}`);
     }
   }
-  for (const key of WIRE_FIELDS) if (!Object.hasOwn(wire, key)) malformed(`missing ${key}`);
-  const header = /** @type {Header} */ ({
-    v: wire.v,
-    room: wire.room,
-    sender: wire.sender,
-    client_id: wire.client_id,
-    sent_at: wire.sent_at,
-  });
+  for (const key of wireFields) if (!Object.hasOwn(wire, key)) malformed(`missing ${key}`);
+  const header = /** @type {Header} */ (
+    Object.fromEntries(wireFields.slice(0, wireFields.length - BODY_FIELDS.length).map((key) => [key, wire[key]]))
+  );
   const problem = headerProblem(header);
   if (problem) malformed(problem);
 
@@ -280,14 +270,33 @@ function parseWraps(wrapIds, blob) {
  */
 function headerProblem(header) {
   if (!isPlainObject(header)) return "not an object";
-  if (header.v !== ENVELOPE_VERSION) return `v must be ${ENVELOPE_VERSION}`;
+  if (header.v !== ENVELOPE_VERSION && header.v !== ENVELOPE_VERSION_ROSTER) {
+    return `v must be ${ENVELOPE_VERSION} or ${ENVELOPE_VERSION_ROSTER}`;
+  }
   if (typeof header.room !== "string" || !UUID.test(header.room)) return "room must be a lower-case UUID";
   if (!isMemberId(header.sender)) return "sender must be a positive safe integer";
   if (typeof header.client_id !== "string" || !UUID.test(header.client_id)) {
     return "client_id must be a lower-case UUID";
   }
   if (!Number.isSafeInteger(header.sent_at) || header.sent_at < 0) return "sent_at must be a non-negative safe integer";
+  if (header.v === ENVELOPE_VERSION_ROSTER) {
+    if (!Number.isSafeInteger(header.roster_seq) || /** @type {number} */ (header.roster_seq) < 0) {
+      return "roster_seq must be a non-negative safe integer";
+    }
+    if (!isHash(header.roster_hash)) return "roster_hash must be the base64 of 32 bytes";
+  } else if (header.roster_seq !== undefined || header.roster_hash !== undefined) {
+    return "only v2 names a roster head";
+  }
   return null;
+}
+
+/** @param {unknown} value */
+function isHash(value) {
+  try {
+    return fromBase64(/** @type {string} */ (value)).length === HASH_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -296,8 +305,8 @@ function headerProblem(header) {
  * @param {Omit<Parsed, "signature">} parsed
  * @returns {Uint8Array}
  */
-function signedBytes({ headerBytes, ephPub, iv, ciphertext, wraps }) {
-  const parts = [utf8(LABEL_ENVELOPE), u32be(headerBytes.length), headerBytes, ephPub, iv];
+function signedBytes({ header, headerBytes, ephPub, iv, ciphertext, wraps }) {
+  const parts = [utf8(LABELS[header.v]), u32be(headerBytes.length), headerBytes, ephPub, iv];
   parts.push(u32be(ciphertext.length), ciphertext);
   for (const [id, wrap] of wraps) parts.push(u64be(id), wrap);
   return concatBytes(...parts);
@@ -331,35 +340,6 @@ function parsePayload(padded) {
 }
 
 /**
- * @param {Recipient[]} recipients
- * @param {number} senderId
- * @returns {{id: number, raw: Uint8Array}[]} sorted by id
- */
-function checkRecipients(recipients, senderId) {
-  if (!Array.isArray(recipients) || recipients.length === 0 || recipients.length > MAX_MEMBERS) {
-    throw new TypeError(`recipients must be an array of 1 to ${MAX_MEMBERS}`);
-  }
-  const seen = new Set();
-  const members = recipients.map((recipient) => {
-    const id = recipient?.id;
-    if (!isMemberId(id)) throw new TypeError("recipient id must be a positive safe integer");
-    if (seen.has(id)) throw new TypeError(`duplicate recipient id ${id}`);
-    seen.add(id);
-    let raw;
-    try {
-      raw = fromBase64(recipient.agreementPublicKey);
-    } catch {
-      throw new TypeError(`recipient ${id}: agreementPublicKey is not base64`);
-    }
-    if (raw.length !== KEY_BYTES) throw new TypeError(`recipient ${id}: agreementPublicKey must be ${KEY_BYTES} bytes`);
-    return { id, raw };
-  });
-  // Without their own wrap, the sender could not read their message on another device or after a reload.
-  if (!seen.has(senderId)) throw new TypeError("recipients must include the sender");
-  return members.sort((a, b) => a.id - b.id);
-}
-
-/**
  * @param {unknown} value
  * @param {string} name
  * @param {number} [length] exact byte length, if fixed
@@ -384,58 +364,7 @@ function malformed(message) {
   throw new EnvelopeError("malformed", message);
 }
 
-// --- keys ----------------------------------------------------------------------------------------
-
-/**
- * KEK = HKDF-SHA256(ikm = X25519(priv, pub), salt = eph_pub, info) as a non-extractable AES-256-KW key.
- * @param {CryptoKey} privateKey X25519, usage deriveBits
- * @param {CryptoKey} publicKey X25519
- * @param {Uint8Array} ephPub the envelope's ephemeral public key (the salt)
- * @param {string} info infoEnvelopeWrap(room, client_id, member id)
- * @param {"wrapKey" | "unwrapKey"} usage
- * @returns {Promise<CryptoKey>}
- */
-async function deriveKek(privateKey, publicKey, ephPub, info, usage) {
-  const shared = await subtle.deriveBits({ name: "X25519", public: publicKey }, privateKey, 256);
-  const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
-  return subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: ephPub, info: utf8(info) },
-    ikm,
-    AES_KW_256,
-    false,
-    [usage],
-  );
-}
-
-/** @returns {Promise<{privateKey: CryptoKey, publicRaw: Uint8Array}>} a fresh, non-extractable X25519 pair */
-async function newEphemeral() {
-  const pair = /** @type {CryptoKeyPair} */ (await subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]));
-  return { privateKey: pair.privateKey, publicRaw: new Uint8Array(await subtle.exportKey("raw", pair.publicKey)) };
-}
-
-/**
- * WebCrypto cannot export a public key from a private one, but the private JWK carries it as "x".
- * @param {CryptoKey} privateKey extractable X25519 private key
- * @returns {Promise<Uint8Array>}
- */
-async function x25519PublicOf(privateKey) {
-  const x = /** @type {string} */ ((await subtle.exportKey("jwk", privateKey)).x);
-  const b64 = x.replace(/-/g, "+").replace(/_/g, "/");
-  return fromBase64(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-}
-
-/** @param {Uint8Array} raw */
-function importX25519Public(raw) {
-  return subtle.importKey("raw", raw, { name: "X25519" }, false, []);
-}
-
-/** @param {Uint8Array} raw 32 bytes, for vectors and tests only */
-function importContentKey(raw) {
-  if (!(raw instanceof Uint8Array) || raw.length !== KEY_BYTES) {
-    throw new TypeError(`contentKeyBytes must be a Uint8Array of ${KEY_BYTES} bytes`);
-  }
-  return subtle.importKey("raw", raw, AES_GCM_256, true, CONTENT_KEY_USAGES);
-}
+// --- keys ---------------------------------------------------------------------------------------
 
 /**
  * @param {CryptoKey | string} key
@@ -466,19 +395,6 @@ async function signingPublicKey(key) {
  */
 function isPlainObject(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/**
- * @param {unknown} value
- * @returns {value is number}
- */
-function isMemberId(value) {
-  return Number.isSafeInteger(value) && /** @type {number} */ (value) >= 1;
-}
-
-/** @param {unknown} error */
-function isOperationError(error) {
-  return error instanceof Error && error.name === "OperationError";
 }
 
 /** @param {number} n */

@@ -5,10 +5,12 @@ export {
   concatBytes,
   fromBase32,
   fromBase64,
+  fromBase64Url,
   fromUtf8,
   randomBytes,
   toBase32,
   toBase64,
+  toBase64Url,
   toHex,
   utf8,
 } from "./encoding.js";
@@ -45,6 +47,7 @@ export { INFO_ENVELOPE_WRAP, infoEnvelopeWrap, LABEL_ENVELOPE } from "./labels.j
 export {
   canonicalHeader,
   ENVELOPE_VERSION,
+  ENVELOPE_VERSION_ROSTER,
   EnvelopeError,
   MAX_MEMBERS,
   MAX_PADDED_PAYLOAD,
@@ -64,3 +67,6 @@ export {
   safetyNumber,
   userFingerprintDigits,
 } from "./safety.js";
+export { linkAddress, linkKeyPair, linkSecretText, newLinkSecret, parseLinkSecret } from "./link.js";
+export { MetaError, openMeta, openMetaWithLink, sealMeta } from "./meta.js";
+export { encodeBody, EntryError, entryHash, parseEntry, signEntry, signedBytes, verifyActor, verifyLink } from "./roster.js";

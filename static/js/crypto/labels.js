@@ -53,6 +53,7 @@ export function aadBundle(username) {
 // Envelope v1 (docs/PROTOCOL.md). The wrap info extends INFO_WRAP with "|" and is only ever used with an
 // X25519 secret and the ephemeral key as salt, so it cannot collide with the password wrap key.
 export const LABEL_ENVELOPE = "securechat/envelope/v1|";
+export const LABEL_ENVELOPE_V2 = "securechat/envelope/v2|";
 export const INFO_ENVELOPE_WRAP = "securechat/wrap/v1|";
 
 /**
@@ -76,3 +77,10 @@ const AAD_TRUST = "securechat/trust/v1|";
 export function aadTrust(username) {
   return AAD_TRUST + owner(username);
 }
+
+// Roster v1 (docs/PROTOCOL.md): entries signed by members, the room's name sealed for them, invite links.
+export const LABEL_ROSTER = "securechat/roster/v1|";
+export const AAD_ROOM_META = "securechat/room-meta/v1|";
+export const INFO_ROOM_META_WRAP = "securechat/room-meta-wrap/v1|";
+export const INFO_LINK_KEY = "securechat/link-key/v1";
+export const INFO_LINK_WRAP = "securechat/link-wrap/v1|";
