@@ -10,15 +10,19 @@ AGREEMENT_KEY_LABEL = b"securechat/agreement-key/v1|"
 FINGERPRINT_LABEL = b"securechat/fingerprint/v1|"
 
 
-def agreement_key_is_signed(*, signing_public_key: bytes, agreement_public_key: bytes, signature: bytes) -> bool:
-    """True when ``signature`` is the signing key's Ed25519 signature over the agreement key."""
+def ed25519_verifies(public_key: bytes, signature: bytes, message: bytes) -> bool:
+    """True when ``signature`` is ``public_key``'s Ed25519 signature over ``message`` (False for a key that is not
+    one)."""
     try:
-        Ed25519PublicKey.from_public_bytes(signing_public_key).verify(
-            signature, AGREEMENT_KEY_LABEL + agreement_public_key
-        )
+        Ed25519PublicKey.from_public_bytes(bytes(public_key)).verify(bytes(signature), message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def agreement_key_is_signed(*, signing_public_key: bytes, agreement_public_key: bytes, signature: bytes) -> bool:
+    """True when ``signature`` is the signing key's Ed25519 signature over the agreement key."""
+    return ed25519_verifies(signing_public_key, signature, AGREEMENT_KEY_LABEL + agreement_public_key)
 
 
 def fingerprint(signing_public_key: bytes) -> str:

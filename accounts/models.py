@@ -116,6 +116,8 @@ class AuditEvent(models.Model):
         MEMBER_ADDED = "member_added", "member added"
         MEMBER_REMOVED = "member_removed", "member removed"
         MEMBER_LEFT = "member_left", "member left"
+        # A signed roster entry that changes the invite link, a role, the owner or the room's (sealed) name.
+        ROOM_CHANGED = "room_changed", "room changed"
         ENVELOPES_PURGED = "envelopes_purged", "envelopes purged"
 
     action = models.CharField(max_length=32, choices=Action.choices)

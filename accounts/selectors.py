@@ -7,7 +7,7 @@ from typing import Any
 from django.utils.crypto import salted_hmac
 
 from accounts.keys import fingerprint
-from accounts.models import Identity, TrustStore, User
+from accounts.models import Identity, KeyEvent, TrustStore, User
 from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, USERNAME_PATTERN, Kdf
 from securechat.validation import Sealed, encode_base64
 
@@ -26,6 +26,15 @@ def identity_of(user: User) -> Identity | None:
 
 def identities_by_ids(user_ids: list[int]) -> list[Identity]:
     return list(Identity.objects.select_related("user").filter(user_id__in=user_ids).order_by("user_id"))
+
+
+def key_history(user_id: int) -> list[dict[str, Any]]:
+    """Every signing key the user has had, oldest first (empty: no such user, or one without keys)."""
+    events = KeyEvent.objects.filter(user_id=user_id).order_by("key_version")
+    return [
+        {"key_version": event.key_version, "signing_public_key": encode_base64(event.signing_public_key)}
+        for event in events.only("key_version", "signing_public_key")
+    ]
 
 
 def decoy_salt(username: str) -> bytes:

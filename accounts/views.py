@@ -184,3 +184,15 @@ def public_keys(request: HttpRequest, username: str) -> HttpResponse:
     if identity.user_id == request.user.pk:
         return JsonResponse(selectors.own_identity_json(identity))
     return JsonResponse(selectors.public_identity_json(identity))
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def key_history(request: HttpRequest) -> HttpResponse:
+    """Every signing key a user has had, oldest first: roster entries signed before a key reset verify under them."""
+    raw = request.GET.get("id", "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
+        raise ApiError(ErrorCode.WRONG_TYPE, "id is a user id.", field="id")
+    keys = selectors.key_history(int(raw))
+    if not keys:
+        raise ApiError(ErrorCode.NOT_FOUND, "No user with that id.")
+    return JsonResponse({"id": int(raw), "keys": keys})

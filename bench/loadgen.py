@@ -77,6 +77,7 @@ class Member:
 class RoomPlan:
     room_id: str
     member_ids: tuple[int, ...]
+    head: tuple[int, str]  # the room's roster head (seq, base64 hash): every send is a v2 envelope naming it
 
 
 class Frames:
@@ -90,11 +91,13 @@ class Frames:
         self._variants: list[tuple[bytes, bytes, bytes]] = []
         for _ in range(VARIANTS_PER_SENDER):
             envelope = {
-                "v": 1,
+                "v": 2,
                 "room": room.room_id,
                 "sender": sender,
                 "client_id": "\x00",
                 "sent_at": "\x01",
+                "roster_seq": room.head[0],
+                "roster_hash": room.head[1],
                 "eph_pub": b64(os.urandom(32)),
                 "iv": b64(os.urandom(12)),
                 "ciphertext": b64(os.urandom(256 * blocks + 16)),

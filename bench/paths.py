@@ -74,11 +74,13 @@ def ameasure(run: Callable[[], Awaitable[Any]], reps: int, per: int = 1) -> tupl
 def send_text(room: stack.BenchRoom, sender: int) -> str:
     ids = sorted(m.id for m in room.members)
     envelope = {
-        "v": 1,
+        "v": 2,
         "room": room.id,
         "sender": sender,
         "client_id": str(uuid.uuid4()),
         "sent_at": int(time.time() * 1000),
+        "roster_seq": room.head[0],
+        "roster_hash": room.head[1],
         "eph_pub": b64(os.urandom(32)),
         "iv": b64(os.urandom(12)),
         "ciphertext": b64(os.urandom(272)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import dataclasses
 import math
 import os
@@ -247,12 +248,19 @@ def app_members(group: stack.ServerGroup, rooms: Sequence[stack.BenchRoom]) -> l
 
 
 def plans(rooms: Sequence[stack.BenchRoom]) -> list[RoomPlan]:
-    return [RoomPlan(room.id, tuple(m.id for m in room.members)) for room in rooms]
+    return [RoomPlan(room.id, tuple(m.id for m in room.members), room.head) for room in rooms]
 
 
 def relay_rooms(rooms: int, members: int) -> list[RoomPlan]:
-    """The same shape for the bare relay: room UUIDs and member ids it never checks."""
-    return [RoomPlan(str(uuid.uuid4()), tuple(range(1 + r * members, 1 + (r + 1) * members))) for r in range(rooms)]
+    """The same shape for the bare relay: room UUIDs, member ids and roster heads it never checks."""
+    return [
+        RoomPlan(
+            str(uuid.uuid4()),
+            tuple(range(1 + r * members, 1 + (r + 1) * members)),
+            (0, base64.b64encode(os.urandom(32)).decode("ascii")),
+        )
+        for r in range(rooms)
+    ]
 
 
 def relay_members(group: stack.ServerGroup, rooms: Sequence[RoomPlan]) -> list[Member]:

@@ -1,4 +1,5 @@
-"""The ciphertext audit log and rooms, read-only. No model has a plaintext field, so no page can show one."""
+"""The ciphertext audit log, rooms and their rosters, read-only. No model has a plaintext field, so no page can show
+one, and no page names a room: rooms are ids (a room's name travels sealed in its roster)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Length
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html
 
-from chat.models import Envelope, Membership, Room
+from chat.models import Envelope, Membership, Room, RosterEntry
 from securechat.admin import ReadOnlyAdmin, ReadOnlyInline
 from securechat.paginators import LargeTablePaginator
 from securechat.validation import encode_base64
@@ -88,17 +90,30 @@ def export_csv(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
     return response
 
 
-@admin.register(Envelope)
-class EnvelopeAdmin(ReadOnlyAdmin):
-    list_display = ("id", "room", "sender", "server_time", "size", "version")
-    list_filter = (RoomFilter, SenderFilter)
-    date_hierarchy = "server_time"
-    search_fields = ("room__name", "sender__username")
+class SignedRecordAdmin(ReadOnlyAdmin):
+    """Records a user signed (envelopes, roster entries): staff only, shown as stored, newest first, in tables
+    too big to count."""
+
     ordering = ("-id",)
-    list_select_related = ("room", "sender")
     list_per_page = 100
     paginator = LargeTablePaginator
     show_full_result_count = False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_active and request.user.is_staff and super().has_view_permission(request, obj)
+
+    @admin.display(description="signature (base64)")
+    def signature_base64(self, obj: Envelope | RosterEntry) -> str:
+        return encode_base64(obj.signature)
+
+
+@admin.register(Envelope)
+class EnvelopeAdmin(SignedRecordAdmin):
+    list_display = ("id", "room", "sender", "server_time", "size", "version")
+    list_filter = (RoomFilter, SenderFilter)
+    date_hierarchy = "server_time"
+    search_fields = ("sender__username",)
+    list_select_related = ("room", "sender")
     actions = [export_csv]
     fields = (
         "id",
@@ -123,9 +138,6 @@ class EnvelopeAdmin(ReadOnlyAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.is_active and request.user.is_staff and super().has_view_permission(request, obj)
-
     @admin.display(description="ephemeral public key (base64)")
     def eph_pub_base64(self, obj: Envelope) -> str:
         return encode_base64(obj.eph_pub)
@@ -133,10 +145,6 @@ class EnvelopeAdmin(ReadOnlyAdmin):
     @admin.display(description="IV (base64)")
     def iv_base64(self, obj: Envelope) -> str:
         return encode_base64(obj.iv)
-
-    @admin.display(description="signature (base64)")
-    def signature_base64(self, obj: Envelope) -> str:
-        return encode_base64(obj.signature)
 
     @admin.display(description="ciphertext (base64)")
     def ciphertext_base64(self, obj: Envelope) -> str:
@@ -149,18 +157,18 @@ class EnvelopeAdmin(ReadOnlyAdmin):
 
 class MembershipInline(ReadOnlyInline):
     model = Membership
-    fields = ("user", "joined_at", "joined_after", "left_at")
+    fields = ("user", "role", "joined_at", "joined_after", "left_at")
     readonly_fields = fields
     ordering = ("joined_at",)
 
 
 @admin.register(Room)
 class RoomAdmin(ReadOnlyAdmin):
-    list_display = ("__str__", "kind", "policy", "owner", "member_count", "created_at")
+    list_display = ("id", "kind", "policy", "owner", "member_count", "roster_length", "created_at")
     list_filter = ("kind", "policy")
-    search_fields = ("name", "owner__username", "memberships__user__username")
+    search_fields = ("owner__username", "memberships__user__username")
     date_hierarchy = "created_at"
-    fields = ("id", "name", "kind", "policy", "owner", "created_at")
+    fields = ("id", "kind", "policy", "owner", "roster_length", "created_at")
     readonly_fields = fields
     inlines = [MembershipInline]
 
@@ -171,3 +179,52 @@ class RoomAdmin(ReadOnlyAdmin):
     @admin.display(description="members", ordering="member_count")
     def member_count(self, obj: Room) -> int:
         return obj.member_count
+
+    @admin.display(description="roster entries", ordering="roster_seq")
+    def roster_length(self, obj: Room) -> int | str:
+        # seq counts from 0; a room from before rosters has none.
+        return "none (from before rosters)" if obj.roster_seq is None else obj.roster_seq + 1
+
+
+@admin.register(RosterEntry)
+class RosterEntryAdmin(SignedRecordAdmin):
+    list_display = ("id", "room", "seq", "op", "actor", "server_time", "size")
+    list_filter = (RoomFilter, "op")
+    date_hierarchy = "server_time"
+    search_fields = ("actor__username",)
+    list_select_related = ("room", "actor")
+    fields = (
+        "id",
+        "room",
+        "seq",
+        "op",
+        "actor",
+        "after",
+        "server_time",
+        "size",
+        "hash_base64",
+        "signature_base64",
+        "link_signature_base64",
+        "signed_body",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list shows the body's size, not the body: no row's blob is loaded for it.
+        return super().get_queryset(request).annotate(body_size=Length("body"))
+
+    @admin.display(description="size (bytes)", ordering="body_size")
+    def size(self, obj: RosterEntry) -> int:
+        return obj.body_size
+
+    @admin.display(description="hash (base64)")
+    def hash_base64(self, obj: RosterEntry) -> str:
+        return encode_base64(obj.hash)
+
+    @admin.display(description="link signature (base64)")
+    def link_signature_base64(self, obj: RosterEntry) -> str:
+        return encode_base64(obj.link_signature) or "—"
+
+    @admin.display(description="signed body, as received (the room's name in it is sealed for the members)")
+    def signed_body(self, obj: RosterEntry) -> str:
+        return format_html('<code class="roster-body">{}</code>', obj.body)

@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from chat import events, protocol, selectors
+from accounts.services import ClientInfo
+from accounts.views import storable
+from chat import events, protocol, roster, selectors, services
 from chat.fanout import CLOSE_TRY_AGAIN, room_fanout
 from chat.presence import REFRESH_SECONDS, presence
 from chat.writer import envelope_writer
@@ -193,7 +195,36 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         encoded, more = protocol.page_that_fits(items, more, keep_newest=True)
         return _envelopes_frame(ref, room_id, encoded, more=more, start=not more)
 
+    async def op_roster(self, frame: protocol.Frame) -> None:
+        room_id = protocol.room_id(frame.fields)
+        start = protocol.roster_from(frame.fields)
+        await self.send(text_data=await database_sync_to_async(self._roster_page)(frame.ref, room_id, start))
+
+    async def op_append(self, frame: protocol.Frame) -> None:
+        room_id = protocol.room_id(frame.fields)
+        entry = roster.entry(frame.fields)
+        append = database_sync_to_async(services.append_entry)
+        appended = await append(actor=self.user, room_id=room_id, entry=entry, client=self._client())
+        await self.send_json({"type": "appended", **appended.answer(), "ref": frame.ref})
+
+    def _roster_page(self, ref: str | None, room_id: uuid.UUID, start: int) -> str:
+        selectors.membership_of(self.user, room_id)
+        encoded, more = selectors.roster_page(room_id, start)
+        fields = {"type": "roster", "ref": ref, "room": str(room_id), "more": more}
+        return protocol.frame_with_list(fields, "entries", encoded)
+
+    def _client(self) -> ClientInfo:
+        """Where this socket comes from, for the audit log."""
+        client = self.scope.get("client")
+        headers = dict(self.scope.get("headers") or [])
+        agent = headers.get(b"user-agent", b"").decode("latin-1")
+        return ClientInfo(ip_address=client[0] if client else None, user_agent=storable(agent))
+
     # --- channel layer -> client ------------------------------------------------------
+
+    async def roster_entries(self, event: dict[str, Any]) -> None:
+        if event["room"] in self.rooms:
+            await self.send_json({"type": "roster", "room": event["room"], "entries": event["entries"]})
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user"] != self.user.pk and event["room"] in self.rooms:

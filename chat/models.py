@@ -1,6 +1,5 @@
 """Chat: rooms, who is in them, and the encrypted envelopes. No field can hold a plaintext message."""
 
-import secrets
 import uuid
 
 from django.conf import settings
@@ -18,30 +17,46 @@ class Room(models.Model):
         INVITE = "invite", "invite only"
         LINK = "link", "anyone with the link"
 
+    # The browser picks a room's id (its roster's first entry names it).
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=80, blank=True)
+    # A room from before rosters keeps the name it was given in clear until its roster is signed; then it is
+    # emptied, and a room made with a roster never has one (its name travels sealed in the roster's meta).
+    legacy_name = models.CharField(max_length=80, blank=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.GROUP)
+    # The server's view, kept by the roster: "link" exactly when an invite link is open.
     policy = models.CharField(max_length=8, choices=Policy.choices, default=Policy.INVITE)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_rooms"
     )
-    invite_token = models.CharField(max_length=43, unique=True, default=secrets.token_urlsafe, editable=False)
+    # A room from before rosters: its old invite link, cleared when the room gets a roster.
+    invite_token = models.CharField(max_length=43, unique=True, null=True, blank=True, default=None, editable=False)
     # "<smaller user id>:<larger user id>" for a direct conversation: one per pair.
     direct_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    # The roster's head: the newest entry's seq and hash (null: a room from before rosters).
+    roster_seq = models.BigIntegerField(null=True, blank=True)
+    roster_head = models.BinaryField(max_length=32, null=True, blank=True)
+    # The open invite link's Ed25519 public key (null: no link open); the join page finds the room by it.
+    link_pub = models.BinaryField(max_length=32, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return self.name or f"direct {self.direct_key}"
+        return f"{self.kind} room {self.id}"
 
 
 class Membership(models.Model):
     """A stay in a room. Leaving ends it (``left_at``); rejoining starts a new one."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "admin"
+        MEMBER = "member", "member"
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(auto_now_add=True)
     # The last envelope id in the room when this stay began: nothing before it was wrapped for this member.
     joined_after = models.BigIntegerField(default=0)
+    # As the roster's `role` and `owner` entries set it; the owner is Room.owner.
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
     left_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -76,6 +91,9 @@ class Envelope(models.Model):
     wraps = models.BinaryField()
     # Ciphertext bytes, kept so listings need not load the blob.
     size = models.PositiveIntegerField()
+    # v2: the roster head the envelope was wrapped for (signed in its header); null for v1.
+    roster_seq = models.BigIntegerField(null=True, blank=True)
+    roster_hash = models.BinaryField(max_length=32, null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sender", "client_id"], name="chat_envelope_idempotent")]
@@ -93,3 +111,43 @@ class Envelope(models.Model):
         return {
             member: wraps[index * WRAP_BYTES : (index + 1) * WRAP_BYTES] for index, member in enumerate(self.wrap_ids)
         }
+
+
+class RosterEntry(models.Model):
+    """One signed change of a room's members (docs/PROTOCOL.md, "Roster v1"), stored as it came.
+
+    ``body`` is the signed record; the other columns are read from it (or are the server's routing facts) so the
+    server can check and list entries without parsing it again.
+    """
+
+    class Op(models.TextChoices):
+        CREATE = "create", "create"
+        ADD = "add", "add"
+        REMOVE = "remove", "remove"
+        LEAVE = "leave", "leave"
+        JOIN = "join", "join"
+        LINK = "link", "link"
+        ROLE = "role", "role"
+        OWNER = "owner", "owner"
+        RENAME = "rename", "rename"
+
+    id = models.BigAutoField(primary_key=True)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="roster_entries")
+    seq = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+    body = models.TextField()
+    signature = models.BinaryField(max_length=64)
+    # The invite link key's signature, on a `join` only (empty otherwise).
+    link_signature = models.BinaryField(max_length=64, blank=True, default=b"")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="roster_entries")
+    op = models.CharField(max_length=8, choices=Op.choices)
+    # The room's newest envelope id when the entry was stored (0: none): where the change falls among the messages.
+    after = models.BigIntegerField(default=0)
+    server_time = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "roster entries"
+        constraints = [models.UniqueConstraint(fields=["room", "seq"], name="chat_rosterentry_room_seq")]
+
+    def __str__(self) -> str:
+        return f"roster entry {self.seq} of {self.room_id}"

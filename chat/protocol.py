@@ -17,7 +17,12 @@ from django.conf import settings
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Fields, parse_json
 
-ENVELOPE_VERSION = 1
+# v1: a room from before rosters; v2: a room with a roster, naming the head it was wrapped for.
+ENVELOPE_VERSIONS = (1, 2)
+ROSTER_HEAD_VERSION = 2
+ROSTER_HASH_BYTES = 32
+# Safe integers for the browser, which reads roster seqs as JavaScript numbers.
+MAX_ROSTER_SEQ = 2**53 - 1
 PAD_BLOCK = 256
 GCM_TAG_BYTES = 16
 # 16 000 characters of text as UTF-8 JSON, padded: 96 KiB is ample.
@@ -30,7 +35,7 @@ WRAP_BYTES = 40
 MAX_USER_ID = 2**63 - 1
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
-OPS = ("send", "sync", "history", "typing")
+OPS = ("send", "sync", "history", "typing", "roster", "append")
 # What an outgoing frame's fields besides its envelopes may take, within the WebSocket message limit.
 FRAME_HEADROOM = 4096
 
@@ -57,6 +62,9 @@ class EnvelopeIn:
     # concatenated in that order: stored and relayed as they came.
     wrap_ids: tuple[int, ...]
     wraps: bytes
+    # v2 only: the roster head (seq and hash) the sender wrapped for, in the signed header.
+    roster_seq: int | None = None
+    roster_hash: bytes | None = None
 
 
 def parse_frame(text: str) -> Frame:
@@ -81,6 +89,13 @@ def envelope_id(fields: Fields, name: str, *, optional: bool = False) -> int | N
     return fields.integer(name, minimum=0, maximum=2**63 - 1)
 
 
+def roster_from(fields: Fields, *, optional: bool = False) -> int:
+    """The first roster seq a page asks for (0: the whole chain)."""
+    if optional and fields.get("from") is None:
+        return 0
+    return fields.integer("from", minimum=0, maximum=MAX_ROSTER_SEQ)
+
+
 def page_limit(fields: Fields) -> int:
     if fields.get("limit") is None:
         return PAGE_DEFAULT
@@ -92,7 +107,7 @@ def envelope(fields: Fields) -> EnvelopeIn:
     raw = env.get("ciphertext")
     if isinstance(raw, str) and len(raw) > MAX_CIPHERTEXT_BASE64:
         raise ApiError(ErrorCode.TOO_LARGE, "The message is too long.", field="envelope.ciphertext")
-    version = env.integer("v", minimum=ENVELOPE_VERSION, maximum=ENVELOPE_VERSION)
+    version = env.integer("v", minimum=ENVELOPE_VERSIONS[0], maximum=ENVELOPE_VERSIONS[-1])
     ciphertext = env.bytes(
         "ciphertext", min_length=PAD_BLOCK + GCM_TAG_BYTES, max_length=MAX_PADDED_PAYLOAD + GCM_TAG_BYTES
     )
@@ -112,7 +127,21 @@ def envelope(fields: Fields) -> EnvelopeIn:
         wrap_ids=(ids := wrap_ids(env)),
         # One decode for all of them: WRAP_BYTES per id, exactly.
         wraps=env.bytes("wraps", length=WRAP_BYTES * len(ids)),
+        **roster_head(env, version),
     )
+
+
+def roster_head(env: Fields, version: int) -> dict[str, Any]:
+    """A v2 envelope's roster head; a v1 envelope carries none (its room has no roster)."""
+    if version == ROSTER_HEAD_VERSION:
+        return {
+            "roster_seq": env.integer("roster_seq", minimum=0, maximum=MAX_ROSTER_SEQ),
+            "roster_hash": env.bytes("roster_hash", length=ROSTER_HASH_BYTES),
+        }
+    for name in ("roster_seq", "roster_hash"):
+        if env.get(name) is not None:
+            raise ApiError(ErrorCode.WRONG_TYPE, "A v1 envelope names no roster head.", field=env.path_of(name))
+    return {}
 
 
 def wrap_ids(env: Fields) -> tuple[int, ...]:

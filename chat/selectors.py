@@ -1,4 +1,4 @@
-"""Reads: rooms and members as each user may see them, and pages of envelopes."""
+"""Reads: rooms and members as each user may see them, and pages of envelopes and of roster entries."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
-from chat.models import Envelope, Membership, Room
-from chat.protocol import datetime_to_ms
+from chat.models import Envelope, Membership, Room, RosterEntry
+from chat.protocol import PAGE_MAX, ROSTER_HEAD_VERSION, datetime_to_ms, page_that_fits
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import encode_base64
 
@@ -53,13 +53,20 @@ def room_for(user: User, room_id: uuid.UUID | str) -> dict[str, Any]:
     return room_json(rooms_with_members().get(id=room_id), membership)
 
 
+def room_if_member(user: User, room_id: uuid.UUID | str) -> dict[str, Any] | None:
+    """The room as ``room_for`` gives it, or None if the user is not (or no longer) in it."""
+    try:
+        return room_for(user, room_id)
+    except ApiError:
+        return None
+
+
 def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any]:
     members = getattr(room, "active", None)
     if members is None:
         members = list(active_memberships().filter(room=room).select_related("user").order_by("joined_at", "id"))
     data = {
         "id": str(room.id),
-        "name": room.name,
         "kind": room.kind,
         "policy": room.policy,
         "owner": room.owner_id,
@@ -67,11 +74,43 @@ def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any
     }
     if membership is not None:
         data["joined_after"] = membership.joined_after
+    # The server's word on the roster's head; only a room from before rosters still has a name the server knows.
+    data["roster"] = roster_head_json(room)
+    data["name"] = (room.legacy_name or None) if room.roster_seq is None else None
     return data
 
 
-def envelope_json(envelope: Envelope) -> dict[str, Any]:
+def roster_head_json(room: Room) -> dict[str, Any] | None:
+    if room.roster_seq is None:
+        return None
+    return {"seq": room.roster_seq, "hash": encode_base64(room.roster_head)}
+
+
+def entry_json(entry: RosterEntry) -> dict[str, Any]:
+    """A roster entry as served: the signed wire object, and where it falls among the messages and when."""
     return {
+        "body": entry.body,
+        "signature": encode_base64(entry.signature),
+        "link_signature": encode_base64(entry.link_signature),
+        "after": entry.after,
+        "server_time": entry.server_time.isoformat(),
+    }
+
+
+def roster_page(room_id: uuid.UUID | str, start: int) -> tuple[list[str], bool]:
+    """Up to PAGE_MAX entries from seq ``start`` on, in order, JSON-encoded and cut to one frame. Returns (entries,
+    more). Whoever asks has been let in already: a member, or the holder of the room's open invite link."""
+    rows = list(RosterEntry.objects.filter(room_id=room_id, seq__gte=start).order_by("seq")[: PAGE_MAX + 1])
+    return page_that_fits([entry_json(row) for row in rows[:PAGE_MAX]], len(rows) > PAGE_MAX, keep_newest=False)
+
+
+def room_by_link(link_pub: bytes) -> Room | None:
+    """The room whose open invite link has this public key."""
+    return Room.objects.filter(link_pub=link_pub).first()
+
+
+def envelope_json(envelope: Envelope) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "id": envelope.id,
         "server_time": envelope.server_time.isoformat(),
         "v": envelope.version,
@@ -79,13 +118,17 @@ def envelope_json(envelope: Envelope) -> dict[str, Any]:
         "sender": envelope.sender_id,
         "client_id": str(envelope.client_id),
         "sent_at": datetime_to_ms(envelope.client_time),
-        "eph_pub": encode_base64(envelope.eph_pub),
-        "iv": encode_base64(envelope.iv),
-        "ciphertext": encode_base64(envelope.ciphertext),
-        "wrap_ids": envelope.wrap_ids,
-        "wraps": encode_base64(envelope.wraps),
-        "signature": encode_base64(envelope.signature),
     }
+    if envelope.version == ROSTER_HEAD_VERSION:  # the rest of the signed header, in its order
+        data["roster_seq"] = envelope.roster_seq
+        data["roster_hash"] = encode_base64(envelope.roster_hash)
+    data["eph_pub"] = encode_base64(envelope.eph_pub)
+    data["iv"] = encode_base64(envelope.iv)
+    data["ciphertext"] = encode_base64(envelope.ciphertext)
+    data["wrap_ids"] = envelope.wrap_ids
+    data["wraps"] = encode_base64(envelope.wraps)
+    data["signature"] = encode_base64(envelope.signature)
+    return data
 
 
 def envelopes_after(membership: Membership, after: int, limit: int) -> tuple[list[dict[str, Any]], bool]:

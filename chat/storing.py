@@ -28,11 +28,14 @@ from chat.models import Envelope, Membership, Room
 class LockedRoom:
     members: set[int] = dataclasses.field(default_factory=set)
     newest: int = 0  # the id of the room's newest envelope (0: none yet)
+    # The roster's head: the seq and hash a v2 envelope must name (None: a room from before rosters, v1 only).
+    roster_seq: int | None = None
+    roster_head: bytes | None = None
 
 
 def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedRoom]:
-    """Lock the rooms (in id order, so two writers cannot deadlock) and return their current members and newest
-    envelope id.
+    """Lock the rooms (in id order, so two writers cannot deadlock) and return their current members, newest
+    envelope id and roster head.
 
     Membership changes lock the room too, so they wait for this transaction, and so do other batches for the room:
     its envelopes commit in id order. A room that does not exist is missing from the result. SQLite has no row locks:
@@ -55,20 +58,23 @@ def lock_rooms(room_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LockedRoom]:
     if connection.features.has_select_for_update:
         lock = f"SELECT {qn(room_pk.column)} FROM {room} WHERE {qn(room_pk.column)} IN ({placeholders}) "  # noqa: S608
         _fetch(connection, f"{lock}ORDER BY {qn(room_pk.column)} FOR UPDATE", params)
-    # Each room's newest id once (one step back along the (room, id) index), then its members: a subquery beside
-    # each member row ran once per member, 0.75 ms for a room of 256.
+    # Each room's newest id once (one step back along the (room, id) index) and its roster head, then its members:
+    # a subquery beside each member row ran once per member, 0.75 ms for a room of 256.
     read = (
         f"SELECT {room}.{qn(room_pk.column)}, NULL, (SELECT MAX({envelope}.{qn('id')}) FROM {envelope} "  # noqa: S608
-        f"WHERE {envelope}.{qn('room_id')} = {room}.{qn(room_pk.column)}) FROM {room} "
+        f"WHERE {envelope}.{qn('room_id')} = {room}.{qn(room_pk.column)}), "
+        f"{room}.{qn('roster_seq')}, {room}.{qn('roster_head')} FROM {room} "
         f"WHERE {room}.{qn(room_pk.column)} IN ({placeholders}) UNION ALL "
-        f"SELECT {qn('room_id')}, {qn('user_id')}, NULL FROM {membership} "
+        f"SELECT {qn('room_id')}, {qn('user_id')}, NULL, NULL, NULL FROM {membership} "
         f"WHERE {qn('room_id')} IN ({placeholders}) AND {qn('left_at')} IS NULL"
     )
     rooms: dict[uuid.UUID, LockedRoom] = {}
-    for room_id, user_id, newest in _fetch(connection, read, params + params):
+    for room_id, user_id, newest, roster_seq, roster_head in _fetch(connection, read, params + params):
         locked = rooms.setdefault(_as_uuid(room_id), LockedRoom())
         if user_id is None:
             locked.newest = newest or 0
+            locked.roster_seq = roster_seq
+            locked.roster_head = None if roster_head is None else bytes(roster_head)
         else:
             locked.members.add(user_id)
     return rooms

@@ -1,6 +1,8 @@
-"""Rooms over HTTP: parse at the edge, call a service, answer with the room as the member sees it."""
+"""Rooms over HTTP: parse at the edge, call a service or a selector, answer with the room as the member sees it."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,18 +11,31 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
 from accounts.views import client_info
-from chat import selectors, services
-from chat.protocol import room_id as parse_room_id
-from securechat.api import json_endpoint, read_json
+from chat import protocol, roster, selectors, services
+from securechat.api import MAX_BODY_BYTES, json_endpoint, read_json
+from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Fields
 
-
-def _room_answer(request: HttpRequest, room_id: object, status: int = 200) -> JsonResponse:
-    return JsonResponse({"room": selectors.room_for(request.user, str(room_id))}, status=status)
+# An entry's body (at most roster.MAX_BODY) travels as a JSON string in the request: its quotes are escaped.
+MAX_ENTRY_REQUEST_BYTES = 2 * roster.MAX_BODY + MAX_BODY_BYTES
 
 
 def _room_id(value: str) -> str:
-    return str(parse_room_id(Fields({"room": value})))
+    return str(protocol.room_id(Fields({"room": value})))
+
+
+def _from(request: HttpRequest) -> int:
+    """``?from=<seq>``: the first entry of a page (0, the whole chain, when absent)."""
+    raw = request.GET.get("from", "0")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 16):
+        raise ApiError(ErrorCode.WRONG_TYPE, "from is a roster seq: a whole number.", field="from")
+    return protocol.roster_from(Fields({"from": int(raw)}))
+
+
+def _entries_answer(room_id: object, start: int) -> HttpResponse:
+    encoded, more = selectors.roster_page(str(room_id), start)
+    text = protocol.frame_with_list({"room": str(room_id), "more": more}, "entries", encoded)
+    return HttpResponse(text, content_type="application/json")
 
 
 @require_safe
@@ -33,48 +48,46 @@ def chat_page(request: HttpRequest, room_id: str | None = None) -> HttpResponse:
 @require_safe
 @ensure_csrf_cookie
 @login_required
-def join_page(request: HttpRequest, token: str) -> HttpResponse:
+def join_page(request: HttpRequest, token: str = "") -> HttpResponse:
+    """A legacy invite link (``/join/<token>/``), or a signed room's (``/join/#<secret>``: the secret stays in the
+    fragment, which browsers never send)."""
     return render(request, "chat/join.html", {"token": token})
 
 
-@json_endpoint(methods=("GET", "POST"), login_required=True)
+@json_endpoint(methods=("GET",), login_required=True)
 def rooms(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET":
-        return JsonResponse({"rooms": selectors.rooms_for(request.user)})
-    fields = read_json(request)
-    policy = fields.get("policy") or "invite"
-    room = services.create_room(
-        owner=request.user,
-        name=fields.string("name", max_length=200),
-        policy=policy if isinstance(policy, str) else "",
-        client=client_info(request),
-    )
-    return _room_answer(request, room.id, status=201)
+    return JsonResponse({"rooms": selectors.rooms_for(request.user)})
 
 
 @json_endpoint(methods=("GET",), login_required=True)
 def room_detail(request: HttpRequest, room_id: str) -> HttpResponse:
-    return _room_answer(request, _room_id(room_id))
+    return JsonResponse({"room": selectors.room_for(request.user, _room_id(room_id))})
 
 
-@json_endpoint(methods=("POST",), login_required=True)
-def add_member(request: HttpRequest, room_id: str) -> HttpResponse:
-    fields = read_json(request)
-    room = services.add_member(
-        actor=request.user,
-        room_id=_room_id(room_id),
-        username=fields.string("username", max_length=64),
-        client=client_info(request),
+@json_endpoint(methods=("GET", "POST"), login_required=True)
+def room_roster(request: HttpRequest, room_id: str) -> HttpResponse:
+    room_id = _room_id(room_id)
+    if request.method == "GET":
+        start = _from(request)
+        selectors.membership_of(request.user, room_id)
+        return _entries_answer(room_id, start)
+    entry = roster.entry(read_json(request, max_bytes=MAX_ENTRY_REQUEST_BYTES))
+    appended = services.append_entry(
+        actor=request.user, room_id=uuid.UUID(room_id), entry=entry, client=client_info(request)
     )
-    return _room_answer(request, room.id)
+    room = selectors.room_if_member(request.user, room_id)  # None for whoever just left
+    status = 201 if entry.op == "create" else 200
+    return JsonResponse({**appended.answer(), "room": room}, status=status)
 
 
-@json_endpoint(methods=("DELETE",), login_required=True)
-def remove_member(request: HttpRequest, room_id: str, username: str) -> HttpResponse:
-    room = services.remove_member(
-        actor=request.user, room_id=_room_id(room_id), username=username, client=client_info(request)
-    )
-    return _room_answer(request, room.id)
+@json_endpoint(methods=("GET",), login_required=True)
+def link(request: HttpRequest, key: str) -> HttpResponse:
+    """The chain of the room whose open invite link has this key: what the join page verifies before joining."""
+    link_pub = roster.link_key(key)
+    room = selectors.room_by_link(link_pub) if link_pub is not None else None
+    if room is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "This invite link is not valid (any more).")
+    return _entries_answer(room.id, _from(request))
 
 
 @json_endpoint(methods=("POST",), login_required=True)
@@ -83,25 +96,7 @@ def leave(request: HttpRequest, room_id: str) -> HttpResponse:
     return HttpResponse(status=204)
 
 
-@json_endpoint(methods=("GET",), login_required=True)
-def invite_link(request: HttpRequest, room_id: str) -> HttpResponse:
-    membership = selectors.membership_of(request.user, _room_id(room_id))
-    room = membership.room
-    if room.policy != room.Policy.LINK:
-        return JsonResponse({"invite_url": None})
-    return JsonResponse({"invite_url": request.build_absolute_uri(f"/join/{room.invite_token}/")})
-
-
 @json_endpoint(methods=("POST",), login_required=True)
 def join(request: HttpRequest, token: str) -> HttpResponse:
     room = services.join_by_link(user=request.user, invite_token=token, client=client_info(request))
-    return _room_answer(request, room.id)
-
-
-@json_endpoint(methods=("POST",), login_required=True)
-def direct(request: HttpRequest) -> HttpResponse:
-    fields = read_json(request)
-    room = services.open_direct(
-        user=request.user, other_username=fields.string("username", max_length=64), client=client_info(request)
-    )
-    return _room_answer(request, room.id)
+    return JsonResponse({"room": selectors.room_for(request.user, str(room.id))})

@@ -34,6 +34,10 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     MEMBERS_CHANGED = "members_changed"
     ROOM_FULL = "room_full"
+    # Rosters (docs/PROTOCOL.md, "Roster v1")
+    BAD_ENTRY = "bad_entry"
+    ROSTER_CONFLICT = "roster_conflict"
+    ROSTER_CHANGED = "roster_changed"
     UNAVAILABLE = "unavailable"
 
 
@@ -50,6 +54,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.MEMBERS_CHANGED: 409,
     ErrorCode.ROOM_FULL: 409,
+    ErrorCode.BAD_ENTRY: 400,
+    ErrorCode.ROSTER_CONFLICT: 409,
+    ErrorCode.ROSTER_CHANGED: 409,
     ErrorCode.UNAVAILABLE: 503,
 }
 

@@ -79,6 +79,10 @@ class Fields:
     def _name(self, name: str) -> str:
         return f"{self._path}.{name}" if self._path else name
 
+    def path_of(self, name: str) -> str:
+        """The dotted path of field ``name``, as refusals name it."""
+        return self._name(name)
+
     def _value(self, name: str, kind: type, kind_name: str) -> Any:
         if name not in self._data or self._data[name] is None:
             raise ApiError(ErrorCode.MISSING_FIELD, "This field is required.", field=self._name(name))

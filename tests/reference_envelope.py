@@ -1,4 +1,4 @@
-"""Envelope v1 (docs/PROTOCOL.md) re-done with the `cryptography` package.
+"""Envelopes v1 and v2 (docs/PROTOCOL.md) re-done with the `cryptography` package.
 
 A second, independent implementation of static/js/crypto/envelope.js: tests/vectors/envelope-v1.json pins the
 two together, and server or browser tests can use it to make valid envelopes and to open what the browser sent.
@@ -26,13 +26,19 @@ from tests.reference_crypto import RAW_PUBLIC, b64, to_b64
 
 # Mirror static/js/crypto/labels.js and envelope.js.
 LABEL_ENVELOPE = b"securechat/envelope/v1|"
+# v2: a room with a roster; the header names the roster head the sender wrapped for (the wraps' info is v1's).
+LABEL_ENVELOPE_V2 = b"securechat/envelope/v2|"
 INFO_ENVELOPE_WRAP = "securechat/wrap/v1|"
 ENVELOPE_VERSION = 1
+ENVELOPE_VERSIONS = (1, 2)
 PAD_BLOCK = 256
 TAG_BYTES = 16
 WRAP_BYTES = 40
 HEADER_FIELDS = ("v", "room", "sender", "client_id", "sent_at")
-WIRE_FIELDS = (*HEADER_FIELDS, "eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature")
+HEADER_FIELDS_V2 = (*HEADER_FIELDS, "roster_seq", "roster_hash")
+BODY_FIELDS = ("eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature")
+WIRE_FIELDS = (*HEADER_FIELDS, *BODY_FIELDS)
+WIRE_FIELDS_V2 = (*HEADER_FIELDS_V2, *BODY_FIELDS)
 RELAY_FIELDS = ("id", "server_time")
 MAX_MEMBERS = 256
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -46,9 +52,15 @@ class EnvelopeError(ValueError):
         self.reason = reason
 
 
+def header_fields(version: int) -> tuple[str, ...]:
+    return HEADER_FIELDS_V2 if version == 2 else HEADER_FIELDS
+
+
 def canonical_header(header: Mapping[str, Any]) -> bytes:
-    """``{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}``: these keys, this order, no spaces."""
-    return json.dumps({key: header[key] for key in HEADER_FIELDS}, separators=(",", ":")).encode("ascii")
+    """``{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}`` (v2: then ``"roster_seq":…,"roster_hash":"…"``):
+    these keys, this order, no spaces."""
+    fields = header_fields(header["v"])
+    return json.dumps({key: header[key] for key in fields}, separators=(",", ":")).encode("ascii")
 
 
 def wrap_info(room: str, client_id: str, member_id: int) -> bytes:
@@ -96,22 +108,26 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
     def fail(detail: str) -> EnvelopeError:
         return EnvelopeError("malformed", detail)
 
-    unknown = set(envelope) - set(WIRE_FIELDS) - set(RELAY_FIELDS)
-    missing = set(WIRE_FIELDS) - set(envelope)
+    version = envelope.get("v")
+    if type(version) is not int or version not in ENVELOPE_VERSIONS:
+        raise fail("v")
+    wire = WIRE_FIELDS_V2 if version == 2 else WIRE_FIELDS
+    unknown = set(envelope) - set(wire) - set(RELAY_FIELDS)
+    missing = set(wire) - set(envelope)
     if unknown or missing:
         raise fail(f"unknown {sorted(unknown)}, missing {sorted(missing)}")
 
     def is_int(value: Any, minimum: int) -> bool:
         return type(value) is int and minimum <= value < 2**53
 
-    header = {key: envelope[key] for key in HEADER_FIELDS}
-    if header["v"] != ENVELOPE_VERSION or type(header["v"]) is not int:
-        raise fail("v")
+    header = {key: envelope[key] for key in header_fields(version)}
     for key in ("room", "client_id"):
         if not isinstance(header[key], str) or not UUID.fullmatch(header[key]):
             raise fail(key)
     if not is_int(header["sender"], 1) or not is_int(header["sent_at"], 0):
         raise fail("sender or sent_at")
+    if version == 2 and not is_int(header["roster_seq"], 0):
+        raise fail("roster_seq")
 
     def blob(value: Any, name: str, length: int | None = None) -> bytes:
         try:
@@ -130,6 +146,8 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
         raise fail("wrap_ids")
     if not all(is_int(member, 1) for member in ids) or any(a >= b for a, b in pairwise(ids)):
         raise fail("wrap_ids must be member ids, strictly ascending")
+    if version == 2:
+        blob(header["roster_hash"], "roster_hash", 32)
     concatenated = blob(envelope["wraps"], "wraps", WRAP_BYTES * len(ids))
     wraps = {member: concatenated[i * WRAP_BYTES : (i + 1) * WRAP_BYTES] for i, member in enumerate(ids)}
     return Parsed(
@@ -142,17 +160,29 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
     )
 
 
-def signed_bytes(header: bytes, eph_pub: bytes, iv: bytes, ciphertext: bytes, wraps: Mapping[int, bytes]) -> bytes:
-    parts = [LABEL_ENVELOPE, struct.pack(">I", len(header)), header, eph_pub, iv]
+def signed_bytes(
+    header: bytes,
+    eph_pub: bytes,
+    iv: bytes,
+    ciphertext: bytes,
+    wraps: Mapping[int, bytes],
+    label: bytes = LABEL_ENVELOPE,
+) -> bytes:
+    """The signature input; ``label`` is the version's (LABEL_ENVELOPE_V2 for v2)."""
+    parts = [label, struct.pack(">I", len(header)), header, eph_pub, iv]
     parts += [struct.pack(">I", len(ciphertext)), ciphertext]
     for member_id in sorted(wraps):
         parts += [struct.pack(">Q", member_id), wraps[member_id]]
     return b"".join(parts)
 
 
+def label_of(version: int) -> bytes:
+    return LABEL_ENVELOPE_V2 if version == 2 else LABEL_ENVELOPE
+
+
 def signature_input(envelope: Mapping[str, Any]) -> bytes:
     p = parse(envelope)
-    return signed_bytes(canonical_header(p.header), p.eph_pub, p.iv, p.ciphertext, p.wraps)
+    return signed_bytes(canonical_header(p.header), p.eph_pub, p.iv, p.ciphertext, p.wraps, label_of(p.header["v"]))
 
 
 def verify(envelope: Mapping[str, Any], signing_public_key: Ed25519PublicKey) -> bool:
@@ -175,9 +205,13 @@ def seal(
     ephemeral_key: X25519PrivateKey,
     content_key: bytes,
     iv: bytes,
+    roster_head: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    """An envelope exactly as the browser makes it; every random input is a parameter."""
-    header = {"v": ENVELOPE_VERSION, "room": room, "sender": sender, "client_id": client_id, "sent_at": sent_at}
+    """An envelope exactly as the browser makes it; every random input is a parameter. With ``roster_head``
+    ((seq, base64 hash)) it is v2, for a room with a roster."""
+    header: dict[str, Any] = {"v": 1, "room": room, "sender": sender, "client_id": client_id, "sent_at": sent_at}
+    if roster_head is not None:
+        header = {**header, "v": 2, "roster_seq": roster_head[0], "roster_hash": roster_head[1]}
     header_bytes = canonical_header(header)
     ciphertext = AESGCM(content_key).encrypt(iv, pad(payload_bytes(text)), header_bytes)
     eph_pub = ephemeral_key.public_key().public_bytes(*RAW_PUBLIC)
@@ -187,7 +221,7 @@ def seal(
         )
         for member_id, public in sorted(members.items())
     }
-    signature = signing_key.sign(signed_bytes(header_bytes, eph_pub, iv, ciphertext, wraps))
+    signature = signing_key.sign(signed_bytes(header_bytes, eph_pub, iv, ciphertext, wraps, label_of(header["v"])))
     return {
         **header,
         "eph_pub": to_b64(eph_pub),
@@ -215,8 +249,11 @@ def open_envelope(
     if p.header["sender"] != expected_sender:
         raise EnvelopeError("wrong_sender")
     header_bytes = canonical_header(p.header)
+    label = label_of(p.header["v"])
     try:
-        signing_public_key.verify(p.signature, signed_bytes(header_bytes, p.eph_pub, p.iv, p.ciphertext, p.wraps))
+        signing_public_key.verify(
+            p.signature, signed_bytes(header_bytes, p.eph_pub, p.iv, p.ciphertext, p.wraps, label)
+        )
     except InvalidSignature:
         raise EnvelopeError("bad_signature") from None
     if my_id not in p.wraps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from typing import Any
 
@@ -29,9 +30,22 @@ def kdf(iterations: int = 600_000) -> dict[str, Any]:
     return {"algorithm": "PBKDF2-SHA256", "salt": b64(os.urandom(16)), "iterations": iterations}
 
 
-def signup_body(username: str = "alice", *, with_auth_key: bytes | None = None, **overrides: Any) -> dict[str, Any]:
-    signing = Ed25519PrivateKey.generate()
-    agreement_public = X25519PrivateKey.generate().public_key().public_bytes(*RAW)
+def identity_keys(username: str, key_version: int = 1) -> tuple[Ed25519PrivateKey, X25519PrivateKey]:
+    """A test user's signing and agreement private keys: fixed by the name and key version, so a test can sign
+    as anyone it made (a key reset to the next version gives other keys)."""
+    seed = hashlib.sha256(f"securechat tests|{username.lower()}|{key_version}".encode()).digest()
+    return (
+        Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed + b"|signing").digest()),
+        X25519PrivateKey.from_private_bytes(hashlib.sha256(seed + b"|agreement").digest()),
+    )
+
+
+def signup_body(
+    username: str = "alice", *, key_version: int = 1, with_auth_key: bytes | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """A sign-up (or, without the username, a key reset to ``key_version``) with ``identity_keys``' public keys."""
+    signing, agreement = identity_keys(username, key_version)
+    agreement_public = agreement.public_key().public_bytes(*RAW)
     body = {
         "username": username,
         "kdf": kdf(),

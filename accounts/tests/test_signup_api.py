@@ -102,7 +102,7 @@ def test_signup_refuses_a_malformed_field_and_writes_nothing(
 
 
 def test_signature_by_another_signing_key_is_refused(browser_client: Client) -> None:
-    genuine, other = signup_body(), signup_body()
+    genuine, other = signup_body("alice"), signup_body("mallory")
     error = refused(browser_client, {**genuine, "agreement_signature": other["agreement_signature"]})
     assert error["code"] == "bad_signature"
 

@@ -7,9 +7,9 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 
 from accounts.models import User
-from chat import services
 from chat.models import Room
-from chat.tests.factories import LOCAL, make_user
+from chat.tests.factories import make_user
+from chat.tests.rosters import Chain, make_room
 from chat.tests.sockets import next_envelope, next_of, none_of  # noqa: F401 (the chat tests import them from here)
 
 
@@ -37,11 +37,20 @@ def users(transactional_db: None) -> dict[str, User]:
 
 
 @pytest.fixture
-def room(users: dict[str, User]) -> Room:
-    """alice's room with bob in it; carol is not a member."""
-    room = services.create_room(owner=users["alice"], name="Plans", policy="invite", client=LOCAL)
-    services.add_member(actor=users["alice"], room_id=room.id, username="bob", client=LOCAL)
-    return room
+def room_and_chain(users: dict[str, User]) -> tuple[Room, Chain]:
+    """alice's room with bob in it, signed (alice's create, her add of bob); carol is not a member."""
+    return make_room(users["alice"], users["bob"])
+
+
+@pytest.fixture
+def room(room_and_chain: tuple[Room, Chain]) -> Room:
+    return room_and_chain[0]
+
+
+@pytest.fixture
+def chain(room_and_chain: tuple[Room, Chain]) -> Chain:
+    """The room's roster, to append to as its members' browsers would."""
+    return room_and_chain[1]
 
 
 add = database_sync_to_async

@@ -10,12 +10,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.test import Client
 
 from accounts.models import User
 from accounts.schemas import new_account
 from accounts.services import ClientInfo, register
-from accounts.tests.factories import signup_body
+from accounts.tests.factories import identity_keys, signup_body
+from chat.models import Room
 from securechat.validation import Fields
 
 LOCAL = ClientInfo(ip_address="127.0.0.1", user_agent="tests")
@@ -26,7 +29,13 @@ def b64(value: bytes) -> str:
 
 
 def make_user(username: str) -> User:
+    """A registered user whose keys are ``identity_keys(username)``: tests can sign as them."""
     return register(account=new_account(Fields(signup_body(username))), client=LOCAL)
+
+
+def private_keys(user: User) -> tuple[Ed25519PrivateKey, X25519PrivateKey]:
+    """The user's current signing and agreement private keys (reads their key version)."""
+    return identity_keys(user.username, user.identity.key_version)
 
 
 def session_cookie(user: User) -> str:
@@ -47,15 +56,33 @@ async def connect(
     return WebsocketCommunicator(application, path, headers=headers)
 
 
+def head_of(room: Room) -> tuple[int, str] | None:
+    """The roster head a v2 envelope to ``room`` names, as the instance holds it (None: a room from before rosters)."""
+    return None if room.roster_seq is None else (room.roster_seq, b64(bytes(room.roster_head)))
+
+
 def envelope(
-    room: Any, sender: int, members: list[int], client_id: str | None = None, blocks: int = 1
+    room: Any,
+    sender: int,
+    members: list[int],
+    client_id: str | None = None,
+    blocks: int = 1,
+    head: tuple[int, str] | None = None,
 ) -> dict[str, Any]:
-    return {
-        "v": 1,
+    """An envelope to ``room`` (a Room, or an id); v2 naming ``head`` (by default a Room's own head) if there is one."""
+    if isinstance(room, Room):
+        room, head = room.id, head or head_of(room)
+    header: dict[str, Any] = {
+        "v": 1 if head is None else 2,
         "room": str(room),
         "sender": sender,
         "client_id": client_id or str(uuid.uuid4()),
         "sent_at": int(time.time() * 1000),
+    }
+    if head is not None:
+        header["roster_seq"], header["roster_hash"] = head
+    return {
+        **header,
         "eph_pub": b64(os.urandom(32)),
         "iv": b64(os.urandom(12)),
         "ciphertext": b64(os.urandom(256 * blocks + 16)),

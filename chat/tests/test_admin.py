@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuditEvent, User
-from chat.models import Envelope, Room
+from chat.models import Envelope, Room, RosterEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ ADMIN_PAGES = [
     "/admin/",
     "/admin/chat/envelope/",
     "/admin/chat/room/",
+    "/admin/chat/rosterentry/",
     "/admin/accounts/user/",
     "/admin/accounts/auditevent/",
 ]
@@ -72,6 +73,7 @@ def test_staff_see_every_console_page_and_detail(staff: Client, envelopes: list[
         *ADMIN_PAGES,
         f"/admin/chat/envelope/{envelopes[0].id}/change/",
         f"/admin/chat/room/{room.id}/change/",
+        f"/admin/chat/rosterentry/{RosterEntry.objects.first().id}/change/",
         f"/admin/accounts/user/{room.owner_id}/change/",
         f"/admin/accounts/auditevent/{AuditEvent.objects.first().id}/change/",
     ]:
@@ -106,7 +108,8 @@ def test_users_list_shows_key_fingerprints_and_rooms(staff: Client, room: Room, 
     page = staff.get("/admin/accounts/user/").content.decode()
     assert fingerprint(users["alice"].identity.signing_public_key) in page
     detail = staff.get(f"/admin/accounts/user/{users['bob'].pk}/change/").content.decode()
-    assert "Plans" in detail
+    # Rooms are ids: their names travel sealed in their rosters.
+    assert str(room.id) in detail and "Plans" not in detail
 
 
 @pytest.mark.parametrize("url", ADMIN_PAGES)
@@ -129,10 +132,9 @@ def test_envelopes_cannot_be_added_changed_or_deleted(staff: Client, envelopes: 
 
 @pytest.mark.django_db(transaction=True)
 def test_filters_and_search_return_the_right_rows(staff: Client, room: Room, users: dict[str, User]) -> None:
-    from chat import services
-    from chat.tests.factories import LOCAL
+    from chat.tests.rosters import make_room
 
-    other = services.create_room(owner=users["bob"], name="Elsewhere", policy="invite", client=LOCAL)
+    other, _ = make_room(users["bob"], name="Elsewhere")
     mine = make_envelopes(room, users["alice"], 2)
     theirs = make_envelopes(other, users["bob"], 3)
 
@@ -142,10 +144,45 @@ def test_filters_and_search_return_the_right_rows(staff: Client, room: Room, use
 
     assert listed(f"room={room.id}") == {e.id for e in mine}
     assert listed(f"sender={users['bob'].pk}") == {e.id for e in theirs}
-    assert listed("q=Elsewhere") == {e.id for e in theirs}
+    assert listed("q=bob") == {e.id for e in theirs}
     assert listed("q=alice") == {e.id for e in mine}
+    assert listed("q=Elsewhere") == set()  # the server has no room names to search
     today = timezone.now()
     assert len(listed(f"server_time__year={today.year}")) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rooms_and_roster_entries_are_shown_by_id_never_by_name(staff: Client, room: Room, users) -> None:
+    from chat.tests.rosters import make_room
+
+    make_room(users["bob"], users["carol"], name="Surprise party")
+    pages = [
+        "/admin/chat/room/",
+        f"/admin/chat/room/{room.id}/change/",
+        "/admin/chat/rosterentry/",
+        f"/admin/chat/envelope/?room={room.id}",
+        *(f"/admin/chat/rosterentry/{entry.id}/change/" for entry in RosterEntry.objects.all()),
+    ]
+    for url in pages:
+        page = staff.get(url).content.decode()
+        assert "Plans" not in page and "Surprise party" not in page, url
+    assert str(room.id) in staff.get("/admin/chat/room/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_roster_entry_is_shown_as_stored_and_cannot_be_changed(staff: Client, room: Room) -> None:
+    entry = RosterEntry.objects.get(room=room, seq=1)
+    listing = staff.get(f"/admin/chat/rosterentry/?room={room.id}")
+    assert [row.seq for row in listing.context["cl"].result_list] == [1, 0]
+    assert f'<td class="field-size">{len(entry.body)}</td>' in listing.content.decode()
+    page = staff.get(f"/admin/chat/rosterentry/{entry.id}/change/").content.decode()
+    assert base64.b64encode(bytes(entry.signature)).decode() in page
+    assert base64.b64encode(bytes(entry.hash)).decode() in page
+    assert entry.body.replace('"', "&quot;") in page  # the signed record, as received (escaped as HTML)
+    assert staff.get("/admin/chat/rosterentry/add/").status_code == 403
+    assert staff.post(f"/admin/chat/rosterentry/{entry.id}/change/", {"seq": 5}).status_code == 403
+    assert staff.post(f"/admin/chat/rosterentry/{entry.id}/delete/", {"post": "yes"}).status_code == 403
+    assert RosterEntry.objects.get(id=entry.id).body == entry.body
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,11 +9,12 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import AuditEvent
-from chat import consumers, selectors, services
+from chat import consumers, selectors
 from chat.models import Envelope
 from chat.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of
 from chat.tests.factories import LOCAL, connect, envelope, send_frame, session_cookie
+from chat.tests.rosters import Chain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -60,7 +61,11 @@ async def test_ready_lists_my_rooms_with_their_members(users, room, sockets) -> 
     bob = await sockets(users["bob"])
     assert bob.ready["user"] == users["bob"].pk
     [listed] = bob.ready["rooms"]
-    assert listed["id"] == str(room.id) and listed["name"] == "Plans"
+    assert list(listed) == ["id", "kind", "policy", "owner", "members", "joined_after", "roster", "name"]
+    assert listed["id"] == str(room.id) and listed["owner"] == users["alice"].pk
+    # The server's word on the head; the name is the roster's (sealed), not the server's.
+    assert listed["roster"] == {"seq": 1, "hash": base64.b64encode(bytes(room.roster_head)).decode()}
+    assert listed["name"] is None
     assert [m["username"] for m in listed["members"]] == ["alice", "bob"]
     carol = await sockets(users["carol"])
     assert carol.ready["rooms"] == []
@@ -68,7 +73,7 @@ async def test_ready_lists_my_rooms_with_their_members(users, room, sockets) -> 
 
 async def test_a_member_sends_and_every_member_receives_but_no_outsider(users, room, sockets) -> None:
     alice, bob, carol = [await sockets(users[name]) for name in ("alice", "bob", "carol")]
-    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    env = envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
     await alice.send_json_to(send_frame(room.id, env, ref="r1"))
     ack = await next_of(alice, "ack")
     assert ack["client_id"] == env["client_id"] and ack["ref"] == "r1"
@@ -89,7 +94,7 @@ async def test_a_member_sends_and_every_member_receives_but_no_outsider(users, r
 
 async def test_a_non_member_cannot_send_and_the_socket_stays_usable(users, room, sockets) -> None:
     carol = await sockets(users["carol"])
-    env = envelope(room.id, users["carol"].pk, [users["alice"].pk, users["bob"].pk, users["carol"].pk])
+    env = envelope(room, users["carol"].pk, [users["alice"].pk, users["bob"].pk, users["carol"].pk])
     await carol.send_json_to(send_frame(room.id, env, ref="x"))
     error = await next_of(carol, "error")
     assert (error["code"], error["ref"]) == ("not_member", "x")
@@ -100,7 +105,7 @@ async def test_a_non_member_cannot_send_and_the_socket_stays_usable(users, room,
 
 async def test_a_spoofed_sender_is_refused(users, room, sockets) -> None:
     bob = await sockets(users["bob"])
-    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    env = envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
     await bob.send_json_to(send_frame(room.id, env))
     assert (await next_of(bob, "error"))["code"] == "forbidden"
 
@@ -116,7 +121,7 @@ async def test_an_envelope_naming_another_room_is_refused(users, room, sockets) 
 async def test_wraps_that_do_not_name_exactly_the_members_get_the_current_list(users, room, sockets, who) -> None:
     alice = await sockets(users["alice"])
     members = [users["alice"].pk] if who == "missing bob" else [u.pk for u in users.values()]
-    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+    await alice.send_json_to(send_frame(room.id, envelope(room, users["alice"].pk, members)))
     error = await next_of(alice, "error")
     assert error["code"] == "members_changed"
     assert [m["username"] for m in error["members"]] == ["alice", "bob"]
@@ -125,11 +130,11 @@ async def test_wraps_that_do_not_name_exactly_the_members_get_the_current_list(u
 
 async def test_a_repeated_client_id_returns_the_first_ack_and_stores_once(users, room, sockets) -> None:
     alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
-    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    env = envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
     await alice.send_json_to(send_frame(room.id, env))
     first = await next_of(alice, "ack")
     await next_of(bob, "messages")
-    await alice.send_json_to(send_frame(room.id, {**env, "ciphertext": envelope(room.id, 1, [1])["ciphertext"]}))
+    await alice.send_json_to(send_frame(room.id, {**env, "ciphertext": envelope(room, 1, [1])["ciphertext"]}))
     again = await next_of(alice, "ack")
     assert again["id"] == first["id"]
     assert await database_sync_to_async(Envelope.objects.count)() == 1
@@ -161,7 +166,11 @@ async def test_malformed_frames_get_an_error_and_the_socket_stays_open(users, ro
         ("iv", "AAAA", "bad_length"),
         ("signature", "!!", "bad_base64"),
         ("eph_pub", 7, "wrong_type"),
-        ("v", 2, "out_of_range"),
+        ("v", 3, "out_of_range"),
+        ("roster_seq", -1, "out_of_range"),
+        ("roster_seq", "1", "wrong_type"),
+        ("roster_hash", "AAAA", "bad_length"),
+        ("roster_hash", None, "missing_field"),
         ("ciphertext", base64.b64encode(bytes(300)).decode(), "bad_length"),
         ("ciphertext", "A" * 200_000, "too_large"),
         ("wrap_ids", [], "bad_length"),
@@ -178,40 +187,39 @@ async def test_malformed_frames_get_an_error_and_the_socket_stays_open(users, ro
 )
 async def test_malformed_envelopes_are_refused_with_a_stable_code(users, room, sockets, field, value, code) -> None:
     alice = await sockets(users["alice"])
-    env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), field: value}
+    env = {**envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), field: value}
     await alice.send_json_to(send_frame(room.id, env))
     error = await next_of(alice, "error")
     assert error["code"] == code
     assert await database_sync_to_async(Envelope.objects.count)() == 0
 
 
-async def test_a_removed_member_can_no_longer_send_or_receive(users, room, sockets) -> None:
+async def test_a_removed_member_can_no_longer_send_or_receive(users, room, chain, sockets) -> None:
     alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
-    await database_sync_to_async(services.remove_member)(
-        actor=users["alice"], room_id=room.id, username="bob", client=LOCAL
-    )
+    await database_sync_to_async(chain.append)(users["alice"], "remove", member=users["bob"])
     removed = await next_of(bob, "room")
     assert removed == {"type": "room", "event": "removed", "room": {"id": str(room.id)}}
-    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, [users["alice"].pk])))
+    await none_of(bob, "roster")  # not even the entry that removed them
+    only_alice = envelope(room.id, users["alice"].pk, [users["alice"].pk], head=chain.head)
+    await alice.send_json_to(send_frame(room.id, only_alice))
     await next_of(alice, "ack")
     await none_of(bob, "messages")
-    await bob.send_json_to(send_frame(room.id, envelope(room.id, users["bob"].pk, [users["alice"].pk])))
+    await bob.send_json_to(send_frame(room.id, envelope(room, users["bob"].pk, [users["alice"].pk], head=chain.head)))
     assert (await next_of(bob, "error"))["code"] == "not_member"
     actions = await database_sync_to_async(lambda: list(AuditEvent.objects.values_list("action", flat=True)))()
     assert "member_removed" in actions
 
 
-async def test_a_member_added_while_connected_gets_the_room_and_its_messages(users, room, sockets) -> None:
+async def test_a_member_added_while_connected_gets_the_room_and_its_messages(users, room, chain, sockets) -> None:
     alice, carol = await sockets(users["alice"]), await sockets(users["carol"])
-    await database_sync_to_async(services.add_member)(
-        actor=users["alice"], room_id=room.id, username="carol", client=LOCAL
-    )
+    await database_sync_to_async(chain.append)(users["alice"], "add", member=users["carol"])
     added = await next_of(carol, "room")
     assert added["event"] == "added" and added["room"]["id"] == str(room.id)
+    assert added["room"]["roster"]["seq"] == 2
     updated = await next_of(alice, "room")
     assert [m["username"] for m in updated["room"]["members"]] == ["alice", "bob", "carol"]
     everyone = [u.pk for u in users.values()]
-    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone)))
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone, head=chain.head)))
     assert (await next_of(carol, "messages"))["room"] == str(room.id)
 
 
@@ -222,15 +230,17 @@ async def test_a_member_added_just_as_a_new_rooms_socket_reads_it_is_in_the_list
     read_room = selectors.room_for
     added: list[str] = []
 
+    new = Chain(name="New")
+
     def room_for_then_add_bob(user, room_id):
         room = read_room(user, room_id)
         if not added:  # the owner adds bob the moment the socket has read the new room, before it joins its group
             added.append(room["id"])
-            services.add_member(actor=users["alice"], room_id=room_id, username="bob", client=LOCAL)
+            new.append(users["alice"], "add", member=users["bob"])
         return room
 
     monkeypatch.setattr(selectors, "room_for", room_for_then_add_bob)
-    await database_sync_to_async(services.create_room)(owner=users["alice"], name="New", policy="invite", client=LOCAL)
+    await database_sync_to_async(new.append)(users["alice"], "create", members=(users["alice"],))
 
     frames = [await next_of(alice, "room")]
     while not await alice.receive_nothing(timeout=0.5):
@@ -242,13 +252,15 @@ async def test_a_member_added_just_as_a_new_rooms_socket_reads_it_is_in_the_list
     assert [m["username"] for m in frames[-1]["room"]["members"]] == ["alice", "bob"]
 
 
-async def test_a_room_one_is_added_to_while_the_socket_connects_reaches_it(users, room, sockets, monkeypatch) -> None:
+async def test_a_room_one_is_added_to_while_the_socket_connects_reaches_it(
+    users, room, chain, sockets, monkeypatch
+) -> None:
     read_rooms = selectors.rooms_for
 
     def rooms_for_then_add_carol(user):
         rooms = read_rooms(user)
         # carol is added the moment her connecting socket has read her rooms.
-        services.add_member(actor=users["alice"], room_id=room.id, username="carol", client=LOCAL)
+        chain.append(users["alice"], "add", member=users["carol"])
         return rooms
 
     monkeypatch.setattr(selectors, "rooms_for", rooms_for_then_add_carol)
@@ -263,7 +275,7 @@ async def test_history_pages_backwards_and_sync_catches_up(users, room, sockets)
     members = [users["alice"].pk, users["bob"].pk]
     ids = []
     for _ in range(7):
-        await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+        await alice.send_json_to(send_frame(room.id, envelope(room, users["alice"].pk, members)))
         ids.append((await next_of(alice, "ack"))["id"])
     await alice.send_json_to({"op": "history", "room": str(room.id), "limit": 3})
     latest = await next_of(alice, "envelopes")
@@ -276,16 +288,14 @@ async def test_history_pages_backwards_and_sync_catches_up(users, room, sockets)
     assert [e["id"] for e in caught_up["items"]] == ids[3:] and not caught_up["more"]
 
 
-async def test_a_member_added_later_sees_only_what_came_after_joining(users, room, sockets) -> None:
+async def test_a_member_added_later_sees_only_what_came_after_joining(users, room, chain, sockets) -> None:
     alice = await sockets(users["alice"])
-    before_join = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    before_join = envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
     await alice.send_json_to(send_frame(room.id, before_join))
     await next_of(alice, "ack")
-    await database_sync_to_async(services.add_member)(
-        actor=users["alice"], room_id=room.id, username="carol", client=LOCAL
-    )
+    await database_sync_to_async(chain.append)(users["alice"], "add", member=users["carol"])
     everyone = [u.pk for u in users.values()]
-    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone)))
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone, head=chain.head)))
     after_join = (await next_of(alice, "ack"))["id"]
     carol = await sockets(users["carol"])
     await carol.send_json_to({"op": "history", "room": str(room.id)})
@@ -342,9 +352,9 @@ async def test_sending_faster_than_the_rate_limit_is_refused(users, room, socket
     alice = await sockets(users["alice"])
     members = [users["alice"].pk, users["bob"].pk]
     for _ in range(2):
-        await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+        await alice.send_json_to(send_frame(room.id, envelope(room, users["alice"].pk, members)))
         await next_of(alice, "ack")
-    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+    await alice.send_json_to(send_frame(room.id, envelope(room, users["alice"].pk, members)))
     error = await next_of(alice, "error")
     assert error["code"] == "rate_limited"
 
@@ -352,7 +362,7 @@ async def test_sending_faster_than_the_rate_limit_is_refused(users, room, socket
 @pytest.mark.parametrize("form", [str.upper, lambda u: u.replace("-", ""), lambda u: "{" + u + "}"])
 async def test_a_room_uuid_in_a_non_canonical_form_is_refused(users, room, sockets, form) -> None:
     alice = await sockets(users["alice"])
-    env = envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
+    env = envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk])
     await alice.send_json_to(send_frame(room.id, {**env, "room": form(str(room.id))}))
     error = await next_of(alice, "error")
     assert (error["code"], error["field"]) == ("wrong_type", "envelope.room")
@@ -361,14 +371,14 @@ async def test_a_room_uuid_in_a_non_canonical_form_is_refused(users, room, socke
 @pytest.mark.parametrize("sent_at", [0, 1763790000123, 253_402_300_799_999])
 async def test_sent_at_comes_back_exactly_as_signed(users, room, sockets, sent_at) -> None:
     alice = await sockets(users["alice"])
-    env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": sent_at}
+    env = {**envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": sent_at}
     await alice.send_json_to(send_frame(room.id, env))
     assert (await next_envelope(alice))["sent_at"] == sent_at
 
 
 async def test_a_sent_at_beyond_year_9999_is_refused(users, room, sockets) -> None:
     alice = await sockets(users["alice"])
-    env = {**envelope(room.id, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": 2**53}
+    env = {**envelope(room, users["alice"].pk, [users["alice"].pk, users["bob"].pk]), "sent_at": 2**53}
     await alice.send_json_to(send_frame(room.id, env))
     assert (await next_of(alice, "error"))["code"] == "out_of_range"
 
@@ -380,7 +390,7 @@ async def test_a_key_reset_is_announced_to_everyone_sharing_a_room(users, room, 
     from securechat.validation import Fields
 
     bob, carol = await sockets(users["bob"]), await sockets(users["carol"])
-    new = new_identity(Fields(signup_body("alice")))
+    new = new_identity(Fields(signup_body("alice", key_version=2)))
     await database_sync_to_async(reset_identity)(user=users["alice"], new=new, client=LOCAL)
     assert await next_of(bob, "keys") == {"type": "keys", "user": users["alice"].pk}
     await none_of(carol, "keys")

@@ -39,7 +39,7 @@ async def kill_clients_named(name: str) -> int:
 async def test_messages_reach_the_room_through_the_workers_subscription(users, room, sockets, own_prefix) -> None:
     alice, bob = await sockets(users["alice"]), await sockets(users["bob"])
     members = [users["alice"].pk, users["bob"].pk]
-    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, members)))
+    await alice.send_json_to(send_frame(room.id, envelope(room, users["alice"].pk, members)))
     ack = await next_of(alice, "ack")
     assert [item["id"] for item in (await next_of(bob, "messages"))["envelopes"]] == [ack["id"]]
 

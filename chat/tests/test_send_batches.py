@@ -15,7 +15,8 @@ from django.db import connection, transaction
 from chat import protocol, services
 from chat.consumers import SENDS_IN_FLIGHT
 from chat.models import Envelope, Room
-from chat.tests.factories import LOCAL, envelope, send_frame
+from chat.tests.factories import envelope, send_frame
+from chat.tests.rosters import make_room
 from chat.tests.sockets import next_of, none_of
 from securechat.errors import ApiError
 from securechat.validation import Fields
@@ -24,9 +25,9 @@ from tests.servers import database_url
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def post(user, room_id, members, client_id=None) -> services.Post:
-    frame = Fields({"envelope": envelope(room_id, user.pk, members, client_id)})
-    return services.Post(user, room_id, protocol.envelope(frame))
+def post(user, room, members, client_id=None, head=None) -> services.Post:
+    frame = Fields({"envelope": envelope(room, user.pk, members, client_id, head=head)})
+    return services.Post(user, room.id, protocol.envelope(frame))
 
 
 def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_order(users, room) -> None:
@@ -34,12 +35,12 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
     both = [alice.pk, bob.pk]
     repeated = str(uuid.uuid4())
     batch = [
-        post(alice, room.id, both),
-        post(carol, room.id, [alice.pk, bob.pk, carol.pk]),  # not a member
-        post(bob, room.id, [alice.pk]),  # wraps miss a member
-        post(bob, room.id, both, repeated),
-        post(bob, room.id, both, repeated),  # the same send again, in the same batch
-        post(alice, room.id, both),
+        post(alice, room, both),
+        post(carol, room, [alice.pk, bob.pk, carol.pk]),  # not a member
+        post(bob, room, [alice.pk]),  # wraps miss a member
+        post(bob, room, both, repeated),
+        post(bob, room, both, repeated),  # the same send again, in the same batch
+        post(alice, room, both),
     ]
     results = services.post_envelopes(batch, refused={})
     assert [r.code if isinstance(r, ApiError) else r.created for r in results] == [
@@ -61,7 +62,7 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
 def test_every_field_of_a_batch_is_stored_as_sent(users, room) -> None:
     alice, bob = users["alice"], users["bob"]
     both = [alice.pk, bob.pk]
-    batch = [post(alice, room.id, both), post(bob, room.id, both), post(alice, room.id, both)]
+    batch = [post(alice, room, both), post(bob, room, both), post(alice, room, both)]
 
     results = services.post_envelopes(batch, refused={})
 
@@ -77,11 +78,12 @@ def test_every_field_of_a_batch_is_stored_as_sent(users, room) -> None:
             given.wraps,
         ]
         assert (bytes(stored.ciphertext), stored.size) == (given.ciphertext, len(given.ciphertext))
+        assert (stored.roster_seq, bytes(stored.roster_hash)) == (given.roster_seq, given.roster_hash)
         assert stored.server_time == posted.envelope.server_time
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: SQLite's writers take the whole database")
-def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(users, room) -> None:
+def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(users, room, chain) -> None:
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     holding, release = threading.Event(), threading.Event()
     held: list[services.Posted | ApiError] = []
@@ -90,8 +92,9 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
         try:
             with transaction.atomic():
                 Room.objects.select_for_update().get(id=room.id)
-                services.add_member(actor=alice, room_id=room.id, username="carol", client=LOCAL)
-                held.extend(services.post_envelopes([post(bob, room.id, [alice.pk, bob.pk, carol.pk])], refused={}))
+                chain.append(alice, "add", member=carol)
+                everyone = [alice.pk, bob.pk, carol.pk]
+                held.extend(services.post_envelopes([post(bob, room, everyone, head=chain.head)], refused={}))
                 holding.set()
                 release.wait(10)
         finally:
@@ -101,8 +104,9 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
     thread.start()
     assert holding.wait(10)
     waiting = ThreadPoolExecutor(1)
-    # Wrapped for carol too, as a client told of her joining would; it waits for the room's lock.
-    batch = waiting.submit(services.post_envelopes, [post(alice, room.id, [alice.pk, bob.pk, carol.pk])], refused={})
+    # Wrapped for carol too, at the new head, as a client told of her joining would; it waits for the room's lock.
+    sent = post(alice, room, [alice.pk, bob.pk, carol.pk], head=chain.head)
+    batch = waiting.submit(services.post_envelopes, [sent], refused={})
     with psycopg.connect(database_url(connection.settings_dict)) as watcher:
         waiting_for_lock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         waiting_for_lock += "AND wait_event_type = 'Lock'"
@@ -127,7 +131,7 @@ async def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_lim
     settings.SEND_RATE_PER_MINUTE = 3
     alice, bob = users["alice"], users["bob"]
     both = [alice.pk, bob.pk]
-    batch = [post(alice, room.id, both) for _ in range(5)] + [post(bob, room.id, both)]
+    batch = [post(alice, room, both) for _ in range(5)] + [post(bob, room, both)]
     results = await database_sync_to_async(services.post_envelopes)(batch, refused=await services.over_rate(batch))
     assert [r.code if isinstance(r, ApiError) else "stored" for r in results] == [
         "stored",
@@ -149,7 +153,7 @@ async def test_sends_from_many_sockets_at_once_are_each_acked_once_and_delivered
     frames = []
     for index, socket in enumerate(senders):
         user = alice if index < 3 else bob
-        frames.append((socket, [envelope(room.id, user.pk, [alice.pk, bob.pk]) for _ in range(5)]))
+        frames.append((socket, [envelope(room, user.pk, [alice.pk, bob.pk]) for _ in range(5)]))
     await asyncio.gather(*(socket.send_json_to(send_frame(room.id, env)) for socket, envs in frames for env in envs))
     acks, seen, message_frames = [], [], []
     for socket, envs in frames:
@@ -168,18 +172,17 @@ async def test_sends_from_many_sockets_at_once_are_each_acked_once_and_delivered
 @pytest.mark.asyncio
 async def test_every_live_frame_names_the_envelope_of_its_room_it_follows(users, room, sockets) -> None:
     alice, bob = users["alice"], users["bob"]
-    other = await database_sync_to_async(services.create_room)(owner=alice, name="Other", policy="invite", client=LOCAL)
-    await database_sync_to_async(services.add_member)(actor=alice, room_id=other.id, username="bob", client=LOCAL)
+    other, _ = await database_sync_to_async(make_room)(alice, bob, name="Other")
     senders = [await sockets(alice), await sockets(bob)]
     reader = await sockets(bob)
     both = [alice.pk, bob.pk]
     # Sends to two rooms at once: batches hold both rooms, and the ids of the two interleave.
     await asyncio.gather(
         *(
-            socket.send_json_to(send_frame(room_id, envelope(room_id, user.pk, both)))
+            socket.send_json_to(send_frame(to.id, envelope(to, user.pk, both)))
             for _ in range(6)
             for socket, user in zip(senders, (alice, bob), strict=True)
-            for room_id in (room.id, other.id)
+            for to in (room, other)
         )
     )
     follows: dict[str, list[tuple[int, list[int]]]] = {str(room.id): [], str(other.id): []}
@@ -199,7 +202,7 @@ async def test_one_sockets_quick_sends_do_not_wait_for_each_other_and_are_acked_
     alice, bob = users["alice"], users["bob"]
     socket = await sockets(alice)
     # More than a socket may have waiting at once: the rest wait their turn, and nothing is lost or stuck.
-    envs = [envelope(room.id, alice.pk, [alice.pk, bob.pk]) for _ in range(SENDS_IN_FLIGHT + 8)]
+    envs = [envelope(room, alice.pk, [alice.pk, bob.pk]) for _ in range(SENDS_IN_FLIGHT + 8)]
     for index, env in enumerate(envs):
         await socket.send_json_to(send_frame(room.id, env, ref=f"r{index}"))
     acks, ids, message_frames = await frames_until(socket, acks=len(envs), messages=len(envs))
@@ -223,7 +226,7 @@ async def test_a_socket_with_its_sends_in_flight_used_up_reads_no_further_frame_
         # Every send to the room waits for this lock, as behind a long transaction.
         blocker.execute(f"SELECT 1 FROM {Room._meta.db_table} WHERE id = %s FOR UPDATE", [room.id])  # noqa: S608
         for _ in range(SENDS_IN_FLIGHT + 1):
-            await sender.send_json_to(send_frame(room.id, envelope(room.id, alice.pk, [alice.pk, bob.pk])))
+            await sender.send_json_to(send_frame(room.id, envelope(room, alice.pk, [alice.pk, bob.pk])))
         await sender.send_json_to({"op": "typing", "room": str(room.id)})
         await none_of(other, "typing", wait=1.0)  # the typing frame waits behind the 33rd send
         blocker.rollback()

@@ -158,6 +158,9 @@ def test_a_key_reset_warns_everyone_who_shares_a_room(people: People) -> None:
     expect(key_change_dialog(alice.page)).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     expect(key_change_dialog(alice.page)).to_contain_text("You had not verified")
 
+    # Alice accepts it; the room's name, sealed for bob's old keys, is sealed again for his new ones.
+    key_change_dialog(alice.page).get_by_role("button", name="Accept new key").click()
+
     # Bob's own old messages are unreadable to him now, said plainly rather than as a forgery.
     page.get_by_role("button", name="I have saved my recovery key").click()
     open_room(bob, "Reset")

@@ -23,8 +23,9 @@ from accounts.schemas import new_account
 from accounts.services import register
 from accounts.tests.factories import b64, signup_body
 from chat import protocol, services
-from chat.models import Envelope, Room
+from chat.models import Envelope, Membership, Room
 from chat.tests.factories import LOCAL, connect, envelope
+from chat.tests.rosters import Chain, make_room, new_link
 from chat.tests.sockets import next_of, none_of  # noqa: F401 (the hardening tests import them from here)
 from securechat.errors import ApiError
 from securechat.validation import Fields
@@ -59,8 +60,10 @@ def register_user(username: str, *, staff: bool = False) -> User:
 class Scene:
     users: dict[str, User]  # by role name, plus BYSTANDER
     room: Room  # the owner's room (joinable by link); `member` is in it, `removed` was, the others never were
+    chain: Chain  # its signed roster: the owner's create and adds, and the removal
     envelope: Envelope  # sent by the owner while `removed` was still a member
     group: Group  # for the admin's group pages
+    legacy: Room  # a link room from before rosters, with the owner and `member` in it (its old invite token works)
 
     def user(self, role: str) -> User | None:
         return self.users.get(role)
@@ -77,7 +80,7 @@ class Scene:
 
 
 def post(sender: User, room: Room, members: list[int]) -> Envelope:
-    frame = Fields({"envelope": envelope(room.id, sender.pk, members)})
+    frame = Fields({"envelope": envelope(room, sender.pk, members)})
     # Stored as the writer stores it; the scene is made within every rate.
     [posted] = services.post_envelopes([services.Post(sender, room.id, protocol.envelope(frame))], refused={})
     if isinstance(posted, ApiError):
@@ -88,13 +91,14 @@ def post(sender: User, room: Room, members: list[int]) -> Envelope:
 def build_scene() -> Scene:
     users = {name: register_user(name, staff=name == "staff") for name in (*SIGNED_IN, BYSTANDER)}
     owner = users["owner"]
-    room = services.create_room(owner=owner, name="Plans", policy="link", client=LOCAL)
-    for name in ("member", "removed"):
-        services.add_member(actor=owner, room_id=room.id, username=name, client=LOCAL)
+    room, chain = make_room(owner, users["member"], users["removed"], link=True)
     sent = post(owner, room, [owner.pk, users["member"].pk, users["removed"].pk])
-    services.remove_member(actor=owner, room_id=room.id, username="removed", client=LOCAL)
+    chain.append(owner, "remove", member=users["removed"], link_secret=new_link())  # a removal replaces the link
     room.refresh_from_db()
-    return Scene(users=users, room=room, envelope=sent, group=Group.objects.create(name="operators"))
+    legacy = Room.objects.create(legacy_name="Old plans", owner=owner, policy=Room.Policy.LINK, invite_token="t" * 43)
+    Membership.objects.bulk_create(Membership(room=legacy, user=users[name]) for name in ("owner", "member"))
+    group = Group.objects.create(name="operators")
+    return Scene(users=users, room=room, chain=chain, envelope=sent, group=group, legacy=legacy)
 
 
 # --- fixtures -------------------------------------------------------------------------

@@ -41,11 +41,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from accounts.models import User
 from accounts.tests.factories import b64, new_password_body, sealed, signup_body
 from chat import protocol
-from chat.models import Envelope
+from chat.models import Envelope, RosterEntry
 from chat.tests.factories import envelope as make_envelope
 from chat.tests.factories import send_frame
+from chat.tests.rosters import new_link
 from securechat.errors import HTTP_STATUS, ErrorCode
 from securechat.routing import websocket_urlpatterns
+from tests import reference_roster as ref
 from tests.hardening.roles import (  # noqa: F401 (fixtures)
     BYSTANDER,
     ROLES,
@@ -134,16 +136,19 @@ HTTP_POLICY = rows(
     ("GET",    "/rooms/",                          None,        LOGIN,     200,      200,     200,    200,   200),
     ("GET",    "/rooms/{room}/",                   None,        LOGIN,     200,      200,     200,    200,   200),
     ("GET",    "/join/{token}/",                   None,        LOGIN,     200,      200,     200,    200,   200),
+    ("GET",    "/join/",                           None,        LOGIN,     200,      200,     200,    200,   200),
     ("GET",    "/api/rooms",                       None,        NO_AUTH,   200,      200,     200,    200,   200),
-    ("POST",   "/api/rooms",                       "room",      NO_AUTH,   201,      201,     201,    201,   201),
-    ("POST",   "/api/direct",                      "direct",    NO_AUTH,   200,      200,     200,    200,   200),
     ("GET",    "/api/rooms/{room}",                None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 200,    200,   NO_ROOM),
-    ("GET",    "/api/rooms/{room}/invite",         None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 200,    200,   NO_ROOM),
-    ("POST",   "/api/rooms/{room}/members",        "add",       NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, 200,   NO_ROOM),
-    ("DELETE", "/api/rooms/{room}/members/member", None,        NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, 200,   NO_ROOM),
-    ("POST",   "/api/rooms/{room}/leave",          None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 204,    204,   NO_ROOM),
-    # Whoever holds a link room's current link may join it. Removing a member changes the link, so the one a
-    # removed member had no longer works (chat/tests/test_rooms_api.py); here everyone is given the new one.
+    ("GET",    "/api/rooms/{room}/roster",         None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 200,    200,   NO_ROOM),
+    # Each role signs a rename of the room at its head: only the owner (or an admin) may make one.
+    ("POST",   "/api/rooms/{room}/roster",         "rename",    NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, 200,   NO_ROOM),
+    # A room with a roster is left with a signed entry; the unsigned leave is for rooms from before rosters.
+    ("POST",   "/api/rooms/{room}/leave",          None,        NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, DENIED, NO_ROOM),
+    # Whoever holds the room's open invite link reads its chain (the key takes the link's secret); a removed
+    # member who kept the link reads it too, until a member rotates it (chat/tests/test_rooms_api.py).
+    ("GET",    "/api/links/{link}",                None,        NO_AUTH,   200,      200,     200,    200,   200),
+    ("GET",    "/api/key-history?id={user}",       None,        NO_AUTH,   200,      200,     200,    200,   200),
+    # Whoever holds the current link of a link room from before rosters may join it.
     ("POST",   "/api/join/{token}",                None,        NO_AUTH,   200,      200,     200,    200,   200),
 )
 
@@ -179,6 +184,13 @@ ADMIN_POLICY = admin_rows(
     ("POST", "/admin/chat/room/{room}/change/",             "name",      ADMIN,     403),
     ("GET",  "/admin/chat/room/{room}/history/",            None,        ADMIN,     200),
     ("GET",  "/admin/chat/room/{room}/delete/",             None,        ADMIN,     403),
+    ("GET",  "/admin/chat/rosterentry/",                    None,        ADMIN,     200),
+    ("GET",  "/admin/chat/rosterentry/add/",                None,        ADMIN,     403),
+    ("GET",  "/admin/chat/rosterentry/{entry}/",            None,        ADMIN,     CHANGE),
+    ("GET",  "/admin/chat/rosterentry/{entry}/change/",     None,        ADMIN,     200),
+    ("POST", "/admin/chat/rosterentry/{entry}/change/",     "seq",       ADMIN,     403),
+    ("GET",  "/admin/chat/rosterentry/{entry}/history/",    None,        ADMIN,     200),
+    ("GET",  "/admin/chat/rosterentry/{entry}/delete/",     None,        ADMIN,     403),
     ("GET",  "/admin/accounts/auditevent/",                 None,        ADMIN,     200),
     ("GET",  "/admin/accounts/auditevent/add/",             None,        ADMIN,     403),
     ("GET",  "/admin/accounts/auditevent/{event}/",         None,        ADMIN,     CHANGE),
@@ -214,31 +226,39 @@ def _own_name(role: str) -> str:
     return role if role != "anonymous" else BYSTANDER
 
 
+def _rename(role: str, scene: Scene) -> dict[str, Any]:
+    """A rename of the scene's room at its head, signed by ``role`` (anonymous sends the owner's)."""
+    signer = scene.user(role) or scene.users["owner"]
+    return {"entry": scene.chain.entry(signer, "rename", name=f"Renamed by {role}")}
+
+
 BODIES: dict[str, Any] = {
-    "signup": lambda role: signup_body(f"new-{role}"),
-    "prelogin": lambda role: {"username": BYSTANDER},
-    "login": lambda role: {"username": BYSTANDER, "auth_key": b64(auth_key(BYSTANDER))},
-    "recover": lambda role: {"username": BYSTANDER, "recovery_auth": b64(recovery_auth(BYSTANDER))},
-    "recovered": lambda role: {
+    "signup": lambda role, scene: signup_body(f"new-{role}"),
+    "prelogin": lambda role, scene: {"username": BYSTANDER},
+    "login": lambda role, scene: {"username": BYSTANDER, "auth_key": b64(auth_key(BYSTANDER))},
+    "recover": lambda role, scene: {"username": BYSTANDER, "recovery_auth": b64(recovery_auth(BYSTANDER))},
+    "recovered": lambda role, scene: {
         "username": BYSTANDER,
         "recovery_auth": b64(recovery_auth(BYSTANDER)),
         **new_password_body(auth_key("new")),
     },
-    "password": lambda role: new_password_body(auth_key("new"), current_auth_key=b64(auth_key(_own_name(role)))),
-    "reset": lambda role: _without_username(signup_body("reset")),
-    "trust": lambda role: {"version": 0, "sealed": sealed(64)},
-    "room": lambda role: {"name": "Another room"},
-    "add": lambda role: {"username": BYSTANDER},
-    "direct": lambda role: {"username": BYSTANDER},
-    "own-login": lambda role: {
+    "password": lambda role, scene: new_password_body(auth_key("new"), current_auth_key=b64(auth_key(_own_name(role)))),
+    "reset": lambda role, scene: _without_username(signup_body("reset")),
+    "trust": lambda role, scene: {"version": 0, "sealed": sealed(64)},
+    "rename": _rename,
+    "own-login": lambda role, scene: {
         "username": _own_name(role),
         "password": b64(auth_key(_own_name(role))),
         "next": "/admin/",  # as the console's form sends it
     },
-    "export": lambda role: {"action": "export_csv", "_selected_action": [Envelope.objects.values("id")[0]["id"]]},
-    "size": lambda role: {"size": 1},
-    "name": lambda role: {"name": "Renamed"},
-    "yes": lambda role: {"post": "yes"},
+    "export": lambda role, scene: {
+        "action": "export_csv",
+        "_selected_action": [Envelope.objects.values("id")[0]["id"]],
+    },
+    "size": lambda role, scene: {"size": 1},
+    "name": lambda role, scene: {"legacy_name": "Renamed"},
+    "seq": lambda role, scene: {"seq": 9},
+    "yes": lambda role, scene: {"post": "yes"},
 }
 
 
@@ -246,7 +266,9 @@ def placeholders(scene: Scene, room: Any = None) -> dict[str, Any]:
     users = scene.users
     return {
         "room": room or scene.room.id,
-        "token": scene.room.invite_token,
+        "token": scene.legacy.invite_token,
+        "link": ref.link_address(scene.chain.link_secret),
+        "entry": RosterEntry.objects.filter(room=scene.room).values_list("id", flat=True).first(),
         "ids": f"{users['owner'].pk},{users['member'].pk}",
         "envelope": scene.envelope.id,
         "user": users["owner"].pk,
@@ -276,7 +298,7 @@ def send(scene: Scene, role: str, row: Row, room: Any = None, *, csrf: bool = Fa
             client.get("/")  # every page sets the CSRF cookie
             token = {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}
         url = row.path.format(**placeholders(scene, room))
-        body = BODIES[row.body](role) if row.body else None
+        body = BODIES[row.body](role, scene) if row.body else None
         if is_api(url):
             data = json.dumps(body) if body is not None else ""
             headers = {"X-CSRFToken": token["csrfmiddlewaretoken"]} if token else {}
@@ -401,6 +423,8 @@ def test_every_route_is_in_the_matrix() -> None:
     fake = {
         "room": uuid.uuid4(),
         "token": "t",
+        "link": "k",
+        "entry": 1,
         "ids": "1",
         "envelope": 1,
         "user": 1,
@@ -423,10 +447,16 @@ def test_every_route_is_in_the_matrix() -> None:
 #   ACK       `ack`, and the other member's socket gets the `message`
 #   PAGE      `envelopes` holding the room's envelope
 #   RELAYED   the other member's socket gets `typing`
+#   ENTRIES   `roster` holding the room's whole chain
+#   APPENDED  `appended`, and the other member's socket gets the entry in a `roster` frame
+#   DENIED    an `error` frame `forbidden`: a member asking for what only the owner (or an admin) may do
+#
+# `append` is each role's signed rename of the room at its head.
 #
 # `removed*` is the removed member's socket that was already open when the owner removed them.
 
 CLOSED, READY, IN_ROOM, GONE, ACK, PAGE, RELAYED = "CLOSED", "READY", "IN_ROOM", "GONE", "ACK", "PAGE", "RELAYED"
+ENTRIES, APPENDED = "ENTRIES", "APPENDED"
 WS_ROLES = ("anonymous", "outsider", "removed", "removed*", "member", "owner", "staff")
 
 # fmt: off
@@ -437,6 +467,8 @@ WS_POLICY = {
     "sync":      (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  PAGE,     PAGE,     NO_ROOM),
     "history":   (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  PAGE,     PAGE,     NO_ROOM),
     "typing":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  RELAYED,  RELAYED,  NO_ROOM),
+    "roster":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  ENTRIES,  ENTRIES,  NO_ROOM),
+    "append":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  DENIED,   APPENDED, NO_ROOM),
 }
 # Every WebSocket route: /ws/chat/ follows WS_POLICY; the health probe answers anyone and closes.
 WS_ROUTES = {"ws/chat/": WS_POLICY, "ws/healthz/": {"status": "ok"}}
@@ -448,17 +480,24 @@ def test_every_websocket_route_and_op_is_in_the_matrix() -> None:
     assert set(WS_POLICY) == {"connect", *protocol.OPS}
 
 
-def frame_for(op: str, room: Any, actor: User, members: list[int]) -> dict[str, Any]:
+def frame_for(op: str, room: Any, actor: User, scene: Scene) -> dict[str, Any]:
+    """``actor``'s frame for ``op`` to ``room``: a send wrapped for the members at the head, a rename at the head."""
     if op == "send":
-        return send_frame(room, make_envelope(room, actor.pk, sorted({*members, actor.pk})))
-    return {"op": op, "room": str(room), **({"after": 0} if op == "sync" else {})}
+        members = sorted({*scene.room_members(), actor.pk})
+        return send_frame(room, make_envelope(room, actor.pk, members, head=scene.chain.head))
+    if op == "append":
+        return {"op": op, "room": str(room), "entry": scene.chain.entry(actor, "rename", name="Ours now")}
+    return {"op": op, "room": str(room), **({"after": 0} if op == "sync" else {"from": 0} if op == "roster" else {})}
 
 
 async def answer_to(communicator: Any, wait: float) -> dict[str, Any] | None:
-    """The answer to the frame just sent (error, ack or envelopes), skipping events; None if none comes."""
+    """The answer to the frame just sent (error, ack, envelopes, appended or an answered roster page), skipping
+    events; None if none comes."""
     while not await communicator.receive_nothing(timeout=wait):
         frame = await communicator.receive_json_from()
-        if frame["type"] in ("error", "ack", "envelopes"):
+        if frame["type"] in ("error", "ack", "envelopes", "appended") or (
+            frame["type"] == "roster" and "more" in frame
+        ):
             return frame
     return None
 
@@ -505,9 +544,8 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
             ready_rooms = {room["id"] for room in communicator.ready["rooms"]}
             outcomes[role] = GONE if role == "removed*" else IN_ROOM if room_id in ready_rooms else READY
             continue
-        before = await in_db(Envelope.objects.count)
-        members = await in_db(scene.room_members)
-        await communicator.send_json_to({**frame_for(op, room_id, users[role], members), "ref": role})
+        before = await in_db(stored_rows)
+        await communicator.send_json_to({**await in_db(frame_for, op, room_id, users[role], scene), "ref": role})
         # Typing is answered only when refused: wait briefly for that, long for the others' answers.
         answer = await answer_to(communicator, wait=0.5 if op == "typing" else 3)
         other = socket["owner" if role == "member" else "member"]
@@ -515,10 +553,14 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
             relayed = await next_of(other, "typing")
             assert relayed == {"type": "typing", "room": room_id, "user": users[role].pk}
             outcomes[role] = RELAYED
+        elif answer is not None and answer["type"] == "error" and answer["code"] == DENIED:
+            assert await in_db(stored_rows) == before, "a refused entry was stored"
+            outcomes[role] = DENIED
         elif answer is not None and answer["type"] == "error":
             assert answer["code"] == NO_ROOM, answer
-            assert await in_db(Envelope.objects.count) == before, "a refused send stored an envelope"
-            await communicator.send_json_to({**frame_for(op, uuid.uuid4(), users[role], members), "ref": role})
+            assert await in_db(stored_rows) == before, "a refused send or entry was stored"
+            unknown = await in_db(frame_for, op, uuid.uuid4(), users[role], scene)
+            await communicator.send_json_to({**unknown, "ref": role})
             answer_unknown = await answer_to(communicator, wait=3)
             assert answer_unknown == answer, "a room you are not in must answer like one that does not exist"
             outcomes[role] = NO_ROOM
@@ -529,6 +571,12 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
         elif answer is not None and answer["type"] == "envelopes":
             assert scene.envelope.id in [item["id"] for item in answer["items"]], answer
             outcomes[role] = PAGE
+        elif answer is not None and answer["type"] == "roster":
+            assert [entry["body"] for entry in answer["entries"]] == [wire["body"] for wire in scene.chain.entries]
+            outcomes[role] = ENTRIES
+        elif answer is not None and answer["type"] == "appended":
+            assert (await next_of(other, "roster"))["entries"][0]["body"].endswith("}}")
+            outcomes[role] = APPENDED
         else:
             outcomes[role] = f"unexpected {answer}"
 
@@ -539,20 +587,21 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
         assert not heard, (role, heard)
 
 
-def _register_member(scene: Scene, username: str) -> User:
-    from chat import services
-    from chat.tests.factories import LOCAL
+def stored_rows() -> tuple[int, int]:
+    return Envelope.objects.count(), RosterEntry.objects.count()
 
+
+def _register_member(scene: Scene, username: str) -> User:
     user = register_user(username)
-    services.add_member(actor=scene.users["owner"], room_id=scene.room.id, username=username, client=LOCAL)
+    scene.chain.append(scene.users["owner"], "add", member=user)
     return user
 
 
 def _remove(scene: Scene, username: str) -> None:
-    from chat import services
-    from chat.tests.factories import LOCAL
-
-    services.remove_member(actor=scene.users["owner"], room_id=scene.room.id, username=username, client=LOCAL)
+    # The scene's room has an open invite link: a removal replaces it.
+    scene.chain.append(
+        scene.users["owner"], "remove", member=User.objects.get(username=username), link_secret=new_link()
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -72,7 +72,7 @@ def test_unsafe_requests_without_the_token_are_refused_and_write_nothing(scene: 
     for row in PATHS:
         url = row.path.format(**placeholders(scene))
         for role, client in clients.items():
-            body = BODIES[row.body](role) if row.body else {}
+            body = BODIES[row.body](role, scene) if row.body else {}
             for method, how, headers in attempts(client):
                 if is_api(url):
                     response = client.generic(method, url, json.dumps(body), "application/json", headers=headers)

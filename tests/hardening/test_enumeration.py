@@ -128,7 +128,7 @@ def test_the_per_name_throttle_trips_alike_for_existing_and_unknown_names(alice:
         assert existing.json()["error"]["code"] == unknown.json()["error"]["code"]
 
 
-@pytest.mark.parametrize("path", ["/api/keys/{name}", "/api/keys?ids={id}"])
+@pytest.mark.parametrize("path", ["/api/keys/{name}", "/api/keys?ids={id}", "/api/key-history?id={id}"])
 def test_the_key_directory_tells_strangers_nothing(alice: User, path: str) -> None:
     existing = Client().get(path.format(name=EXISTING, id=alice.pk))
     unknown = Client().get(path.format(name=UNKNOWN, id=alice.pk + 1000))

@@ -17,28 +17,56 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
 from accounts.models import User
-from chat import protocol, services
-from chat.models import Envelope, Room
-from chat.tests.factories import LOCAL, connect, envelope, make_user
+from chat import protocol, roster
+from chat.models import Envelope, Room, RosterEntry
+from chat.tests.factories import connect, envelope, make_user
+from chat.tests.rosters import Chain, make_room
 from chat.tests.sockets import next_of
 from securechat.errors import ApiError
+from tests import reference_roster as ref
 from tests.hardening.strategies import ERROR_CODES, deep_nesting, examples, json_values, mutated, texts
 
 VECTOR = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "envelope-v1.json").read_text())["envelope"]
 ROOM = "7d1e5c2a-3b4f-4c6d-8e9f-0a1b2c3d4e5f"
-# Two valid send frames: the browser's test vector, and one of the server tests' shape with two members.
+HEAD = (3, base64.b64encode(bytes(range(32))).decode())
+# Valid send frames: the browser's test vector, and v1 and v2 ones of the server tests' shape with two members.
 SEND_FRAMES = [
     {"op": "send", "room": VECTOR["room"], "envelope": VECTOR, "ref": "v"},
     {"op": "send", "room": ROOM, "envelope": envelope(ROOM, 7, [7, 9], blocks=2), "ref": "s"},
+    {"op": "send", "room": ROOM, "envelope": envelope(ROOM, 7, [7, 9], head=HEAD), "ref": "2"},
 ]
+
+
+def create_entry() -> dict[str, Any]:
+    """A well-formed create of ROOM by user 7 with user 9 (the parser checks its form, not who signed it)."""
+    meta = ref.seal_meta(
+        room=ROOM,
+        seq=0,
+        name="Plans",
+        members={7: X25519PrivateKey.generate().public_key(), 9: X25519PrivateKey.generate().public_key()},
+        ephemeral_key=X25519PrivateKey.generate(),
+        content_key=bytes(32),
+        iv=bytes(12),
+    )
+    body = ref.create_body(
+        room=ROOM, at=1_763_790_000_000, actor=7, actor_key=1, kind="group", members=[(7, 1), (9, 1)], meta=meta
+    )
+    return ref.sign(body, Ed25519PrivateKey.generate())
+
+
+ENTRY = create_entry()
 OTHER_FRAMES = [
     {"op": "sync", "room": ROOM, "after": 0, "ref": "a"},
     {"op": "history", "room": ROOM, "before": 12, "limit": 50, "ref": "b"},
     {"op": "typing", "room": ROOM},
+    {"op": "roster", "room": ROOM, "from": 0, "ref": "r"},
+    {"op": "append", "room": ROOM, "entry": ENTRY, "ref": "e"},
 ]
 
 
@@ -53,6 +81,10 @@ def parse(text: str) -> protocol.Frame:
     elif frame.op == "history":
         protocol.envelope_id(frame.fields, "before", optional=True)
         protocol.page_limit(frame.fields)
+    elif frame.op == "roster":
+        protocol.roster_from(frame.fields)
+    elif frame.op == "append":
+        roster.entry(frame.fields)
     return frame
 
 
@@ -75,7 +107,9 @@ def frame_texts() -> st.SearchStrategy[str]:
         texts(),
         deep_nesting(),
         json_values.map(json.dumps),
-        st.dictionaries(st.sampled_from(["op", "ref", "room", "envelope", "after"]), json_values).map(json.dumps),
+        st.dictionaries(st.sampled_from(["op", "ref", "room", "envelope", "after", "entry"]), json_values).map(
+            json.dumps
+        ),
         mutations,
         mutations,
     )
@@ -102,8 +136,24 @@ def test_a_send_frame_with_one_broken_field_is_refused_with_a_code(data: Any) ->
     if kind in {"delete", "null"} and path != "ref":
         assert error is not None, label
     if error is not None and error.field:
-        # The field named is the one that was broken, one inside it, or one that contains it.
-        assert error.field.startswith(path) or path.startswith(error.field), (label, error.field)
+        # The field named is the one that was broken, one inside it, or one that contains it; or, with another
+        # version, the roster head that version must (or must not) carry.
+        related = error.field.startswith(path) or path.startswith(error.field)
+        assert related or (path == "envelope.v" and error.field.startswith("envelope.roster_")), (label, error.field)
+
+
+@examples(150)
+@given(data=st.data())
+def test_an_entry_body_with_one_broken_field_is_refused_with_a_code(data: Any) -> None:
+    """Mutations inside the signed body, written back canonically: each is refused as a bad entry (or, for a
+    change that keeps every rule, taken), never with another kind of answer."""
+    label, body = data.draw(mutated(json.loads(ENTRY["body"])), label="mutation")
+    text = json.dumps(body, separators=(",", ":"))
+    error = refusal(json.dumps({"op": "append", "room": ROOM, "entry": {**ENTRY, "body": text}}))
+    if label.startswith(("delete", "null", "extra")):
+        assert error is not None, label
+    if error is not None:
+        assert error.code in {"bad_entry", "too_large"} and error.field.startswith("entry.body"), (label, error)
 
 
 def with_wraps(ids: Any, wraps: Any = None) -> str:
@@ -178,16 +228,20 @@ def people(transactional_db: None, settings: Any) -> tuple[User, User, Room]:
     settings.REDIS_KEY_PREFIX = uuid.uuid4().hex
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     alice, bob = make_user("alice"), make_user("bob")
-    room = services.create_room(owner=alice, name="Plans", policy="invite", client=LOCAL)
-    services.add_member(actor=alice, room_id=room.id, username="bob", client=LOCAL)
+    room, _ = make_room(alice, bob)
     return alice, bob, room
 
 
 def refused_frames(alice: User, bob: User, room: Room) -> st.SearchStrategy[list[str]]:
     """Frames the parser refuses, aimed at alice's own room, with a ref where the frame can carry one."""
     own = [
-        {"op": "send", "room": str(room.id), "envelope": envelope(room.id, alice.pk, [alice.pk, bob.pk])},
+        {"op": "send", "room": str(room.id), "envelope": envelope(room, alice.pk, [alice.pk, bob.pk])},
         {"op": "history", "room": str(room.id), "limit": 10},
+        {
+            "op": "append",
+            "room": str(room.id),
+            "entry": Chain(room_id=room.id).entry(alice, "create", members=(alice,)),
+        },
     ]
     frames = st.one_of(
         frame_texts(),
@@ -211,13 +265,20 @@ async def exchange_frames(alice: User, bob: User, room: Room, texts: list[str]) 
             assert expected is not None
             assert error["code"] == str(expected.code), (text[:200], error)
             assert error["code"] in ERROR_CODES
-        # Refused frames past the parser, decided by the services: not mine to send, members that are not the room's.
-        env = envelope(room.id, alice.pk, [alice.pk])
+        # Refused frames past the parser, decided by the services: not mine to send, members that are not the room's,
+        # a roster head that is not the room's, an entry for a room that exists.
+        env = envelope(room, alice.pk, [alice.pk])
         await communicator.send_json_to({"op": "send", "room": str(room.id), "envelope": env, "ref": "m"})
         assert (await next_of(communicator, "error"))["code"] == "members_changed"
-        env = envelope(room.id, bob.pk, [alice.pk, bob.pk])
+        env = envelope(room, bob.pk, [alice.pk, bob.pk])
         await communicator.send_json_to({"op": "send", "room": str(room.id), "envelope": env, "ref": "f"})
         assert (await next_of(communicator, "error"))["code"] == "forbidden"
+        env = envelope(room.id, alice.pk, [alice.pk, bob.pk])
+        await communicator.send_json_to({"op": "send", "room": str(room.id), "envelope": env, "ref": "v1"})
+        assert (await next_of(communicator, "error"))["code"] == "roster_changed"
+        entry = await database_sync_to_async(Chain(room_id=room.id).entry)(alice, "create", members=(alice,))
+        await communicator.send_json_to({"op": "append", "room": str(room.id), "entry": entry, "ref": "c"})
+        assert (await next_of(communicator, "error"))["code"] == "conflict"
         await communicator.send_to(bytes_data=b'{"op":"typing"}')
         assert (await next_of(communicator, "error"))["code"] == "invalid_json"
         # Still open, still answering.
@@ -225,6 +286,7 @@ async def exchange_frames(alice: User, bob: User, room: Room, texts: list[str]) 
         answer = await next_of(communicator, "envelopes")
         assert (answer["ref"], answer["items"]) == ("h", [])
         assert await database_sync_to_async(Envelope.objects.count)() == 0
+        assert await database_sync_to_async(RosterEntry.objects.count)() == 2
     finally:
         await communicator.disconnect()
         channel_layers.backends.clear()
@@ -243,7 +305,7 @@ def known_bad(alice: User, bob: User, room: Room) -> list[str]:
     """Frames that once ended the consumer with an exception (RecursionError, ValueError from int())."""
     frames = ['{"op":"send","envelope":' + "[" * 100_000, ""]
     for key in ("²", "9" * 5000):  # once wrap keys; now ids, as text and as a number too long for int()
-        env = envelope(room.id, alice.pk, [alice.pk])
+        env = envelope(room, alice.pk, [alice.pk])
         env["wrap_ids"] = [key]
         frames.append(json.dumps({"op": "send", "room": str(room.id), "envelope": env, "ref": "k"}))
         frames.append(frames[-1].replace(json.dumps([key]), f"[{key}]"))

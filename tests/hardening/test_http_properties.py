@@ -30,11 +30,12 @@ from accounts.models import Identity, KeyEvent, TrustStore, User
 from accounts.schemas import new_account
 from accounts.services import register
 from accounts.tests.factories import new_password_body, sealed, signup_body
-from chat import services as chat_services
-from chat.models import Envelope, Membership, Room
+from chat.models import Envelope, Membership, Room, RosterEntry
 from chat.tests.factories import LOCAL
+from chat.tests.rosters import Chain, make_room
 from securechat.errors import HTTP_STATUS, ErrorCode
 from securechat.validation import Fields
+from tests import reference_roster as ref
 from tests.hardening.strategies import (
     ERROR_CODES,
     NASTY_TEXT,
@@ -52,7 +53,7 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 # The user data a refused request must leave exactly as it was. AuditEvent is not here on purpose: a refusal may
 # (and for failed log-ins and recoveries, must) leave a security event, and Session rows belong to log-in itself.
-USER_DATA = (User, Identity, TrustStore, KeyEvent, Room, Membership, Envelope)
+USER_DATA = (User, Identity, TrustStore, KeyEvent, Room, Membership, Envelope, RosterEntry)
 
 
 def snapshot() -> dict[str, tuple[int, str]]:
@@ -75,16 +76,19 @@ class World:
     alice: User
     alice_auth: bytes
     alice_recovery: bytes
-    own_room: Room  # alice owns it (link policy); bob is in it
-    foreign_room: Room  # carol's; alice is not in it
+    own_room: Room  # alice owns it (an invite link is open); bob is in it
+    own_chain: Chain  # its signed roster
+    foreign_room: Room  # carol's (an invite link is open); alice is not in it
+    foreign_chain: Chain
     direct_room: Room  # alice and bob
+    legacy_room: Room  # from before rosters: carol's link room, alice in it, its old invite token works
     bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
     client: Client = field(default_factory=lambda: Client(enforce_csrf_checks=True))
     session: str = ""  # alice's session key
     baseline: dict[str, tuple[int, str]] = field(default_factory=dict)  # the user data every example starts from
 
     def __repr__(self) -> str:  # hypothesis prints it with every failing example
-        return "World(alice, bob, carol, dave; alice's room, carol's room, a direct room)"
+        return "World(alice, bob, carol, dave; alice's room, carol's room, a direct room, a room from before rosters)"
 
 
 def make_user(username: str, auth_key: bytes | None = None, recovery: bytes | None = None) -> User:
@@ -100,10 +104,11 @@ def world(db: None, settings: Any) -> World:
     alice = make_user("alice", alice_auth, alice_recovery)
     bob, carol = make_user("bob"), make_user("carol")
     make_user("dave")
-    own_room = chat_services.create_room(owner=alice, name="Plans", policy="link", client=LOCAL)
-    chat_services.add_member(actor=alice, room_id=own_room.id, username="bob", client=LOCAL)
-    foreign_room = chat_services.create_room(owner=carol, name="Secret", policy="link", client=LOCAL)
-    direct_room = chat_services.open_direct(user=alice, other_username="bob", client=LOCAL)
+    own_room, own_chain = make_room(alice, bob, link=True)
+    foreign_room, foreign_chain = make_room(carol, link=True)
+    direct_room, _ = make_room(alice, bob, kind="direct")
+    legacy_room = Room.objects.create(legacy_name="Old", owner=carol, policy=Room.Policy.LINK, invite_token="t" * 43)
+    Membership.objects.bulk_create(Membership(room=legacy_room, user=user) for user in (carol, alice))
     new_identity = signup_body("ignored")
     del new_identity["username"]
     bodies = {
@@ -115,12 +120,20 @@ def world(db: None, settings: Any) -> World:
         "trust": {"version": 0, "sealed": sealed(300), "key_version": 1},
         "recover_begin": {"username": "alice", "recovery_auth": b64(alice_recovery)},
         "recover_finish": {"username": "alice", "recovery_auth": b64(alice_recovery), **new_password_body(b"k" * 32)},
-        "rooms": {"name": "Trip", "policy": "invite"},
-        "add_member": {"username": "dave"},
-        "direct": {"username": "carol"},
+        "roster": {"entry": own_chain.entry(alice, "rename", name="Trip")},
     }
-    del bob
-    world = World(alice, alice_auth, alice_recovery, own_room, foreign_room, direct_room, bodies)
+    world = World(
+        alice,
+        alice_auth,
+        alice_recovery,
+        own_room,
+        own_chain,
+        foreign_room,
+        foreign_chain,
+        direct_room,
+        legacy_room,
+        bodies,
+    )
     world.client.force_login(alice)
     world.session = world.client.cookies[django_settings.SESSION_COOKIE_NAME].value
     world.baseline = snapshot()
@@ -150,14 +163,14 @@ ENDPOINTS = [
     Endpoint("recover_finish", "POST", lambda w: "/api/accounts/recover/finish", False, False, ("POST",)),
     Endpoint("keys_by_ids", "GET", lambda w: f"/api/keys?ids={w.alice.pk}", True, True, ("GET",)),
     Endpoint("keys", "GET", lambda w: "/api/keys/bob", True, True, ("GET",)),
-    Endpoint("rooms", "POST", lambda w: "/api/rooms", True, True, ("GET", "POST")),
+    Endpoint("key_history", "GET", lambda w: f"/api/key-history?id={w.alice.pk}", True, True, ("GET",)),
+    Endpoint("rooms", "GET", lambda w: "/api/rooms", True, True, ("GET",)),
     Endpoint("room", "GET", lambda w: f"/api/rooms/{w.own_room.id}", True, True, ("GET",)),
-    Endpoint("add_member", "POST", lambda w: f"/api/rooms/{w.own_room.id}/members", True, True, ("POST",)),
-    Endpoint("remove_member", "DELETE", lambda w: f"/api/rooms/{w.own_room.id}/members/bob", True, True, ("DELETE",)),
-    Endpoint("leave", "POST", lambda w: f"/api/rooms/{w.own_room.id}/leave", True, True, ("POST",)),
-    Endpoint("invite", "GET", lambda w: f"/api/rooms/{w.own_room.id}/invite", True, True, ("GET",)),
-    Endpoint("join", "POST", lambda w: f"/api/join/{w.foreign_room.invite_token}", True, True, ("POST",)),
-    Endpoint("direct", "POST", lambda w: "/api/direct", True, True, ("POST",)),
+    Endpoint("roster", "POST", lambda w: f"/api/rooms/{w.own_room.id}/roster", True, True, ("GET", "POST")),
+    Endpoint("roster_page", "GET", lambda w: f"/api/rooms/{w.own_room.id}/roster?from=1", True, True, ("GET", "POST")),
+    Endpoint("link", "GET", lambda w: f"/api/links/{link_address(w.foreign_chain)}", True, True, ("GET",)),
+    Endpoint("leave", "POST", lambda w: f"/api/rooms/{w.legacy_room.id}/leave", True, True, ("POST",)),
+    Endpoint("join", "POST", lambda w: f"/api/join/{w.legacy_room.invite_token}", True, True, ("POST",)),
 ]
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 WITH_BODY = [
@@ -173,11 +186,14 @@ WITH_BODY = [
         "trust",
         "recover_begin",
         "recover_finish",
-        "rooms",
-        "add_member",
-        "direct",
+        "roster",
     }
 ]
+
+
+def link_address(chain: Chain) -> str:
+    assert chain.link_secret is not None
+    return ref.link_address(chain.link_secret)
 
 
 # --- one request, and what must hold of its answer -----------------------------------
@@ -306,8 +322,10 @@ def path_parts(world: World) -> st.SearchStrategy[str]:
         str(world.own_room.id).upper(),
         str(uuid.uuid4()),
         str(world.own_room.id).replace("-", ""),
-        world.own_room.invite_token,
-        world.foreign_room.invite_token,
+        world.legacy_room.invite_token,
+        link_address(world.own_chain),
+        link_address(world.foreign_chain),
+        link_address(world.own_chain).upper(),
         "alice",
         "bob",
         "carol",
@@ -328,12 +346,13 @@ def url_segment(part: str) -> bool:
 
 ROOM_PATHS = {
     "room": ("GET", "/api/rooms/{room}"),
-    "add_member": ("POST", "/api/rooms/{room}/members"),
-    "remove_member": ("DELETE", "/api/rooms/{room}/members/{username}"),
+    "roster": ("POST", "/api/rooms/{room}/roster"),
+    "roster_page": ("GET", "/api/rooms/{room}/roster?from={username}"),
     "leave": ("POST", "/api/rooms/{room}/leave"),
-    "invite": ("GET", "/api/rooms/{room}/invite"),
+    "link": ("GET", "/api/links/{token}"),
     "join": ("POST", "/api/join/{token}"),
     "keys": ("GET", "/api/keys/{username}"),
+    "key_history": ("GET", "/api/key-history?id={username}"),
 }
 
 

@@ -17,10 +17,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from accounts.models import User
-from chat import services
 from chat.models import Envelope, Room
 from chat.protocol import MAX_PADDED_PAYLOAD, PAD_BLOCK
-from chat.tests.factories import LOCAL, envelope, make_user, send_frame, session_cookie
+from chat.tests.factories import envelope, make_user, send_frame, session_cookie
+from chat.tests.rosters import make_room
 from tests.servers import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,8 +35,7 @@ WAIT = 10.0
 def people_and_room(transactional_db: None, settings: Any) -> tuple[User, User, Room]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # not under test; Argon2 is slow
     alice, bob = make_user(f"alice{uuid.uuid4().hex[:8]}"), make_user(f"bob{uuid.uuid4().hex[:8]}")
-    room = services.create_room(owner=alice, name="Plans", policy="invite", client=LOCAL)
-    services.add_member(actor=alice, room_id=room.id, username=bob.username, client=LOCAL)
+    room, _ = make_room(alice, bob)
     return alice, bob, room
 
 
@@ -51,7 +50,7 @@ def padded_send(room: Room, alice: User, size: int) -> str:
 
     JSON allows whitespace after the value, so the frame is padded to the byte.
     """
-    env = envelope(room.id, alice.pk, [alice.pk])
+    env = envelope(room, alice.pk, [alice.pk])
     env["ciphertext"] = "A" * (size - 1_000)
     text = json.dumps({"op": "send", "room": str(room.id), "envelope": env, "ref": "big"})
     assert len(text.encode()) <= size
@@ -142,7 +141,7 @@ async def largest_sends_at_once(
     """Alice sends eight of the largest envelopes at once; the raw frames and envelopes that reach bob."""
     members = sorted([alice.pk, bob.pk])
     largest = MAX_PADDED_PAYLOAD // PAD_BLOCK
-    envs = [envelope(room.id, alice.pk, members, blocks=largest) for _ in range(8)]
+    envs = [envelope(room, alice.pk, members, blocks=largest) for _ in range(8)]
     frames: list[str] = []
     received: list[dict] = []
     async with open_socket(server, cookies[0]) as sender, open_socket(server, cookies[1]) as reader:

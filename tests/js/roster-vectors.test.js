@@ -63,7 +63,7 @@ test("each entry's name opens for exactly its members, and through the link whil
       }
     }
     if (vector.meta_plaintext.link) {
-      const viaLink = await openMetaWithLink(meta, { room: V.room, seq, link: parseLinkSecret(V.link.secret) });
+      const viaLink = await openMetaWithLink(meta, { room: V.room, seq, link: parseLinkSecret(vector.meta_plaintext.link) });
       assert.equal(viaLink.name, vector.meta_plaintext.name);
     }
   }

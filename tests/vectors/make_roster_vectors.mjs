@@ -100,10 +100,13 @@ export async function makeVectors() {
   const linkSecret = counting(0xe0, 32);
   const link = await linkKeyPair(linkSecret);
   const linkKey = toBase64(link.publicRaw);
+  // The removal replaces the open link: carol could read it.
+  const nextSecret = counting(0xf0, 32);
+  const nextKey = toBase64((await linkKeyPair(nextSecret)).publicRaw);
   const member = (/** @type {string} */ name) => /** @type {[number, number]} */ ([who(name).id, 1]);
 
   // The story: alice makes a room with bob, adds carol, makes bob an admin; bob opens an invite link, dave joins by
-  // it, bob renames the room and removes carol; alice hands the room to bob and leaves.
+  // it, bob renames the room and removes carol (replacing the link); alice hands the room to bob and leaves.
   const story = [
     { actor: "alice", change: { op: "create", kind: "group", members: [member("alice"), member("bob")] } },
     { actor: "alice", change: { op: "add", members: [member("carol")] } },
@@ -111,7 +114,7 @@ export async function makeVectors() {
     { actor: "bob", change: { op: "link", link: linkKey }, opens: true },
     { actor: "dave", change: { op: "join", members: [member("dave")], link: linkKey }, joins: true },
     { actor: "bob", change: { op: "rename" }, name: "Garden plans 2026", topic: "Seeds, soil and sheds" },
-    { actor: "bob", change: { op: "remove", members: [member("carol")] } },
+    { actor: "bob", change: { op: "remove", members: [member("carol")], link: nextKey }, rotates: true },
     { actor: "alice", change: { op: "owner", members: [member("bob")] } },
     { actor: "alice", change: { op: "leave", members: [member("alice")] } },
   ];
@@ -120,6 +123,7 @@ export async function makeVectors() {
   const entries = [];
   for (const [index, step] of story.entries()) {
     if (step.opens) meta = { ...meta, link: linkSecret };
+    if (step.rotates) meta = { ...meta, link: nextSecret };
     if (step.name) meta = { ...meta, name: step.name, topic: step.topic ?? "" };
     const { ephemeralSeed, testOnly } = await fixed(index);
     const at = FIRST_AT + index * 60_000;
@@ -203,6 +207,7 @@ export async function makeVectors() {
       agreement_public_key: p.agreementPublicKey,
     })),
     link: { secret: linkSecretText(linkSecret), public_key: linkKey },
+    next_link: { secret: linkSecretText(nextSecret), public_key: nextKey },
     entries,
     direct: {
       room: DIRECT_ROOM,

@@ -88,11 +88,11 @@ def test_pre_login_attempts_from_one_address_are_counted_across_workers(two_work
 def test_the_send_rate_of_a_user_is_counted_across_workers(
     transactional_db: None, static_root: Path, server_logs: Path
 ) -> None:
-    from chat import services
-    from chat.tests.factories import LOCAL, envelope, make_user, send_frame, session_cookie
+    from chat.tests.factories import envelope, make_user, send_frame, session_cookie
+    from chat.tests.rosters import make_room
 
     sender = make_user("chatty")
-    room = services.create_room(owner=sender, name="Rates", policy="invite", client=LOCAL)
+    room, _ = make_room(sender, name="Rates")
     cookie = session_cookie(sender)
     env = server_env(static_root, SEND_RATE_PER_MINUTE="3")
 
@@ -102,7 +102,7 @@ def test_the_send_rate_of_a_user_is_counted_across_workers(
         for server in servers:
             headers = {"Cookie": cookie, "Origin": server.url}
             async with websockets.connect(f"{server.ws_url}/ws/chat/", additional_headers=headers) as socket:
-                frame = send_frame(room.id, envelope(room.id, sender.pk, [sender.pk]), ref="r")
+                frame = send_frame(room.id, envelope(room, sender.pk, [sender.pk]), ref="r")
                 await socket.send(json.dumps(frame))
                 while (answer := json.loads(await asyncio.wait_for(socket.recv(), 10)))["type"] not in {"ack", "error"}:
                     pass

@@ -3,9 +3,9 @@
 // they are (structured clone), so non-extractable keys stay non-extractable: script on this origin
 // can use them but never read their bytes. Log-out and any page served signed-out wipe them.
 
-const DB_NAME = "securechat";
-const DB_VERSION = 1;
-const STORE = "keys";
+import { withStore } from "../storage/idb.js";
+
+const KEYS = { db: "securechat", store: "keys" };
 const RECORD = "session";
 
 /**
@@ -15,50 +15,20 @@ const RECORD = "session";
  *            agreementPrivateKey: CryptoKey, identity: PublicIdentity}} StoredKeys
  */
 
-/** @returns {Promise<IDBDatabase>} */
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(DB_NAME, DB_VERSION);
-    request.onupgradeneeded = () => {
-      if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
-    };
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(storageError("open", request.error));
-    request.onblocked = () => reject(storageError("open", new Error("the key store is blocked by another tab")));
-  });
-}
-
 /**
- * Runs one request in its own transaction and resolves when the transaction has committed, so a
- * caller that awaits wipe() knows the keys are gone from disk, not just queued for deletion.
  * @template T
  * @param {IDBTransactionMode} mode
  * @param {(store: IDBObjectStore) => IDBRequest<T>} operation
  * @param {string} what for the error message
  * @returns {Promise<T>}
  */
-async function withStore(mode, operation, what) {
-  const db = await openDb();
+async function keyStore(mode, operation, what) {
   try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = operation(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(request.result);
-      tx.onerror = () => reject(storageError(what, tx.error ?? request.error));
-      tx.onabort = () => reject(storageError(what, tx.error ?? new Error("transaction aborted")));
-    });
-  } finally {
-    db.close();
+    return await withStore(KEYS, mode, operation);
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(`This browser could not ${what} the key store (IndexedDB): ${reason}`, { cause });
   }
-}
-
-/**
- * @param {string} what
- * @param {unknown} cause
- */
-function storageError(what, cause) {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new Error(`This browser could not ${what} the key store (IndexedDB): ${reason}`, { cause });
 }
 
 /**
@@ -78,18 +48,18 @@ export async function save(keys) {
     agreementPrivateKey: keys.agreementPrivateKey,
     identity: publicPart(keys.identity),
   };
-  await withStore("readwrite", (store) => store.put(record, RECORD), "save keys in");
+  await keyStore("readwrite", (store) => store.put(record, RECORD), "save keys in");
 }
 
 /** @returns {Promise<StoredKeys | null>} */
 export async function load() {
-  const record = await withStore("readonly", (store) => store.get(RECORD), "read");
+  const record = await keyStore("readonly", (store) => store.get(RECORD), "read");
   return record ?? null;
 }
 
 /** @returns {Promise<void>} */
 export async function wipe() {
-  await withStore("readwrite", (store) => store.clear(), "wipe");
+  await keyStore("readwrite", (store) => store.clear(), "wipe");
 }
 
 /**

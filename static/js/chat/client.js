@@ -5,8 +5,15 @@
 
 import { openEnvelope, sealEnvelope } from "../crypto/index.js";
 import { SocketError } from "../net/socket.js";
+import { NO_ONE_ADDED, RosterBlocked, RosterBook } from "../roster/book.js";
+import { memberIds } from "../roster/chain.js";
+import { MemoryHeads } from "../roster/heads.js";
+import { timeline } from "./timeline.js";
 
 export const PAGE_SIZE = 50;
+export const UNPROVEN_LEGACY =
+  "This room has no signed member list, and none of its messages shows it is one from before signed member lists: " +
+  `it may have ${NO_ONE_ADDED}. Nothing is sent here.`;
 const TYPING_EVERY_MS = 2500;
 const RESEAL_ATTEMPTS = 3;
 
@@ -15,8 +22,10 @@ const RESEAL_ATTEMPTS = 3;
  * @typedef {import("./trust.js").TrustGate} TrustGate
  * @typedef {import("./trust.js").Contact} Contact
  * @typedef {{id: number, username: string}} Member
- * @typedef {{id: string, name: string, kind: string, policy: string, owner: number | null,
- *            members: Member[], joined_after: number}} Room
+ * @typedef {{id: string, name: string | null, kind: string, policy: string, owner: number | null,
+ *            members: Member[], joined_after: number, roster?: {seq: number, hash: string} | null}} Room the
+ *   server's word: `name` only for a room from before rosters; members and owner are checked against the roster
+ *   (`rosters`), and only the roster's are used
  * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
  *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
  *            reason: string | null, verified: boolean, envelope: any}} Message
@@ -35,13 +44,33 @@ const RESEAL_ATTEMPTS = 3;
 export class ChatClient extends EventTarget {
   /**
    * @param {{socket: ChatSocket, trust: TrustGate, keys: {signingPrivateKey: CryptoKey,
-   *          agreementPrivateKey: CryptoKey}}} options
+   *          agreementPrivateKey: CryptoKey, identity?: {key_version: number}},
+   *          heads?: import("../roster/book.js").Options["heads"]}} options `heads`: where verified roster heads
+   *   are kept (IndexedDB in the page)
    */
-  constructor({ socket, trust, keys }) {
+  constructor({ socket, trust, keys, heads = new MemoryHeads() }) {
     super();
     this.socket = socket;
     this.trust = trust;
     this.keys = keys;
+    /** @type {Map<number, string>} usernames, as pinned with their keys (the key directory's on first sight) */
+    this.names = new Map();
+    this.rosters = new RosterBook({
+      mayBeLegacy: (roomId, hint) => this.mayBeLegacy(roomId, hint),
+      nameOf: (id) => this.nameOf(id),
+      fetchEntries: (room, from) => this.socket.request({ op: "roster", room, from }),
+      append: (room, entry) => this.socket.request({ op: "append", room, entry }),
+      keyFor: (id, version) => this.trust.signingKeyFor(id, version),
+      currentKeyFor: (id, version) => this.trust.signingKeyFor(id, version, { current: true }),
+      recipientsFor: (ids) => this.trust.recipients(ids),
+      heads,
+      me: {
+        id: null,
+        keyVersion: keys.identity?.key_version ?? 1,
+        signingPrivateKey: keys.signingPrivateKey,
+        agreementPrivateKey: keys.agreementPrivateKey,
+      },
+    });
     /** @type {number | null} */
     this.userId = null;
     /** @type {Map<string, RoomState>} */
@@ -72,6 +101,15 @@ export class ChatClient extends EventTarget {
       this.emit("presence", { room: frame.room, online: frame.online });
     });
     on("typing", (frame) => this.emit("typing", frame));
+    on("roster", (frame) => this.rosters.onLive(frame.room, frame.entries).catch((error) => this.report(error)));
+    this.rosters.addEventListener("changed", (event) => {
+      const { room } = /** @type {CustomEvent} */ (event).detail;
+      this.emit("rooms", null);
+      this.emit("room", { id: room });
+      // Lines of the conversation (joins, removals) and checks of v2 envelopes depend on the roster.
+      this.emit("messages", { room });
+      this.learnNames(this.namedIn(room)).catch((error) => this.report(error));
+    });
     on("keys", (frame) => this.trust.recheck(frame.user).catch((error) => this.report(error)));
     on("status", (status) => this.emit("status", status));
     on("error", (frame) => {
@@ -91,13 +129,17 @@ export class ChatClient extends EventTarget {
   /** @param {any} frame */
   async onReady(frame) {
     this.userId = frame.user;
+    this.rosters.options.me.id = frame.user;
     const seen = new Set();
     for (const room of frame.rooms) {
       seen.add(room.id);
       this.upsertRoom(room);
     }
     for (const id of [...this.rooms.keys()]) {
-      if (!seen.has(id)) this.rooms.delete(id);
+      if (!seen.has(id)) {
+        this.rooms.delete(id);
+        this.rosters.forget(id);
+      }
     }
     this.emit("rooms", null);
     // After a reconnect, fetch whatever arrived while this tab was away.
@@ -106,8 +148,42 @@ export class ChatClient extends EventTarget {
     }
   }
 
-  /** @param {Room} room */
+  /**
+   * Whether a room the server presents without a roster may be one from before rosters: a direct conversation only
+   * of exactly me and one other person. (Whether it is one is for its history to show: `usableUnsigned`.)
+   * @param {string} _roomId
+   * @param {import("../roster/book.js").Hint} hint
+   */
+  mayBeLegacy(_roomId, hint) {
+    if (hint.kind !== "direct") return true;
+    return hint.members.length === 2 && hint.members.includes(/** @type {number} */ (this.userId));
+  }
+
+  /**
+   * Whether a room without a roster really is one from before rosters: its history holds a genuine v1 message
+   * (signed by a member for this very room, which the server cannot forge, so a room it made up has none) and no v2
+   * one. Only then is it written to on the server's member list, or signed. Needs the room's latest history loaded.
+   * @param {string} roomId
+   */
+  usableUnsigned(roomId) {
+    const messages = this.messages(roomId);
+    // Verified, whether or not it was wrapped for me: a signature that checks is what the server cannot make.
+    const genuine = (/** @type {Message} */ m) => m.status === "sent" || m.reason === "no_wrap" || m.reason === "decrypt_failed";
+    const v1 = messages.some((m) => m.envelope?.v === 1 && m.id !== null && genuine(m));
+    return v1 && !messages.some((m) => m.envelope?.v === 2);
+  }
+
+  /**
+   * The server's word on a room: kept as its claim, and checked against the room's roster.
+   * @param {Room} room
+   */
   upsertRoom(room) {
+    // Not the usernames the server sends with it: the pinned ones (a server could relabel a member).
+    this.learnNames(room.members.map((m) => m.id)).catch((error) => this.report(error));
+    if (room.roster !== undefined) {
+      const hint = { roster: room.roster, members: room.members.map((m) => m.id), kind: room.kind };
+      this.rosters.sync(room.id, hint).catch((error) => this.report(error));
+    }
     const state = this.rooms.get(room.id);
     if (state) {
       state.room = { ...state.room, ...room };
@@ -133,9 +209,11 @@ export class ChatClient extends EventTarget {
   onRoomEvent(frame) {
     if (frame.event === "removed") {
       const state = this.rooms.get(frame.room.id);
+      const name = state ? this.roomName(state.room) : "";
       this.rooms.delete(frame.room.id);
+      this.rosters.forget(frame.room.id);
       this.emit("rooms", null);
-      this.emit("removed", { id: frame.room.id, name: state ? this.roomName(state.room) : "" });
+      this.emit("removed", { id: frame.room.id, name });
       return;
     }
     this.upsertRoom(frame.room);
@@ -143,11 +221,65 @@ export class ChatClient extends EventTarget {
     this.emit("room", { id: frame.room.id });
   }
 
-  /** @param {Room} room */
+  /**
+   * The room's name: its members' secret, read from the roster (a room from before rosters: the server's); a
+   * direct conversation is named after the other person.
+   * @param {Room} room
+   */
   roomName(room) {
-    if (room.kind !== "direct") return room.name;
-    const other = room.members.find((m) => m.id !== this.userId);
-    return other ? other.username : "(just you)";
+    if (room.kind === "direct") {
+      const other = this.members(room).find((m) => m.id !== this.userId);
+      return other ? other.username : "(just you)";
+    }
+    const signed = this.rosters.rooms.get(room.id);
+    if (signed?.meta) return signed.meta.name;
+    if (room.roster === null || room.roster === undefined) return room.name ?? "";
+    return signed?.status === "unknown" ? "…" : "(name unreadable)";
+  }
+
+  /**
+   * Who is in the room: the roster's members once it is verified (the server's list before that, and for a room
+   * from before rosters).
+   * @param {Room} room
+   * @returns {Member[]}
+   */
+  members(room) {
+    const state = this.rosters.rooms.get(room.id)?.state;
+    const ids = state ? memberIds(state) : room.members.map((m) => m.id);
+    return ids.map((id) => ({ id, username: this.nameOf(id) }));
+  }
+
+  /** The owner, as the roster says (the server's word for a room without one). @param {Room} room */
+  ownerOf(room) {
+    const state = this.rosters.rooms.get(room.id)?.state;
+    return state ? state.owner : room.owner;
+  }
+
+  /** Everyone a room's roster names: former members too, who are in no list the server sends. @param {string} roomId */
+  namedIn(roomId) {
+    const steps = this.rosters.rooms.get(roomId)?.steps ?? [];
+    return steps.flatMap((step) => [step.entry.body.actor, ...step.entry.body.members.map(([id]) => id)]);
+  }
+
+  /**
+   * Learn the usernames of these people, as pinned with their keys (the key directory's on first sight).
+   * @param {number[]} ids
+   */
+  async learnNames(ids) {
+    const unknown = [...new Set(ids)].filter((id) => !this.names.has(id));
+    if (!unknown.length || !this.trust.usernames) return;
+    for (const [id, username] of await this.trust.usernames(unknown)) this.names.set(id, username);
+    this.emit("rooms", null);
+    for (const roomId of this.rooms.keys()) {
+      this.emit("messages", { room: roomId });
+      this.emit("room", { id: roomId });
+    }
+  }
+
+  /** @param {number} id */
+  nameOf(id) {
+    if (id === this.userId) return this.names.get(id) ?? "you";
+    return this.names.get(id) ?? `user ${id}`;
   }
 
   /** @param {string} roomId */
@@ -297,13 +429,16 @@ export class ChatClient extends EventTarget {
     let reason = "bad_signature";
     // Only keys this user accepted count; an old message verifies against the key it was signed with.
     for (const signingKey of [...sender.signingKeys].reverse()) {
+      let text;
       try {
-        const { text } = await this.openWith(roomId, env, signingKey);
-        return { ...message, text, status: "sent" };
+        ({ text } = await this.openWith(roomId, env, signingKey));
       } catch (error) {
         reason = /** @type {any} */ (error).reason ?? "malformed";
         if (reason !== "bad_signature") break;
+        continue;
       }
+      const checked = await this.againstRoster(roomId, env);
+      return { ...message, ...checked, text: checked.status === "sent" ? text : null };
     }
     if (reason === "bad_signature" && sender.status === "changed" && sender.served) {
       // Signed by the key the server serves now, which the user has not accepted.
@@ -314,6 +449,20 @@ export class ChatClient extends EventTarget {
       if (byNewKey) reason = "key_not_accepted";
     }
     return { ...message, reason };
+  }
+
+  /**
+   * A verified envelope against the room's roster: a v2 one must name a head of the chain and be wrapped for exactly
+   * its members. (A message wrapped for an out-of-date list, or a v1 one after the room had a roster, is shown with a
+   * warning: chat/timeline.js.)
+   * @param {string} roomId
+   * @param {any} env
+   * @returns {Promise<Partial<Message>>}
+   */
+  async againstRoster(roomId, env) {
+    if (env.v !== 2) return { status: "sent" };
+    const { reason } = await this.rosters.checkEnvelope(roomId, env, env.wrap_ids);
+    return reason ? { status: "failed", reason } : { status: "sent" };
   }
 
   /** @param {string} roomId @param {any} env @param {string} signingKey */
@@ -396,40 +545,50 @@ export class ChatClient extends EventTarget {
         await this.onEnvelopes(roomId, [{ ...envelope, id: ack.id }], { advance: false });
         return;
       } catch (error) {
-        if (!(error instanceof SocketError) || error.code !== "members_changed" || attempt >= RESEAL_ATTEMPTS) {
-          throw error;
-        }
-        // The members changed under us: wrap for the list the server gave and send again.
-        this.upsertRoom({ ...room, members: error.frame.members });
-        this.emit("room", { id: roomId });
+        const refused = error instanceof SocketError ? error.code : null;
+        if ((refused !== "members_changed" && refused !== "roster_changed") || attempt >= RESEAL_ATTEMPTS) throw error;
+        await this.reread(roomId, room, /** @type {SocketError} */ (error));
       }
     }
   }
 
   /**
-   * Seal the text for the room's members (their pinned keys) and hand it to the socket.
+   * The server refused a send because the room changed: read the roster again (comparing the server's list with
+   * it), or, for a room from before rosters, take the list the server gave. The refusal never adds a recipient to a
+   * room with a roster: only the verified chain does.
+   * @param {string} roomId @param {Room} room @param {SocketError} error
+   */
+  async reread(roomId, room, error) {
+    if (room.roster === null || room.roster === undefined) {
+      if (error.code === "members_changed") this.upsertRoom({ ...room, members: error.frame.members });
+      this.emit("room", { id: roomId });
+      return;
+    }
+    if (error.code === "members_changed") {
+      await this.rosters.checkServerMembers(roomId, error.frame.members.map((/** @type {Member} */ m) => m.id));
+    }
+    await this.rosters.refresh(roomId);
+  }
+
+  /**
+   * Seal the text for the room's members — the verified roster's, or for a room from before rosters the server's
+   * list — with their pinned keys, and hand it to the socket.
    * @param {string} roomId @param {any} room @param {string} text @param {string} clientId @param {number} sentAt
    * @returns {Promise<{envelope: any, acked: Promise<any>}>} the envelope, and its ack to come
    */
   async seal(roomId, room, text, clientId, sentAt) {
-    const contacts = await this.trust.contacts(room.members.map((m) => m.id));
-    const recipients = room.members.map((m) => {
-      const contact = contacts.get(m.id);
-      if (contact?.status === "changed") {
-        throw new Error(`${m.username}'s key changed. Review it before sending to this room.`);
-      }
-      if (!contact?.agreementPublicKey) throw new Error(`${m.username} has no valid keys; the message was not sent.`);
-      // The pinned key, not whatever the server serves now.
-      return { id: m.id, agreementPublicKey: contact.agreementPublicKey };
-    });
+    const signed = await this.rosters.recipients(roomId);
+    if (!signed && !this.usableUnsigned(roomId)) throw new RosterBlocked(UNPROVEN_LEGACY);
+    const ids = signed ? signed.members : room.members.map((/** @type {Member} */ m) => m.id);
     const envelope = await sealEnvelope({
       room: roomId,
       senderId: /** @type {number} */ (this.userId),
       clientId,
       sentAt,
       text,
-      recipients,
+      recipients: await this.trust.recipients(ids),
       signingPrivateKey: this.keys.signingPrivateKey,
+      ...(signed ? { roster: signed.head } : {}),
     });
     return { envelope, acked: this.socket.sendEnvelope(roomId, envelope) };
   }
@@ -440,6 +599,18 @@ export class ChatClient extends EventTarget {
     if (now - (this.lastTyping.get(roomId) ?? 0) < TYPING_EVERY_MS) return;
     this.lastTyping.set(roomId, now);
     this.socket.notify({ op: "typing", room: roomId });
+  }
+
+  /**
+   * The conversation as shown: messages and the roster's lines (who added, removed, joined), in order.
+   * @param {string} roomId
+   * @returns {import("./timeline.js").Item[]}
+   */
+  timeline(roomId) {
+    const state = this.rooms.get(roomId);
+    if (!state) return [];
+    const steps = this.rosters.rooms.get(roomId)?.steps ?? [];
+    return timeline({ messages: this.messages(roomId), steps, reachedStart: state.reachedStart, oldestId: state.oldestId });
   }
 
   /** @param {string} roomId @returns {Message[]} oldest first; pending ones last */

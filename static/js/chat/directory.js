@@ -51,6 +51,17 @@ export class KeyDirectory {
     return result;
   }
 
+  /**
+   * Every signing key the server says this user has had, by key version (to check roster entries signed before a
+   * key reset). The server's word, taken as a first sight is: only for versions this browser never pinned.
+   * @param {number} id
+   * @returns {Promise<Map<number, string>>}
+   */
+  async history(id) {
+    const answer = await getJson(`/api/key-history?id=${id}`);
+    return new Map(answer.keys.map((/** @type {any} */ k) => [k.key_version, k.signing_public_key]));
+  }
+
   /** Fetch this user's keys again next time (the server announced a change). @param {number} id */
   forget(id) {
     this.byId.delete(id);

@@ -100,6 +100,62 @@ export class TrustGate extends EventTarget {
     };
   }
 
+  /**
+   * The signing key to check something `id` signed with key version `version`: the pinned key of that version, the
+   * current key on first sight, or — for an older version this browser never saw — the server's record of it.
+   * With `current`, only the user's current key will do (a new roster entry is signed with it, never a retired one).
+   * @param {number} id
+   * @param {number} version
+   * @param {{current?: boolean}} [options]
+   * @returns {Promise<string | null>} base64 Ed25519 public key; null for a key not accepted (a change pending)
+   */
+  async signingKeyFor(id, version, { current = false } = {}) {
+    const pinnedNow = this.pins.current(id);
+    if (current && pinnedNow) return pinnedNow.key_version === version ? pinnedNow.signing_public_key : null;
+    const pinned = this.pins.keysOf(id).find((k) => k.key_version === version);
+    if (pinned) return pinned.signing_public_key;
+    const contact = await this.one(id);
+    if (contact.status !== "trusted" || !contact.served) return null;
+    if (contact.served.key_version === version) return contact.served.signing_public_key;
+    if (current || version > contact.served.key_version) return null;
+    return (await this.directory.history(id)).get(version) ?? null;
+  }
+
+  /**
+   * Whom these ids are: the username pinned with their keys, or the directory's on first sight (no pin is made).
+   * A room's frames name members too, but those names are the server's alone and are not used.
+   * @param {number[]} ids
+   * @returns {Promise<Map<number, string>>}
+   */
+  async usernames(ids) {
+    const unpinned = ids.filter((id) => !this.pins.current(id));
+    const served = unpinned.length ? await this.directory.get(unpinned) : new Map();
+    /** @type {Map<number, string>} */
+    const names = new Map();
+    for (const id of ids) {
+      const username = this.pins.usernameOf(id) ?? served.get(id)?.username;
+      if (username) names.set(id, username);
+    }
+    return names;
+  }
+
+  /**
+   * The pinned agreement keys to seal for these members.
+   * @param {number[]} ids
+   * @returns {Promise<{id: number, agreementPublicKey: string}[]>}
+   * @throws {Error} a member whose key changed (not accepted yet) or who has no valid keys
+   */
+  async recipients(ids) {
+    const contacts = await this.contacts(ids);
+    return ids.map((id) => {
+      const contact = /** @type {Contact} */ (contacts.get(id));
+      if (contact.status === "changed") throw new Error(`${contact.username}'s key changed. Review it before sending to this room.`);
+      if (!contact.agreementPublicKey) throw new Error(`${contact.username} has no valid keys; nothing was sent.`);
+      // The pinned key, not whatever the server serves now.
+      return { id, agreementPublicKey: contact.agreementPublicKey };
+    });
+  }
+
   /** The user accepts a changed key: it becomes the pin, and is no longer verified. @param {number} id */
   async accept(id) {
     const contact = this.changed.get(id);

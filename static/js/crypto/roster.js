@@ -9,7 +9,9 @@ import { isMemberId, MAX_MEMBERS } from "./sealing.js";
 
 const subtle = globalThis.crypto.subtle;
 export const ROSTER_VERSION = 1;
-export const OPS = /** @type {const} */ (["create", "add", "remove", "leave", "join", "link", "role", "owner", "rename"]);
+export const OPS = /** @type {const} */ ([
+  "create", "add", "remove", "leave", "join", "link", "role", "owner", "rename", "reseal",
+]);
 export const MAX_BODY_CHARS = 32 * 1024;
 const HASH_BYTES = 32;
 const KEY_BYTES = 32;
@@ -17,7 +19,7 @@ const SIGNATURE_BYTES = 64;
 const MAX_AT_MS = 253_402_300_799_999;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BODY_FIELDS = ["v", "room", "seq", "prev", "at", "actor", "actor_key", "op", "kind", "members", "role", "link", "meta"];
-// Ops that name exactly one member; `create` names 1 to 256, `link` and `rename` none.
+// Ops that name exactly one member; `create` names 1 to 256, `link`, `rename` and `reseal` none.
 const ONE_MEMBER = new Set(["add", "remove", "leave", "join", "role", "owner"]);
 const WIRE_FIELDS = ["body", "signature", "link_signature"];
 const SERVED_FIELDS = ["after", "server_time"];
@@ -167,7 +169,7 @@ export function bodyProblem(value) {
   const membersProblem = checkMembers(b.members, b.op);
   if (membersProblem) return membersProblem;
   if (b.op === "role" ? !["admin", "member"].includes(b.role) : b.role !== "") return "role belongs to role only";
-  const mayLink = b.op === "link" || b.op === "create" || b.op === "join";
+  const mayLink = ["link", "create", "join", "remove"].includes(b.op);
   if (b.link !== "" && !(mayLink && isBase64Of(b.link, KEY_BYTES))) return "link must be a link key where one belongs";
   if (b.op === "join" && b.link === "") return "a join names the link it uses";
   return metaProblem(b.meta);

@@ -13,11 +13,12 @@ export const MAX_MEMBERS = 256;
  * @typedef {{key: number, role: "admin" | "member", since: number}} MemberInfo `key`: the key version the entry
  *   that admitted them named; `since`: the seq of that entry
  * @typedef {{room: string, kind: "group" | "direct", seq: number, hash: string, members: Map<number, MemberInfo>,
- *   owner: number | null, link: string}} RosterState `link`: the open invite link's key (base64), or ""
+ *   owner: number | null, link: string, signers: Map<number, number>}} RosterState `link`: the open invite link's
+ *   key (base64), or ""; `signers`: the newest key version each actor has signed an entry with
  * @typedef {{entry: ParsedEntry, hash: string, state: RosterState}} Step an entry and the state after it
  * @typedef {(userId: number, keyVersion: number) => Promise<CryptoKey | string | null>} KeyFor the actor's signing
  *   key of that version, as this browser trusts it (null: none it can trust)
- * @typedef {"malformed" | "broken" | "bad_signature" | "unknown_key" | "unauthorised" | "wrong_meta"} Reason
+ * @typedef {"malformed" | "broken" | "bad_signature" | "unknown_key" | "old_key" | "unauthorised" | "wrong_meta"} Reason
  */
 
 /** A chain that must not be believed: `reason` says why, `seq` where. */
@@ -106,7 +107,12 @@ export function applyEntry(state, entry, hash) {
         if (actor !== before.owner && before.members.get(member.id)?.role === "admin") {
           throw refuse("only the owner removes an admin");
         }
+        // The removed member could read the open invite link: the removal replaces it, in the same entry.
+        if (before.link ? !body.link || body.link === before.link : body.link !== "") {
+          throw refuse("a removal replaces the open invite link (and names none when no link is open)");
+        }
         next.members.delete(member.id);
+        next.link = body.link;
         break;
       case "leave":
         if (member.id !== actor) throw refuse("one leaves only for oneself");
@@ -142,11 +148,20 @@ export function applyEntry(state, entry, hash) {
       case "rename":
         if (!manages) throw refuse("only the owner or an admin may rename the room");
         break;
+      case "reseal":
+        // Any member may seal the name again, for a member's new keys: nothing else changes.
+        break;
       default:
         throw refuse(`unknown op ${op}`);
     }
   }
   checkMeta(next, body, seq);
+  // Keys only move on: an entry signed with an older key than its actor used before is not theirs to make.
+  if ((state?.signers.get(actor) ?? 0) > body.actor_key) {
+    throw new RosterError("old_key", "signed with an older key than its author used before", seq);
+  }
+  next.signers = new Map(state?.signers ?? []);
+  next.signers.set(actor, body.actor_key);
   return next;
 }
 
@@ -195,7 +210,8 @@ function created(body, hash, refuse) {
     throw refuse("a direct conversation is two people, with no invite link");
   }
   const roles = new Map(members.map(([id, key]) => [id, { key, role: /** @type {const} */ ("member"), since: 0 }]));
-  return { room, kind: /** @type {"group" | "direct"} */ (kind), seq: 0, hash, members: roles, owner: kind === "group" ? actor : null, link };
+  const group = kind === "group";
+  return { room, kind: /** @type {"group" | "direct"} */ (kind), seq: 0, hash, members: roles, owner: group ? actor : null, link, signers: new Map() };
 }
 
 /**

@@ -24,7 +24,10 @@ const PUBLIC_KEY_BYTES = 32;
  * @typedef {{signing_public_key: string, agreement_public_key: string, key_version: number,
  *            accepted_at: string}} PinnedKey accepted_at is an ISO 8601 UTC timestamp
  * @typedef {{username: string, keys: PinnedKey[], verified: boolean}} Pin keys oldest first; the last is current
- * @typedef {{v: 1, pins: Record<string, Pin>}} TrustState
+ * @typedef {{seq: number, hash: string}} RoomHead the newest roster entry verified for a room
+ * @typedef {{v: 1, pins: Record<string, Pin>, rooms?: Record<string, RoomHead>}} TrustState `rooms`: every room
+ *   whose signed roster this account verified, with the newest head (so any of its browsers catches a room served
+ *   shorter, forked or without its roster)
  * @typedef {{id: number | string, username: string, signing_public_key: string,
  *            agreement_public_key: string, agreement_signature?: string, key_version: number}} PublicIdentity
  *   as served by the key directory (GET /api/keys?ids=…)
@@ -126,6 +129,42 @@ export class Pins {
   acceptedSigningKeys(userId) {
     const pin = this.#state.pins[userKey(userId)];
     return pin ? pin.keys.map((k) => k.signing_public_key) : [];
+  }
+
+  /**
+   * @param {number | string} userId
+   * @returns {PinnedKey[]} copies of every key accepted for this user, oldest first
+   */
+  keysOf(userId) {
+    const pin = this.#state.pins[userKey(userId)];
+    return pin ? pin.keys.map((k) => ({ ...k })) : [];
+  }
+
+  /** @param {number | string} userId @returns {string | null} the username pinned with this user's keys */
+  usernameOf(userId) {
+    return this.#state.pins[userKey(userId)]?.username ?? null;
+  }
+
+  /**
+   * @param {string} roomId
+   * @returns {RoomHead | null} the newest roster head this account verified for the room
+   */
+  roomHead(roomId) {
+    const head = this.#state.rooms?.[roomId];
+    return head ? { ...head } : null;
+  }
+
+  /**
+   * Remember a verified roster head, if newer than the one recorded.
+   * @param {string} roomId
+   * @param {RoomHead} head
+   * @returns {Promise<void>}
+   */
+  async recordRoomHead(roomId, head) {
+    const known = this.#state.rooms?.[roomId];
+    if (known && known.seq >= head.seq) return;
+    this.#state.rooms = { ...this.#state.rooms, [roomId]: { seq: head.seq, hash: head.hash } };
+    await this.save();
   }
 
   /**
@@ -293,7 +332,14 @@ export function mergeStates(local, remote) {
     const b = remote.pins[id];
     pins[id] = a && b ? mergePin(a, b) : structuredClone(a ?? b);
   }
-  return { v: TRUST_STORE_VERSION, pins };
+  /** @type {TrustState} */
+  const merged = { v: TRUST_STORE_VERSION, pins };
+  const rooms = { ...remote.rooms };
+  for (const [id, head] of Object.entries(local.rooms ?? {})) {
+    if (!rooms[id] || head.seq > rooms[id].seq) rooms[id] = head;
+  }
+  if (Object.keys(rooms).length) merged.rooms = rooms;
+  return merged;
 }
 
 /**
@@ -415,7 +461,14 @@ function checkState(state) {
             typeof k.accepted_at === "string",
         ),
     );
-  if (!ok) throw new Error("the trust store is malformed: reload the page");
+  const rooms = state.rooms ?? {};
+  const roomsOk =
+    typeof rooms === "object" &&
+    !Array.isArray(rooms) &&
+    Object.values(rooms).every(
+      (/** @type {any} */ head) => Number.isSafeInteger(head?.seq) && head.seq >= 0 && typeof head.hash === "string",
+    );
+  if (!ok || !roomsOk) throw new Error("the trust store is malformed: reload the page");
   return /** @type {TrustState} */ (state);
 }
 

@@ -4,11 +4,14 @@
 // HTML, so nobody can run script in someone else's page.
 
 import * as keystore from "../account/keystore.js";
-import { ChatClient } from "../chat/client.js";
+import { ChatClient, UNPROVEN_LEGACY } from "../chat/client.js";
 import { KeyDirectory } from "../chat/directory.js";
+import { Membership } from "../chat/membership.js";
 import { TrustGate } from "../chat/trust.js";
-import { getJson, postJson, request } from "../net/api.js";
 import { ChatSocket } from "../net/socket.js";
+import { blockedText } from "../roster/book.js";
+import { AccountHeads } from "../roster/heads.js";
+import { rosterLine } from "./roster-lines.js";
 import { showKeyChange, showSafetyNumber } from "./trust-dialogs.js";
 
 const REASONS = {
@@ -20,7 +23,15 @@ const REASONS = {
   wrong_sender: "it claims another sender",
   key_not_accepted: "it is signed with a new key of the sender that you have not accepted",
   unknown_sender: "the sender's keys are missing or invalid",
+  unknown_roster: "it names a member list that is not in this room's signed list (forged, or a fork)",
+  wrong_members: "it was encrypted for other people than the room's signed member list",
 };
+const WARNINGS = {
+  stale: (/** @type {string} */ sender) =>
+    `⚠ ${sender} is sending to an out-of-date member list: someone no longer in the room may read this.`,
+  unsigned: () => "⚠ Sent without the room's signed member list, after the room had one.",
+};
+const NOT_YET_SIGNED = "membership not yet signed";
 const STATUS_TEXT = {
   connecting: "Connecting…",
   online: "Connected",
@@ -53,10 +64,14 @@ class ChatPage {
   /**
    * @param {ChatClient} client
    * @param {import("./trust-dialogs.js").Me} me
+   * @param {Membership} membership
    */
-  constructor(client, me) {
+  constructor(client, me, membership) {
     this.client = client;
     this.me = me;
+    this.membership = membership;
+    /** @type {WeakMap<object, {node: HTMLElement, text: string}>} each roster line as last drawn, by its step */
+    this.lines = new WeakMap();
     /** @type {Map<number, import("../chat/trust.js").Contact>} what is known of the open room's members' keys */
     this.contacts = new Map();
     /** @type {string | null} */
@@ -65,7 +80,7 @@ class ChatPage {
     this.typing = new Map();
     this.stickToBottom = true;
     this.loadingOlder = false;
-    /** @type {WeakMap<import("../chat/client.js").Message, {node: HTMLElement, verified: boolean}>} each message's
+    /** @type {WeakMap<import("../chat/client.js").Message, {node: HTMLElement, verified: boolean, warning: string | null}>} each message's
      * article as last rendered: a message is a new object whenever it changes, so an unchanged one keeps its node */
     this.rendered = new WeakMap();
     this.note = el("p", { class: "transcript-note" });
@@ -85,6 +100,11 @@ class ChatPage {
     c.socket.addEventListener("pending", () => this.renderStatus(c.socket.status));
     c.trust.addEventListener("changed", (e) => this.onKeyChanged(detail(e).contact));
     c.trust.addEventListener("trust", () => this.refreshTrust());
+    c.rosters.addEventListener("changed", (e) => this.onRosterChanged(detail(e).room));
+    $("invite-open").addEventListener("click", () => this.inviteAction((id) => this.membership.openLink(id)));
+    $("invite-replace").addEventListener("click", () => this.inviteAction((id) => this.membership.openLink(id)));
+    $("invite-close").addEventListener("click", () => this.inviteAction((id) => this.membership.closeLink(id)));
+    $("sign-roster").addEventListener("click", () => this.signRoster());
 
     $("new-room-toggle").addEventListener("click", () => this.toggleNewRoom());
     $("new-room-form").addEventListener("submit", (e) => this.createRoom(e));
@@ -115,11 +135,15 @@ class ChatPage {
         const link = el("a", { href: `/rooms/${room.id}/` }, [this.client.roomName(room)]);
         if (room.id === this.current) link.setAttribute("aria-current", "page");
         if (this.directPeerVerified(room)) link.append(" ", el("span", { class: "badge-verified" }, ["verified"]));
+
         link.addEventListener("click", (event) => {
           event.preventDefault();
           this.select(room.id);
         });
-        return el("li", { class: room.kind }, [link]);
+        const item = el("li", { class: room.kind }, [link]);
+        const status = this.client.rosters.rooms.get(room.id)?.status;
+        if (status === "blocked") item.append(" ", el("span", { class: "tag warning", title: "Member list in doubt" }, ["⚠"]));
+        return item;
       }),
     );
     $("no-rooms").hidden = rooms.length > 0;
@@ -170,12 +194,51 @@ class ChatPage {
     $("room-title").textContent = this.client.roomName(room);
     if (this.directPeerVerified(room)) $("room-title").append(" ", el("span", { class: "badge-verified" }, ["verified"]));
     document.title = `${this.client.roomName(room)} — SecureChat`;
-    $("room-kind").textContent = room.kind === "direct" ? "Direct conversation" : `Group · ${room.members.length} members`;
-    const isOwner = room.owner === this.client.userId && room.kind === "group";
-    $("add-member-form").hidden = !isOwner;
+    const count = this.client.members(room).length;
+    const kind = room.kind === "direct" ? "Direct conversation" : `Group · ${count} ${count === 1 ? "member" : "members"}`;
+    const legacy = this.client.rosters.rooms.get(room.id)?.status === "legacy";
+    $("room-kind").textContent = legacy ? `${kind} · ${NOT_YET_SIGNED}` : kind;
+    $("sign-roster").hidden = !legacy || !this.membership.maySignLegacy(room.id);
+    $("add-member-form").hidden = !this.manages(room);
     $("leave-room").hidden = room.kind === "direct";
     this.renderMembers();
+    this.renderRosterWarnings();
     this.renderInvite(room);
+  }
+
+  /** Whether I may add and remove members here: the owner, or an admin the roster made. @param {import("../chat/client.js").Room} room */
+  manages(room) {
+    if (room.kind !== "group") return false;
+    const me = this.client.userId;
+    const state = this.client.rosters.rooms.get(room.id)?.state;
+    if (!state) return room.owner === me;
+    return state.owner === me || state.members.get(/** @type {number} */ (me))?.role === "admin";
+  }
+
+  /** A room's roster changed: redraw what shows it. @param {string} roomId */
+  onRosterChanged(roomId) {
+    if (roomId === this.current) this.renderRoomHeader();
+  }
+
+  /** Sign the open room's member list (a room from before rosters), as its owner sees it in the members pane. */
+  async signRoster() {
+    const roomId = this.current;
+    if (!roomId) return;
+    await this.formAction("room-error", async () => {
+      if (!(await this.membership.signLegacy(roomId))) throw new Error("Only the room's owner can sign its member list.");
+    });
+  }
+
+  /** The open room's roster problems: blocking, as alerts. */
+  renderRosterWarnings() {
+    const state = this.current ? this.client.rooms.get(this.current) : null;
+    const roster = this.current ? this.client.rosters.rooms.get(this.current) : null;
+    const nameOf = (/** @type {number} */ id) => this.client.nameOf(id);
+    const unproven = roster?.status === "legacy" && state?.loaded && !this.client.usableUnsigned(state.room.id);
+    const why = roster?.status === "blocked" ? blockedText(roster, nameOf) : unproven ? UNPROVEN_LEGACY : null;
+    const title = state ? this.client.roomName(state.room) : "";
+    $("roster-warnings").replaceChildren(...(why ? [el("p", { class: "key-warning", role: "alert" }, [`⚠ ${title}: ${why}`])] : []));
+    /** @type {HTMLButtonElement} */ ($("send")).disabled = Boolean(why);
   }
 
   renderMembers() {
@@ -184,42 +247,61 @@ class ChatPage {
     if (!state) return;
     const { room } = state;
     const online = this.client.online.get(room.id) ?? new Set();
-    const isOwner = room.owner === this.client.userId && room.kind === "group";
+    const me = this.client.userId;
+    const owner = this.client.ownerOf(room);
+    const roles = this.client.rosters.rooms.get(room.id)?.state?.members;
+    const members = this.client.members(room);
     $("member-list").replaceChildren(
-      ...room.members.map((member) => {
+      ...members.map((member) => {
+        const admin = roles?.get(member.id)?.role === "admin" && member.id !== owner;
         const item = el("li", {}, [
           el("span", { class: `dot ${online.has(member.id) ? "online" : ""}`, "aria-hidden": "true" }),
           el("span", { class: "member-name" }, [member.username]),
         ]);
         if (online.has(member.id)) item.append(el("span", { class: "visually-hidden" }, [" (online)"]));
-        if (member.id === room.owner) item.append(el("span", { class: "tag" }, ["owner"]));
-        if (member.id === this.client.userId) item.append(el("span", { class: "tag" }, ["you"]));
+        if (member.id === owner) item.append(el("span", { class: "tag" }, ["owner"]));
+        if (admin) item.append(el("span", { class: "tag" }, ["admin"]));
+        if (member.id === me) item.append(el("span", { class: "tag" }, ["you"]));
         const contact = this.contacts.get(member.id);
         if (contact?.verified) item.append(el("span", { class: "badge-verified" }, ["verified"]));
         if (contact?.status === "changed") item.append(el("span", { class: "tag warning" }, ["key changed"]));
-        if (member.id !== this.client.userId) {
-          const verify = el("button", { type: "button", class: "link" }, ["Verify"]);
-          verify.addEventListener("click", () => this.verify(member.id));
-          item.append(verify);
+        if (member.id !== me) item.append(this.memberButton("Verify", "Verify", () => this.verify(member.id)));
+        const other = member.id !== me && member.id !== owner;
+        if (other && this.manages(room) && (owner === me || !admin)) {
+          item.append(this.memberButton("Remove", `Remove ${member.username}`, () => this.membership.remove(room.id, member.id), true));
         }
-        if (isOwner && member.id !== this.client.userId) {
-          const remove = el("button", { type: "button", class: "link", "aria-label": `Remove ${member.username}` }, [
-            "Remove",
-          ]);
-          remove.addEventListener("click", () => this.removeMember(member.username));
-          item.append(remove);
+        if (other && owner === me && roles) {
+          const [label, role] = admin ? ["Remove admin", "member"] : ["Make admin", "admin"];
+          const change = () => this.membership.setRole(room.id, member.id, /** @type {"admin" | "member"} */ (role));
+          item.append(this.memberButton(label, `${label}: ${member.username}`, change, true));
+          item.append(this.memberButton("Make owner", `Make ${member.username} the owner`, () => this.membership.handOver(room.id, member.id), true));
         }
         return item;
       }),
     );
-    const count = room.members.filter((m) => online.has(m.id)).length;
+    const count = members.filter((m) => online.has(m.id)).length;
     $("presence").textContent = `${count} online`;
   }
 
-  /** A direct conversation is named after the other person: it carries their badge. @param {import("../chat/client.js").Room} room */
+  /**
+   * @param {string} text @param {string} label its accessible name
+   * @param {() => Promise<unknown> | void} action @param {boolean} [change] a roster change: errors shown by the form
+   */
+  memberButton(text, label, action, change = false) {
+    const button = el("button", { type: "button", class: "link", ...(label !== text ? { "aria-label": label } : {}) }, [text]);
+    button.addEventListener("click", () => (change ? this.formAction("add-member-error", async () => void (await action())) : action()));
+    return button;
+  }
+
+  /**
+   * A direct conversation is named after the other person: it carries their badge, while its roster holds exactly
+   * the two of us.
+   * @param {import("../chat/client.js").Room} room
+   */
   directPeerVerified(room) {
-    if (room.kind !== "direct") return false;
-    const other = room.members.find((m) => m.id !== this.client.userId);
+    // Only a signed conversation of exactly the two of us is theirs: not one the server presents unsigned.
+    if (room.kind !== "direct" || this.client.rosters.rooms.get(room.id)?.status !== "ok") return false;
+    const other = this.client.members(room).find((m) => m.id !== this.client.userId);
     return Boolean(other && this.client.trust.pins.isVerified(other.id) && !this.client.trust.changed.has(other.id));
   }
 
@@ -228,7 +310,7 @@ class ChatPage {
     const state = this.current ? this.client.rooms.get(this.current) : null;
     if (!state) return;
     try {
-      this.contacts = await this.client.trust.contacts(state.room.members.map((m) => m.id));
+      this.contacts = await this.client.trust.contacts(this.client.members(state.room).map((m) => m.id));
     } catch (error) {
       this.showProblem(`Could not check your contacts' keys: ${message(error)}`);
       return;
@@ -260,7 +342,7 @@ class ChatPage {
    */
   onKeyChanged(contact, { force = false } = {}) {
     const state = this.current ? this.client.rooms.get(this.current) : null;
-    const here = state?.room.members.some((m) => m.id === contact.id);
+    const here = state && this.client.members(state.room).some((m) => m.id === contact.id);
     if (!here && !force) return;
     this.refreshTrust();
     if (document.getElementById("key-change-dialog")) return;
@@ -269,8 +351,23 @@ class ChatPage {
         await this.client.trust.accept(contact.id);
         await this.client.reopenFrom(contact.id);
         await this.refreshTrust();
+        // Not waited for: the dialog closes as soon as the key is accepted.
+        this.resealFor(contact.id);
       },
     });
+  }
+
+  /**
+   * Someone's new key is accepted: the names of the group rooms we share were sealed for their old one, so seal
+   * them again for it.
+   * @param {number} userId
+   */
+  async resealFor(userId) {
+    for (const { room } of this.client.rooms.values()) {
+      const roster = this.client.rosters.rooms.get(room.id);
+      if (room.kind !== "group" || roster?.status !== "ok" || !roster.state?.members.has(userId)) continue;
+      await this.membership.reseal(room.id).catch((error) => this.showProblem(`Could not seal the room's name again: ${message(error)}`));
+    }
   }
 
   /** @param {number} userId */
@@ -283,20 +380,23 @@ class ChatPage {
     }
   }
 
-  /** @param {import("../chat/client.js").Room} room */
-  async renderInvite(room) {
+  /** The invite link, for those who may open, replace or close it. @param {import("../chat/client.js").Room} room */
+  renderInvite(room) {
     const box = $("invite");
-    if (room.policy !== "link" || room.owner !== this.client.userId) {
-      box.hidden = true;
-      return;
-    }
-    try {
-      const { invite_url: url } = await getJson(`/api/rooms/${room.id}/invite`);
-      $("invite-url").textContent = url;
-      box.hidden = !url;
-    } catch (error) {
-      box.hidden = true;
-    }
+    const signed = this.client.rosters.rooms.get(room.id)?.status === "ok";
+    box.hidden = !signed || !this.manages(room);
+    const url = this.membership.inviteUrl(room.id);
+    $("invite-url").textContent = url ?? "";
+    $("invite-url").hidden = !url;
+    $("invite-open").hidden = Boolean(url);
+    $("invite-replace").hidden = !url;
+    $("invite-close").hidden = !url;
+  }
+
+  /** @param {(roomId: string) => Promise<unknown>} action */
+  async inviteAction(action) {
+    const roomId = this.current;
+    if (roomId) await this.formAction("invite-error", async () => void (await action(roomId)));
   }
 
   toggleNewRoom() {
@@ -312,13 +412,12 @@ class ChatPage {
     const name = /** @type {HTMLInputElement} */ ($("room-name"));
     const link = /** @type {HTMLInputElement} */ ($("room-link"));
     await this.formAction("new-room-error", async () => {
-      const { room } = await postJson("/api/rooms", { name: name.value, policy: link.checked ? "link" : "invite" });
-      this.client.upsertRoom(room);
-      name.value = "";
+      const roomId = await taking(name, (value) => this.membership.createRoom({ name: value, link: link.checked }));
+      link.checked = false;
       $("new-room-form").hidden = true;
       $("new-room-toggle").setAttribute("aria-expanded", "false");
       this.renderRooms();
-      await this.select(room.id);
+      await this.select(roomId);
     });
   }
 
@@ -327,11 +426,9 @@ class ChatPage {
     event.preventDefault();
     const input = /** @type {HTMLInputElement} */ ($("direct-username"));
     await this.formAction("direct-error", async () => {
-      const { room } = await postJson("/api/direct", { username: input.value.trim() });
-      this.client.upsertRoom(room);
-      input.value = "";
+      const roomId = await taking(input, (value) => this.membership.openDirect(value));
       this.renderRooms();
-      await this.select(room.id);
+      await this.select(roomId);
     });
   }
 
@@ -342,20 +439,7 @@ class ChatPage {
     const input = /** @type {HTMLInputElement} */ ($("add-member"));
     const roomId = this.current;
     await this.formAction("add-member-error", async () => {
-      const { room } = await postJson(`/api/rooms/${roomId}/members`, { username: input.value.trim() });
-      this.client.upsertRoom(room);
-      input.value = "";
-      this.renderRoomHeader();
-    });
-  }
-
-  /** @param {string} username */
-  async removeMember(username) {
-    const roomId = this.current;
-    if (!roomId) return;
-    await this.formAction("add-member-error", async () => {
-      const { room } = await request("DELETE", `/api/rooms/${roomId}/members/${encodeURIComponent(username)}`);
-      this.client.upsertRoom(room);
+      await taking(input, (value) => this.membership.add(roomId, value));
       this.renderRoomHeader();
     });
   }
@@ -364,7 +448,7 @@ class ChatPage {
     const roomId = this.current;
     if (!roomId) return;
     await this.formAction("room-error", async () => {
-      await postJson(`/api/rooms/${roomId}/leave`);
+      await this.membership.leave(roomId);
       this.client.rooms.delete(roomId);
       history.pushState(null, "", "/rooms/");
       this.renderRooms();
@@ -402,24 +486,52 @@ class ChatPage {
       if (this.note.textContent !== note) this.note.textContent = note;
       nodes.push(this.note);
     }
-    for (const msg of this.client.messages(this.current)) nodes.push(this.messageNode(msg));
+    for (const item of this.client.timeline(this.current)) {
+      nodes.push(item.type === "message" ? this.messageNode(item.message, item.warning) : this.lineNode(item.step));
+    }
     showInOrder(transcript, nodes);
+    // Whether a room without a roster may be written to depends on its history (`usableUnsigned`).
+    this.renderRosterWarnings();
     $("load-older").hidden = state.reachedStart || !state.loaded;
     if (wasAtBottom) transcript.scrollTop = transcript.scrollHeight;
     else transcript.scrollTop = topBefore + (transcript.scrollHeight - heightBefore);
   }
 
   /**
-   * The message's article: the one rendered before if neither it nor its sender's verified badge changed since.
+   * The message's article: the one rendered before if neither it, its sender's verified badge nor its warning
+   * changed since.
    * @param {import("../chat/client.js").Message} msg
+   * @param {import("../chat/timeline.js").Warning} warning
    */
-  messageNode(msg) {
+  messageNode(msg, warning) {
     const me = this.client.userId;
     const verified = Boolean(msg.sender !== me && msg.status === "sent" && this.contacts.get(msg.sender)?.verified);
     const known = this.rendered.get(msg);
-    if (known && known.verified === verified) return known.node;
-    const node = renderMessage(msg, me, verified);
-    this.rendered.set(msg, { node, verified });
+    if (known && known.verified === verified && known.warning === warning) return known.node;
+    const node = renderMessage(msg, me, verified, warning);
+    this.rendered.set(msg, { node, verified, warning });
+    return node;
+  }
+
+  /**
+   * A roster change as a line of the conversation ("alice added carol"), drawn once per entry.
+   * @param {import("../roster/chain.js").Step} step
+   */
+  lineNode(step) {
+    const body = step.entry.body;
+    const who = (/** @type {number} */ id) => (id === this.client.userId ? "you" : this.client.nameOf(id));
+    const before = this.client.rosters.rooms.get(body.room)?.steps[body.seq - 1]?.state ?? null;
+    const said = rosterLine(step, { who, before });
+    const text = said.startsWith("you ") ? `You${said.slice(3)}` : said;
+    const known = this.lines.get(step);
+    if (known?.text === text) return known.node;
+    const time = new Date(body.at);
+    const node = el("p", { class: "roster-line", "data-seq": String(body.seq) }, [
+      el("span", { class: "line-text" }, [text]),
+      " ",
+      el("time", { datetime: time.toISOString() }, [TIME_FORMAT.format(time)]),
+    ]);
+    this.lines.set(step, { node, text });
     return node;
   }
 
@@ -562,8 +674,9 @@ function showInOrder(parent, nodes) {
  * @param {import("../chat/client.js").Message} msg
  * @param {number | null} me
  * @param {boolean} verified whether to show the sender's verified badge
+ * @param {import("../chat/timeline.js").Warning} warning
  */
-function renderMessage(msg, me, verified) {
+function renderMessage(msg, me, verified, warning) {
   const time = new Date(msg.sentAt);
   const header = el("header", {}, [
     el("span", { class: "sender" }, [msg.sender === me ? "You" : msg.senderName]),
@@ -581,9 +694,29 @@ function renderMessage(msg, me, verified) {
   }
   const body = el("p", { class: "text" }, [msg.text ?? ""]);
   const children = [header, body];
+  if (warning) children.push(el("p", { class: "warning" }, [WARNINGS[warning](msg.senderName)]));
   if (msg.status === "pending") children.push(el("span", { class: "state" }, ["Sending…"]));
   if (msg.status === "rejected") children.push(el("span", { class: "state error" }, [`Not sent: ${msg.reason}`]));
   return el("article", attrs, children);
+}
+
+/**
+ * Act on what a field holds, emptying it at once so the next can be typed meanwhile; on failure it is put back (if
+ * nothing new was typed), for the user to correct.
+ * @template T
+ * @param {HTMLInputElement} input
+ * @param {(value: string) => Promise<T>} action
+ * @returns {Promise<T>}
+ */
+async function taking(input, action) {
+  const value = input.value;
+  input.value = "";
+  try {
+    return await action(value);
+  } catch (error) {
+    if (!input.value) input.value = value;
+    throw error;
+  }
 }
 
 /** @param {Event} event */
@@ -617,8 +750,8 @@ async function main() {
     username,
     keyVersion: keys.identity.key_version,
   });
-  const client = new ChatClient({ socket, trust, keys });
-  const page = new ChatPage(client, keys.identity);
+  const client = new ChatClient({ socket, trust, keys, heads: new AccountHeads({ pins: trust.pins, username }) });
+  const page = new ChatPage(client, keys.identity, new Membership(client));
   // For tests and the console; the keys inside are non-extractable, as they are in IndexedDB.
   Object.defineProperty(window, "securechat", { value: { client, socket }, configurable: true });
   page.start();

@@ -1,18 +1,118 @@
 // @ts-check
-// The invite-link page: join, then open the room.
+// The invite-link page. A link made since rosters carries its secret in the URL's fragment, which never reaches the
+// server: this page derives the link's key from it, fetches the room's chain by that key, checks it, reads the
+// room's name through the link, and joins with an entry signed by both the link key and my identity key. A link
+// from before rosters (a token in the path) joins as it always did.
 
-import { postJson } from "../net/api.js";
+import * as keystore from "../account/keystore.js";
+import { KeyDirectory } from "../chat/directory.js";
+import { TrustGate } from "../chat/trust.js";
+import { linkAddress, linkKeyPair, openMetaWithLink, parseLinkSecret, toBase64 } from "../crypto/index.js";
+import { getJson, postJson } from "../net/api.js";
+import { memberIds, verifyEntries } from "../roster/chain.js";
+import { makeEntry } from "../roster/changes.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("join-form"));
 const error = /** @type {HTMLElement} */ (document.getElementById("join-error"));
+const status = /** @type {HTMLElement} */ (document.getElementById("join-status"));
+const title = /** @type {HTMLElement} */ (document.getElementById("join-title"));
+const button = /** @type {HTMLButtonElement} */ (form.querySelector("button"));
+const ATTEMPTS = 3;
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  error.textContent = "";
-  try {
-    const { room } = await postJson(`/api/join/${encodeURIComponent(form.dataset.token ?? "")}`);
-    location.assign(`/rooms/${room.id}/`);
-  } catch (failure) {
-    error.textContent = failure instanceof Error ? failure.message : String(failure);
+/** @param {unknown} failure */
+function show(failure) {
+  error.textContent = failure instanceof Error ? failure.message : String(failure);
+}
+
+async function joinByToken() {
+  const { room } = await postJson(`/api/join/${encodeURIComponent(form.dataset.token ?? "")}`);
+  location.assign(`/rooms/${room.id}/`);
+}
+
+/**
+ * Everything the server holds of the room behind this link, checked from its creation.
+ * @param {Uint8Array} secret
+ * @param {TrustGate} trust
+ */
+async function checkedRoom(secret, trust) {
+  const { publicRaw, privateKey } = await linkKeyPair(secret);
+  const entries = [];
+  let room = "";
+  for (let more = true; more; ) {
+    const page = await getJson(`/api/links/${linkAddress(publicRaw)}?from=${entries.length}`);
+    room = page.room;
+    entries.push(...page.entries);
+    more = page.more && page.entries.length > 0;
   }
+  const steps = await verifyEntries({ room, entries, state: null, keyFor: (id, v) => trust.signingKeyFor(id, v) });
+  const last = steps.at(-1);
+  if (!last || last.state.link !== toBase64(publicRaw)) throw new Error("This invite link was closed or replaced.");
+  const meta = await openMetaWithLink(last.entry.body.meta, { room, seq: last.state.seq, link: secret });
+  return { room, last, meta, linkKey: toBase64(publicRaw), linkPrivateKey: privateKey };
+}
+
+async function main() {
+  if (form.dataset.token) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      joinByToken().catch(show);
+    });
+    return;
+  }
+  button.disabled = true;
+  const secret = parseLinkSecret(location.hash);
+  const keys = await keystore.load();
+  if (!keys) throw new Error("This browser does not hold your keys. Log out and log in again, then open the link.");
+  const { user: me } = await getJson("/api/accounts/me");
+  const trust = await TrustGate.open({
+    directory: new KeyDirectory(),
+    accountKey: keys.accountKey,
+    username: keys.username,
+    keyVersion: keys.identity.key_version,
+  });
+  status.textContent = "Checking the room's signed member list…";
+  let found = await checkedRoom(secret, trust);
+  if (found.last.state.members.has(me.id)) {
+    location.assign(`/rooms/${found.room}/`);
+    return;
+  }
+  const count = memberIds(found.last.state).length;
+  title.textContent = `Join ${found.meta.name}`;
+  status.textContent = `${count} ${count === 1 ? "member" : "members"}. You will read and write in this room from now on.`;
+  button.disabled = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const { wire } = await makeEntry({
+          room: found.room,
+          state: found.last.state,
+          change: { op: "join", members: [[me.id, me.key_version]], link: found.linkKey },
+          actor: { id: me.id, keyVersion: me.key_version, signingPrivateKey: keys.signingPrivateKey },
+          meta: found.meta,
+          recipientsFor: (ids) => trust.recipients(ids),
+          linkPrivateKey: found.linkPrivateKey,
+        });
+        try {
+          await postJson(`/api/rooms/${found.room}/roster`, { entry: wire });
+          break;
+        } catch (failure) {
+          if (/** @type {any} */ (failure)?.code !== "roster_conflict" || attempt >= ATTEMPTS) throw failure;
+          found = await checkedRoom(secret, trust);
+        }
+      }
+      location.assign(`/rooms/${found.room}/`);
+    } catch (failure) {
+      show(failure);
+      button.disabled = false;
+    }
+  });
+}
+
+main().catch((failure) => {
+  show(failure);
+  status.textContent = "";
 });

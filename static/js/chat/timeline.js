@@ -1,0 +1,93 @@
+// @ts-check
+// The conversation in order: messages and the roster's changes (who created, added, removed, joined, left) as lines
+// between them, and the warnings that only the two together show. A change sits where the server stored it (its
+// `after`), but never after a message wrapped for the members it made: a v2 envelope names its roster head, so
+// everyone added by then is shown before it, whatever the server says of where the change fell.
+//
+// The same places say when a sender's browser was kept on an old member list: a message naming a head older than a
+// change of members that came before it (by those places, or by the signed times of both, with room for clocks
+// that disagree) was wrapped for a list that was out of date; and a v1 message after the room's roster began was
+// wrapped for the server's list. The server's `after` alone can neither hide nor invent either.
+
+import { changesMembers } from "../roster/chain.js";
+
+/** Clocks of two honest browsers may disagree by this much before a signed time counts against a message. */
+export const CLOCK_SKEW_MS = 10 * 60 * 1000;
+/** Changes nobody needs to read about: a re-seal of the name for someone's new keys. */
+const QUIET = new Set(["reseal"]);
+
+/**
+ * @typedef {{key: string, id: number | null, status: string, envelope: any}} Message a message of the chat client
+ *   (client.js, which imports this module: naming its type here would make the hashed static files depend on each
+ *   other)
+ * @typedef {import("../roster/chain.js").Step} Step
+ * @typedef {"stale" | "unsigned" | null} Warning
+ * @typedef {{type: "message", key: string, message: Message, warning: Warning} |
+ *   {type: "roster", key: string, step: Step}} Item
+ */
+
+/**
+ * @param {{messages: Message[], steps: Step[], reachedStart: boolean, oldestId: number | null}} room `messages`
+ *   oldest first (pending last), `steps[seq]` the room's verified entries
+ * @returns {Item[]}
+ */
+export function timeline({ messages, steps, reachedStart, oldestId }) {
+  const positions = positionsOf(messages, steps);
+  /** @type {{at: number, item: Item}[]} */
+  const placed = [];
+  steps.forEach((step, seq) => {
+    const at = positions[seq];
+    if (QUIET.has(step.entry.body.op)) return;
+    // Between two loaded messages, or anywhere once the whole history is loaded.
+    if (reachedStart || (oldestId !== null && at >= oldestId - 1)) {
+      placed.push({ at: at + 0.5, item: { type: "roster", key: `roster:${seq}`, step } });
+    }
+  });
+  messages.forEach((message, index) => {
+    const at = message.id ?? Number.MAX_SAFE_INTEGER + index;
+    const warning = warningFor(message, steps, positions);
+    placed.push({ at, item: { type: "message", key: message.key, message, warning } });
+  });
+  // Stable: lines at one place stay in seq order, pending messages in the order they were written.
+  return placed.sort((a, b) => a.at - b.at).map(({ item }) => item);
+}
+
+/**
+ * @param {Message} message
+ * @param {Step[]} steps
+ * @param {number[]} positions
+ * @returns {Warning}
+ */
+function warningFor(message, steps, positions) {
+  const envelope = message.envelope;
+  if (message.status !== "sent" || message.id === null || !envelope || !steps.length) return null;
+  /** Whether the change at `seq` came before this message: by its place, or by both signed times. */
+  const before = (/** @type {number} */ seq) =>
+    positions[seq] < /** @type {number} */ (message.id) || envelope.sent_at > steps[seq].entry.body.at + CLOCK_SKEW_MS;
+  if (envelope.v === 1) return before(0) ? "unsigned" : null;
+  for (let seq = envelope.roster_seq + 1; seq < steps.length; seq++) {
+    if (changesMembers(steps[seq].entry.body.op) && before(seq)) return "stale";
+  }
+  return null;
+}
+
+/**
+ * Where each entry falls: after the envelope its `after` names, before the next entry's place, and before the first
+ * verified envelope that names it (or a later head).
+ * @param {Message[]} messages
+ * @param {Step[]} steps
+ * @returns {number[]} by seq
+ */
+function positionsOf(messages, steps) {
+  // Entries are stored in order: none falls after the next one's place.
+  const bound = steps.map((step) => step?.entry.after ?? Infinity);
+  for (const message of messages) {
+    const seq = message.envelope?.roster_seq;
+    if (message.status !== "sent" || message.id === null || !Number.isSafeInteger(seq) || !steps.length) continue;
+    const last = Math.min(seq, steps.length - 1);
+    bound[last] = Math.min(bound[last], message.id - 1);
+  }
+  for (let seq = bound.length - 2; seq >= 0; seq--) bound[seq] = Math.min(bound[seq], bound[seq + 1]);
+  // An entry whose place the server has not told yet (one this browser just made) is the newest thing.
+  return bound;
+}

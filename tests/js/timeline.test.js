@@ -1,0 +1,87 @@
+// @ts-check
+// The conversation's order and its warnings, from what is signed: a change of members is never shown after a message
+// wrapped for the list it made, and a message wrapped for an out-of-date list (or, in a room with a roster, for the
+// server's list) is flagged whatever the server says of where the change fell.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { CLOCK_SKEW_MS, timeline } from "../../static/js/chat/timeline.js";
+import { verifyEntries } from "../../static/js/roster/chain.js";
+import { person, Story } from "./roster-cast.js";
+
+const alice = await person(3);
+const bob = await person(11);
+const carol = await person(25);
+const T = 1_800_000_000_000;
+
+/** A room where alice adds carol, then removes her; the server says the removal fell after envelope `removedAfter`. */
+async function removal(removedAfter = 7) {
+  const story = new Story([alice, bob, carol]);
+  await story.create(alice, [bob]);
+  await story.about(alice, carol, "add");
+  await story.about(alice, carol, "remove");
+  const steps = await verifyEntries({ room: story.room, entries: story.entries, state: null, keyFor: story.keyFor });
+  for (const step of steps) step.entry.body.at = T;
+  steps[1].entry.after = 0;
+  steps[2].entry.after = removedAfter;
+  return steps;
+}
+
+/** A verified message as the chat client keeps it. */
+function message(id, { v = 2, seq = 2, sentAt = T } = {}) {
+  const envelope = v === 2 ? { v, roster_seq: seq, sent_at: sentAt } : { v, sent_at: sentAt };
+  return { key: `k${id}`, id, status: "sent", envelope };
+}
+
+/** @param {any[]} items */
+const warnings = (items) => items.filter((i) => i.type === "message").map((i) => [i.message.id, i.warning]);
+/** @param {any[]} items */
+const order = (items) => items.map((i) => (i.type === "message" ? `m${i.message.id}` : `e${i.step.entry.body.seq}`));
+
+test("changes sit where they were stored, and messages wrapped for the new list come after them", async () => {
+  const steps = await removal(7);
+  const items = timeline({ messages: [message(5, { seq: 1 }), message(8)], steps, reachedStart: true, oldestId: 5 });
+  assert.deepEqual(order(items), ["e0", "e1", "m5", "e2", "m8"]);
+  assert.deepEqual(warnings(items), [[5, null], [8, null]]);
+});
+
+test("a change the server places late still comes before the first message that names it", async () => {
+  const steps = await removal(100);
+  const items = timeline({ messages: [message(5, { seq: 1 }), message(8)], steps, reachedStart: true, oldestId: 5 });
+  assert.deepEqual(order(items), ["e0", "e1", "m5", "e2", "m8"]);
+});
+
+test("a message naming the head before a removal, stored after it, is flagged as sent to an out-of-date list", async () => {
+  const steps = await removal(7);
+  const items = timeline({ messages: [message(8, { seq: 1 })], steps, reachedStart: true, oldestId: 8 });
+  assert.deepEqual(warnings(items), [[8, "stale"]]);
+});
+
+test("the server cannot hide it by placing the removal late: a message naming the new head, or the signed times, give it away", async () => {
+  // Alice's message naming the new head is stored before bob's stale one: the removal came before both.
+  const placed = timeline({ messages: [message(7), message(8, { seq: 1 })], steps: await removal(100), reachedStart: true, oldestId: 7 });
+  assert.deepEqual(warnings(placed), [[7, null], [8, "stale"]]);
+  // No message names the new head yet, but bob's was written well after the removal was signed.
+  const timed = timeline({
+    messages: [message(8, { seq: 1, sentAt: T + CLOCK_SKEW_MS + 1 })],
+    steps: await removal(100),
+    reachedStart: true,
+    oldestId: 8,
+  });
+  assert.deepEqual(warnings(timed), [[8, "stale"]]);
+  // Within the clocks' tolerance, and placed before the removal: no warning (an honest race looks like this).
+  const close = timeline({ messages: [message(6, { seq: 1, sentAt: T + 1000 })], steps: await removal(7), reachedStart: true, oldestId: 6 });
+  assert.deepEqual(warnings(close), [[6, null]]);
+});
+
+test("a v1 message in a room with a roster is flagged once the roster began, whatever the server says of its create", async () => {
+  const steps = await removal(7);
+  steps[0].entry.after = 1000; // the server claims the room was signed late
+  const items = timeline({ messages: [message(5), message(6, { v: 1 })], steps, reachedStart: true, oldestId: 5 });
+  assert.deepEqual(warnings(items), [[5, null], [6, "unsigned"]]);
+  // A v1 message from before the roster, written before the create was signed: no warning.
+  const adopted = await removal(7);
+  adopted[0].entry.after = adopted[1].entry.after = 3; // signed when the room's newest envelope was 3
+  const early = timeline({ messages: [message(1, { v: 1, sentAt: T - 5000 })], steps: adopted, reachedStart: true, oldestId: 1 });
+  assert.deepEqual(warnings(early), [[1, null]]);
+});
