@@ -48,10 +48,17 @@ def chat_page(request: HttpRequest, room_id: str | None = None) -> HttpResponse:
 @require_safe
 @ensure_csrf_cookie
 @login_required
-def join_page(request: HttpRequest, token: str = "") -> HttpResponse:
-    """A legacy invite link (``/join/<token>/``), or a signed room's (``/join/#<secret>``: the secret stays in the
-    fragment, which browsers never send)."""
+def join_page(request: HttpRequest, token: str) -> HttpResponse:
+    """A legacy invite link (``/join/<token>/``)."""
     return render(request, "chat/join.html", {"token": token})
+
+
+@require_safe
+@ensure_csrf_cookie
+def join_link_page(request: HttpRequest) -> HttpResponse:
+    """A signed room's invite link (``/join/#<secret>``). Served signed out too: a redirect to log in would drop the
+    fragment, which browsers never send, so the page keeps it for the visit and sends the visitor to log in itself."""
+    return render(request, "chat/join.html", {"token": ""})
 
 
 @json_endpoint(methods=("GET",), login_required=True)

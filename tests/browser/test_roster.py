@@ -9,8 +9,10 @@ import pytest
 from playwright.sync_api import Request, expect
 
 from chat.models import Membership, Room, RosterEntry
+from tests.browser.accounts import fill_log_in_form
 from tests.browser.chat import (
     CHAT_TIMEOUT_MS,
+    PASSWORD,
     People,
     add_member,
     create_room,
@@ -231,3 +233,19 @@ def test_removing_a_member_replaces_the_invite_link_they_could_read(people: Peop
             f"You removed {carol.username} and replaced the invite link",
         ]
     )
+
+
+def test_an_invite_link_opened_signed_out_still_joins_after_logging_in(people: People) -> None:
+    alice, dave = people.sign_up("alice"), people.sign_up("dave")
+    create_room(alice, "Porch", link=True)
+    url = invite_link(alice.page).inner_text()
+    dave.page.get_by_role("button", name="Log out").click()
+    dave.page.wait_for_url("**/accounts/login/")
+    dave.page.goto(url, wait_until="commit")  # the page moves on to log-in at once
+    # Sent to log in; the link's secret waited in this tab, never in a request.
+    dave.page.wait_for_url("**/accounts/login/?next=%2Fjoin%2F")
+    fill_log_in_form(dave.page, dave.base_url, dave.username, PASSWORD, next_path="/join/")
+    dave.page.get_by_role("button", name="Log in").click()
+    expect(dave.page.get_by_role("heading", name="Join Porch")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
+    dave.page.get_by_role("button", name="Join room").click()
+    expect(title(dave.page)).to_have_text("Porch", timeout=CHAT_TIMEOUT_MS)

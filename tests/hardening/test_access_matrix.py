@@ -136,7 +136,8 @@ HTTP_POLICY = rows(
     ("GET",    "/rooms/",                          None,        LOGIN,     200,      200,     200,    200,   200),
     ("GET",    "/rooms/{room}/",                   None,        LOGIN,     200,      200,     200,    200,   200),
     ("GET",    "/join/{token}/",                   None,        LOGIN,     200,      200,     200,    200,   200),
-    ("GET",    "/join/",                           None,        LOGIN,     200,      200,     200,    200,   200),
+    # The invite-link page keeps the link's secret (in the fragment) and sends a signed-out visitor to log in itself.
+    ("GET",    "/join/",                           None,        200,       200,      200,     200,    200,   200),
     ("GET",    "/api/rooms",                       None,        NO_AUTH,   200,      200,     200,    200,   200),
     ("GET",    "/api/rooms/{room}",                None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 200,    200,   NO_ROOM),
     ("GET",    "/api/rooms/{room}/roster",         None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 200,    200,   NO_ROOM),

@@ -18,6 +18,8 @@ const status = /** @type {HTMLElement} */ (document.getElementById("join-status"
 const title = /** @type {HTMLElement} */ (document.getElementById("join-title"));
 const button = /** @type {HTMLButtonElement} */ (form.querySelector("button"));
 const ATTEMPTS = 3;
+// The link's secret, kept for this visit while the visitor logs in (a redirect would drop the fragment).
+const PENDING_LINK = "securechat.join";
 
 /** @param {unknown} failure */
 function show(failure) {
@@ -61,7 +63,16 @@ async function main() {
     return;
   }
   button.disabled = true;
+  if (!location.hash && sessionStorage.getItem(PENDING_LINK)) {
+    history.replaceState(null, "", `/join/${sessionStorage.getItem(PENDING_LINK)}`);
+  }
   const secret = parseLinkSecret(location.hash);
+  if (!document.body.dataset.username) {
+    sessionStorage.setItem(PENDING_LINK, location.hash);
+    location.assign(`/accounts/login/?next=${encodeURIComponent("/join/")}`);
+    return;
+  }
+  sessionStorage.removeItem(PENDING_LINK);
   const keys = await keystore.load();
   if (!keys) throw new Error("This browser does not hold your keys. Log out and log in again, then open the link.");
   const { user: me } = await getJson("/api/accounts/me");
