@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
+from accounts.models import User
 from chat.models import Envelope, Membership, Room, RosterEntry
 from tests.browser.chat import CHAT_TIMEOUT_MS, PASSWORD, Person, members, transcript
 
@@ -120,6 +121,36 @@ def store_as_is(envelope: dict) -> int:
 
 
 # --- the malicious server's hand ----------------------------------------------------------------------------------
+
+
+def memberships(room: Room, users: list[User]) -> None:
+    """Membership rows, as the server writes them (no roster entry)."""
+    for user in users:
+        Membership.objects.create(room=room, user=user)
+
+
+def v1_signed_by(user: User, room_id: str, readers: list[User], text: str) -> int:
+    """A v1 envelope for ``room_id`` signed by an account whose keys the server holds (one it registered itself),
+    stored as the server stores envelopes. Returns its id."""
+    import os
+    import time
+    import uuid
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+    from accounts.models import Identity
+    from accounts.tests.factories import identity_keys
+    from tests import reference_envelope
+
+    signing, _ = identity_keys(user.username, user.identity.key_version)
+    identities = Identity.objects.filter(user__in=readers)
+    keys = {i.user_id: X25519PublicKey.from_public_bytes(bytes(i.agreement_public_key)) for i in identities}
+    envelope = reference_envelope.seal(
+        room=room_id, sender=user.pk, client_id=str(uuid.uuid4()), sent_at=int(time.time() * 1000), text=text,
+        members=keys, signing_key=signing, ephemeral_key=X25519PrivateKey.generate(), content_key=os.urandom(32),
+        iv=os.urandom(12),
+    )  # fmt: skip
+    return store_as_is(envelope)
 
 
 def insert_membership(room_id: str, user_id: int) -> None:

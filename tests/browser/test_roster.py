@@ -185,10 +185,11 @@ def test_a_room_from_before_rosters_is_marked_until_its_owner_signs_it_and_keeps
     for person in (alice, bob):
         Membership.objects.create(room=room, user_id=user_id(person))
     write_before_rosters(str(room.id), alice, [alice, bob], "From the old days")
+    write_before_rosters(str(room.id), bob, [alice, bob], "Me too")
     open_chat(bob)
     open_room(bob, "Old garden")
     expect(bob.page.locator("#room-kind")).to_contain_text("membership not yet signed")
-    # Its history shows it is a room from before rosters (a genuine message for it): it keeps working meanwhile.
+    # Bob wrote there before rosters (his own signed message for it): the room keeps working meanwhile.
     send_message(bob, "Written before the list was signed")
 
     open_chat(alice)
@@ -198,12 +199,13 @@ def test_a_room_from_before_rosters_is_marked_until_its_owner_signs_it_and_keeps
     alice.page.get_by_role("button", name="Sign member list").click()
     expect(bob.page.locator("#room-kind")).not_to_contain_text("not yet signed", timeout=CHAT_TIMEOUT_MS)
     signed = f"{alice.username} signed the member list: {alice.username}, you"
-    expect_timeline(bob.page, ["From the old days", "Written before the list was signed", signed])
+    expect_timeline(bob.page, ["From the old days", "Me too", "Written before the list was signed", signed])
     send_message(bob, "Written after")
     expect_timeline(
         alice.page,
         [
             "From the old days",
+            "Me too",
             "Written before the list was signed",
             f"You signed the member list: you, {bob.username}",
             "Written after",
@@ -212,7 +214,9 @@ def test_a_room_from_before_rosters_is_marked_until_its_owner_signs_it_and_keeps
     room.refresh_from_db()
     assert (room.legacy_name, room.roster_seq) == ("", 0)
     bob.page.reload()
-    expect_timeline(bob.page, ["From the old days", "Written before the list was signed", signed, "Written after"])
+    expect_timeline(
+        bob.page, ["From the old days", "Me too", "Written before the list was signed", signed, "Written after"]
+    )
 
 
 def test_removing_a_member_replaces_the_invite_link_they_could_read(people: People) -> None:

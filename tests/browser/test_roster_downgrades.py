@@ -9,16 +9,23 @@ import base64
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import Route, WebSocketRoute, expect
 
-from accounts.models import User
-from accounts.tests.factories import identity_keys
+from accounts.models import KeyEvent, User
+from accounts.schemas import new_identity
+from accounts.services import reset_identity
+from accounts.tests.factories import identity_keys, signup_body
 from chat.models import Envelope, Membership, Room, RosterEntry
+from chat.tests.factories import LOCAL, make_user
+from securechat.validation import Fields
 from tests import reference_roster as ref
-from tests.browser.accounts import log_in
+from tests.browser.accounts import log_in, unique_username
 from tests.browser.chat import (
     CHAT_TIMEOUT_MS,
     PASSWORD,
@@ -30,14 +37,22 @@ from tests.browser.chat import (
     members,
     message,
     open_chat,
-    open_room,
     pair_in_a_room,
-    room_link,
     send_message,
     title,
     user_id,
 )
-from tests.browser.roster import CHAT_SOCKET, entries, expect_blocked, insert_membership, roster_warning, set_head
+from tests.browser.roster import (
+    CHAT_SOCKET,
+    entries,
+    expect_blocked,
+    insert_membership,
+    memberships,
+    roster_warning,
+    set_head,
+    v1_signed_by,
+    write_before_rosters,
+)
 from tests.browser.test_roster_attacks import ghost, sealed_for, stored_for, try_to_send, wrapped_for
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -65,18 +80,20 @@ def rewriting(rewrite: Any) -> Any:
     return route
 
 
+def as_legacy_frame(frame: dict[str, Any], room_id: str, name: str, extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """A server frame in which a room with a signed roster reads as one from before rosters: no head, a name, and
+    ``extra`` members."""
+    rooms = frame.get("rooms", []) + ([frame["room"]] if isinstance(frame.get("room"), dict) else [])
+    for room in rooms:
+        if room.get("id") == room_id and "members" in room:
+            room["roster"], room["name"] = None, name
+            room["members"] = room["members"] + [m for m in extra if m not in room["members"]]
+    return frame
+
+
 def as_legacy(room_id: str, name: str, extra: list[dict[str, Any]]) -> Any:
     """The server presents a room that has a signed roster as one from before rosters: no head, a name, one more."""
-
-    def rewrite(frame: dict[str, Any]) -> dict[str, Any]:
-        rooms = frame.get("rooms", []) + ([frame["room"]] if isinstance(frame.get("room"), dict) else [])
-        for room in rooms:
-            if room.get("id") == room_id and "members" in room:
-                room["roster"], room["name"] = None, name
-                room["members"] = room["members"] + [m for m in extra if m not in room["members"]]
-        return frame
-
-    return rewriting(rewrite)
+    return rewriting(lambda frame: as_legacy_frame(frame, room_id, name, extra))
 
 
 def expect_refused(person: Person, text: str) -> None:
@@ -118,9 +135,6 @@ def test_an_entry_signed_with_an_old_key_the_server_made_up_adds_no_reader(peopl
     bob.context.route(re.compile(r"/api/key-history\?"), history)
     room_id = create_room(alice, "Old keys")
     add_member(alice, bob.username)
-    expect(room_link(bob.page, "Old keys")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
-    open_room(bob, "Old keys")
-    send_message(bob, "Just alice and me")
 
     head = entries(room_id)[-1]
     current = {m.user_id: m.user.identity for m in Membership.objects.filter(room_id=room_id, left_at__isnull=True)}
@@ -146,7 +160,8 @@ def test_an_entry_signed_with_an_old_key_the_server_made_up_adds_no_reader(peopl
     insert_membership(room_id, intruder.pk)
     set_head(room_id)
 
-    bob.page.reload()
+    # The entry that admitted bob names alice's real key as her first; bob's browser knows her (real) key only as the
+    # third the server claimed: a key from the server's record may not vouch for it, nor for anything after it.
     open_chat(bob, f"/rooms/{room_id}/")
     expect_blocked(bob.page)
     expect_refused(bob, "Anyone else?")
@@ -179,14 +194,9 @@ def test_a_room_the_server_makes_up_without_a_roster_gets_no_message_and_no_sign
     room = Room.objects.create(legacy_name="Team", kind=Room.Kind.GROUP, owner_id=user_id(alice))
     for uid in (user_id(alice), user_id(bob), intruder.pk):
         Membership.objects.create(room=room, user_id=uid)
-    open_chat(alice, f"/rooms/{room.id}/")
     # No message in it was ever signed for it: nothing shows it is a room from before rosters.
-    expect(roster_warning(alice.page)).to_contain_text("members no one added", timeout=CHAT_TIMEOUT_MS)
-    expect_refused(alice, "Hello team")
-    alice.page.get_by_role("button", name="Sign member list").click()
-    expect(alice.page.locator("#room-error")).to_contain_text("members no one added")
-    assert not [f for f in alice.chat_frames("sent") if f.get("op") in ("send", "append")]
-    assert Envelope.objects.filter(room=room).count() == 0 and room.roster_entries.count() == 0
+    expect_neither_sent_nor_signed(alice, room)
+    assert Envelope.objects.filter(room=room).count() == 0
 
 
 def test_a_direct_room_from_before_rosters_with_a_third_member_is_not_verified_and_gets_nothing(people: People) -> None:
@@ -258,3 +268,131 @@ def test_the_server_cannot_relabel_a_member_with_someone_elses_name(people: Peop
     expect(alice.page.locator(".roster-line .line-text")).to_have_text(
         ["You created the room", f"You added {bob.username}"]
     )
+
+
+# --- a second review: what the first round's fixes still let through --------------------------------------------
+
+
+def test_a_name_pinned_for_one_person_is_never_given_to_another_account(people: People) -> None:
+    """The server answers "who is bob?" with an account of its own under bob's name: alice has bob pinned (and
+    verified), so the name is refused, not pinned for a second account."""
+    alice, bob, _ = pair_in_a_room(people, "First room")
+    member_item(alice.page, bob.username).get_by_role("button", name="Verify").click()
+    alice.page.get_by_role("button", name="Mark as verified").click()
+    expect(member_item(alice.page, bob.username).locator(".badge-verified")).to_be_visible()
+    intruder = ghost()
+
+    def by_name(route: Route) -> None:
+        answer = route.fetch(url=route.request.url.replace(bob.username, intruder.username)).json()
+        answer["username"] = bob.username
+        route.fulfill(json=answer)
+
+    def by_ids(route: Route) -> None:
+        answer = route.fetch().json()
+        for served in answer.get("keys", []):
+            if served["id"] == intruder.pk:
+                served["username"] = bob.username
+        route.fulfill(json=answer)
+
+    alice.context.route(re.compile(rf"/api/keys/{re.escape(bob.username)}$"), by_name)
+    alice.context.route(re.compile(r"/api/keys\?ids="), by_ids)
+    room_id = create_room(alice, "Second room")
+    alice.page.get_by_label("Add member", exact=True).fill(bob.username)
+    members(alice.page).get_by_role("button", name="Add", exact=True).click()
+    expect(alice.page.locator("#add-member-error")).to_contain_text("another account", timeout=CHAT_TIMEOUT_MS)
+    appended = [f for f in alice.chat_frames("sent") if f.get("op") == "append" and f.get("room") == room_id]
+    assert all(intruder.pk not in [m for m, _ in json.loads(f["entry"]["body"])["members"]] for f in appended)
+
+
+def test_a_made_up_room_with_a_message_signed_by_the_servers_own_account_gets_nothing(people: People) -> None:
+    """The server's own account signs a v1 "welcome" for the made-up room's id: a genuine signature, but not one that
+    shows the room is alice's from before rosters (only a message she wrote there does)."""
+    alice, bob = people.sign_up("alice"), people.sign_up("bob")
+    intruder = ghost()
+    room = Room.objects.create(legacy_name="Team", kind=Room.Kind.GROUP, owner_id=user_id(alice))
+    cast = [User.objects.get(username=alice.username), User.objects.get(username=bob.username), intruder]
+    memberships(room, cast)
+    v1_signed_by(intruder, str(room.id), cast, "Welcome to the team")
+    expect_neither_sent_nor_signed(alice, room)
+
+
+def test_a_member_added_after_a_room_was_signed_is_not_shown_it_as_one_from_before_rosters(people: People) -> None:
+    """Carol joins a room signed after the fact; the server shows it to her without its roster and with one member
+    more, and serves her the old v1 messages: none of them hers, so her browser writes nothing there."""
+    alice, bob, carol = people.sign_up("alice"), people.sign_up("bob"), people.sign_up("carol")
+    intruder = ghost()
+    room = Room.objects.create(legacy_name="Old team", kind=Room.Kind.GROUP, owner_id=user_id(alice))
+    memberships(room, [User.objects.get(username=p.username) for p in (alice, bob)])
+    room_id = str(room.id)
+    for person in (alice, bob):
+        write_before_rosters(room_id, person, [alice, bob], f"{person.username} before rosters")
+    open_chat(alice, f"/rooms/{room_id}/")
+    expect(message(alice.page, f"{alice.username} before rosters")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
+    alice.page.get_by_role("button", name="Sign member list").click()
+    expect(alice.page.locator("#room-kind")).not_to_contain_text("not yet signed", timeout=CHAT_TIMEOUT_MS)
+    add_member(alice, carol.username)
+    Membership.objects.filter(room=room, user__username=carol.username).update(joined_after=0)
+    extra = [{"id": intruder.pk, "username": intruder.username}]
+
+    def unsigned(frame: dict[str, Any]) -> dict[str, Any]:
+        if frame.get("type") == "roster" and frame.get("room") == room_id:
+            frame["entries"] = []  # the chain is never shown to her
+        return as_legacy_frame(frame, room_id, "Old team", extra)
+
+    carol.page.route_web_socket(CHAT_SOCKET, rewriting(unsigned))
+    open_chat(carol, f"/rooms/{room_id}/")
+    expect(roster_warning(carol.page)).to_contain_text("members no one added", timeout=CHAT_TIMEOUT_MS)
+    expect_refused(carol, "Hi all, carol here")
+    assert intruder.pk not in wrapped_for(carol, room_id)
+
+
+def test_a_room_signed_in_a_contacts_name_with_an_old_key_the_server_made_up_is_refused(people: People) -> None:
+    """Alice really reset her keys once; bob knows and verified her current key. The server puts a key of its own in
+    her key history as her first one, and signs a room "created by alice" with it, naming bob and its own account.
+    The entry that admits bob must verify under keys bob pinned: it is refused."""
+    bob = people.sign_up("bob")
+    alice_name = unique_username("alice")
+    alice = make_user(alice_name)
+    reset_identity(user=alice, new=new_identity(Fields(signup_body(alice_name, key_version=2))), client=LOCAL)
+    alice.refresh_from_db()
+    intruder = ghost()
+    bob.page.get_by_label("Talk privately with").fill(alice_name)
+    bob.page.get_by_role("button", name="Start conversation").click()
+    expect(title(bob.page)).to_have_text(alice_name, timeout=CHAT_TIMEOUT_MS)
+    forged = Ed25519PrivateKey.generate()
+    KeyEvent.objects.filter(user=alice, key_version=1).update(
+        signing_public_key=forged.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
+    bob_user = User.objects.get(username=bob.username)
+    room_id = str(uuid.uuid4())
+    cast = [alice, bob_user, intruder]
+    meta = sealed_for(room_id, 0, {user.pk: user.identity for user in cast})
+    text = ref.canonical_body(
+        ref.create_body(
+            room=room_id, at=int(time.time() * 1000), actor=alice.pk, actor_key=1, kind="group",
+            members=[(alice.pk, 2), (bob_user.pk, 1), (intruder.pk, 1)], meta=meta,
+        )
+    )  # fmt: skip
+    digest = ref.entry_hash(text)
+    room = Room.objects.create(id=room_id, kind=Room.Kind.GROUP, owner=alice, roster_seq=0, roster_head=digest)
+    memberships(room, cast)
+    RosterEntry.objects.create(
+        room=room, seq=0, hash=digest, body=text, signature=forged.sign(ref.signed_bytes(text)),
+        actor=alice, op="create", after=0,
+    )  # fmt: skip
+    open_chat(bob, f"/rooms/{room_id}/")
+    expect_blocked(bob.page)
+    expect_refused(bob, "Hi alice, what's the plan?")
+    assert intruder.pk not in wrapped_for(bob, room_id)
+
+
+def expect_neither_sent_nor_signed(alice: Person, room: Room) -> None:
+    """Alice opens the room the server made up: a blocking warning, her message refused, and "Sign member list"
+    refused too; no send or append frame leaves her page and the room gets no roster."""
+    open_chat(alice, f"/rooms/{room.id}/")
+    expect(roster_warning(alice.page)).to_contain_text("members no one added", timeout=CHAT_TIMEOUT_MS)
+    expect_refused(alice, "Hello team")
+    alice.page.get_by_role("button", name="Sign member list").click()
+    expect(alice.page.locator("#room-error")).to_contain_text("members no one added")
+    assert not [f for f in alice.chat_frames("sent") if f.get("op") in ("send", "append")]
+    assert not room.roster_entries.exists()

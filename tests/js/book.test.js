@@ -234,3 +234,25 @@ test("the invite link members can hand out is the room's open link, not one a me
   assert.deepEqual(room?.meta?.link, open);
   assert.equal(toBase64((await linkKeyPair(/** @type {Uint8Array} */ (room?.meta?.link))).publicRaw), room?.state?.link);
 });
+
+test("a member added or joined since the last rename reads the name a manager sealed, not a plain member's re-seal", async () => {
+  const mallory = ghost; // a plain member
+  const story = new Story(everyone);
+  await story.create(alice, [mallory]);
+  await story.about(alice, bob, "add"); // the owner adds bob, sealing the real name for him
+  story.name = "Mallory's room now";
+  await story.tell(mallory, { op: "reseal" });
+  const bobs = bookOf(story, bob);
+  await bobs.sync(story.room, { roster: head(story), members: [3, 11, 66] });
+  assert.equal(bobs.rooms.get(story.room)?.meta?.name, "Garden plans");
+
+  const joined = new Story(everyone);
+  await joined.create(alice, [mallory]);
+  const secret = await joined.openLink(alice);
+  joined.name = "Mallory's room now";
+  await joined.tell(mallory, { op: "reseal" });
+  await joined.join(carol, secret); // her join copies what it read; the link still opens the owner's entries
+  const carols = bookOf(joined, carol);
+  await carols.sync(joined.room, { roster: head(joined), members: [3, 25, 66] });
+  assert.equal(carols.rooms.get(joined.room)?.meta?.name, "Garden plans");
+});

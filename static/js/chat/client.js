@@ -12,7 +12,7 @@ import { timeline } from "./timeline.js";
 
 export const PAGE_SIZE = 50;
 export const UNPROVEN_LEGACY =
-  "This room has no signed member list, and none of its messages shows it is one from before signed member lists: " +
+  "This room has no signed member list, and you never wrote in it before signed member lists: " +
   `it may have ${NO_ONE_ADDED}. Nothing is sent here.`;
 const TYPING_EVERY_MS = 2500;
 const RESEAL_ATTEMPTS = 3;
@@ -28,7 +28,8 @@ const RESEAL_ATTEMPTS = 3;
  *   (`rosters`), and only the roster's are used
  * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
  *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
- *            reason: string | null, verified: boolean, envelope: any}} Message
+ *            reason: string | null, verified: boolean, envelope: any, signedWith?: string}} Message
+ *   signedWith: the signing key (base64) the envelope verified under
  *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
  * @typedef {{room: Room, messages: Map<string, Message>, oldestId: number | null, newestId: number,
@@ -62,6 +63,7 @@ export class ChatClient extends EventTarget {
       append: (room, entry) => this.socket.request({ op: "append", room, entry }),
       keyFor: (id, version) => this.trust.signingKeyFor(id, version),
       currentKeyFor: (id, version) => this.trust.signingKeyFor(id, version, { current: true }),
+      pinnedKeyFor: (id, version) => this.trust.signingKeyFor(id, version, { history: false }),
       recipientsFor: (ids) => this.trust.recipients(ids),
       heads,
       me: {
@@ -160,17 +162,20 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * Whether a room without a roster really is one from before rosters: its history holds a genuine v1 message
-   * (signed by a member for this very room, which the server cannot forge, so a room it made up has none) and no v2
-   * one. Only then is it written to on the server's member list, or signed. Needs the room's latest history loaded.
+   * Whether a room without a roster really is one from before rosters for me: its history holds a v1 message I
+   * wrote there myself, signed with my own key (the server can neither forge that nor borrow it from another room:
+   * the signature binds the room's id; an account it holds could sign for any room, a member I never wrote with
+   * could be shown an old room), and no v2 one. Only then is it written to on the server's member list, or signed.
+   * Needs the room's latest history loaded.
    * @param {string} roomId
    */
   usableUnsigned(roomId) {
+    const own = this.keys.identity?.signing_public_key;
     const messages = this.messages(roomId);
-    // Verified, whether or not it was wrapped for me: a signature that checks is what the server cannot make.
-    const genuine = (/** @type {Message} */ m) => m.status === "sent" || m.reason === "no_wrap" || m.reason === "decrypt_failed";
-    const v1 = messages.some((m) => m.envelope?.v === 1 && m.id !== null && genuine(m));
-    return v1 && !messages.some((m) => m.envelope?.v === 2);
+    const mine = messages.some(
+      (m) => m.envelope?.v === 1 && m.id !== null && m.sender === this.userId && m.status === "sent" && m.signedWith === own,
+    );
+    return Boolean(own) && mine && !messages.some((m) => m.envelope?.v === 2);
   }
 
   /**
@@ -438,7 +443,7 @@ export class ChatClient extends EventTarget {
         continue;
       }
       const checked = await this.againstRoster(roomId, env);
-      return { ...message, ...checked, text: checked.status === "sent" ? text : null };
+      return { ...message, ...checked, text: checked.status === "sent" ? text : null, signedWith: signingKey };
     }
     if (reason === "bad_signature" && sender.status === "changed" && sender.served) {
       // Signed by the key the server serves now, which the user has not accepted.

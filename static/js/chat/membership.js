@@ -222,6 +222,10 @@ export class Membership {
     const name = username.trim();
     if (!name) throw new Error("Enter a username.");
     const served = await getJson(`/api/keys/${encodeURIComponent(name)}`);
+    const known = this.client.trust.pins.idOfUsername(name);
+    if (known !== null && known !== String(served.id)) {
+      throw new Error(`The server answers for ${name} with another account than the ${name} you know. Nothing was done.`);
+    }
     const contact = await this.client.trust.one(served.id);
     if (contact.status === "changed") throw new Error(`${contact.username}'s key changed. Review it first.`);
     if (contact.status !== "trusted" || !contact.served) throw new Error(`${name} has no valid keys.`);

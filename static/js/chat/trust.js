@@ -7,7 +7,7 @@ import { Pins } from "../trust/pins.js";
 
 /**
  * @typedef {import("./directory.js").PublicKeys} PublicKeys
- * @typedef {{id: number, username: string, status: "trusted" | "changed" | "missing", verified: boolean,
+ * @typedef {{id: number, username: string, status: "trusted" | "changed" | "missing" | "impostor", verified: boolean,
  *            served: PublicKeys | null, agreementPublicKey: string | null, signingKeys: string[],
  *            wasVerified: boolean}} Contact
  *   served: what the directory serves now; agreementPublicKey: the pinned (accepted) key to encrypt to;
@@ -64,6 +64,8 @@ export class TrustGate extends EventTarget {
   async contact(id, served) {
     if (!served) return this.describe(id, null, "missing");
     const seen = this.pins.check(served);
+    // A name this browser knows for someone else: the server gives it to another account. Never pinned, never used.
+    if (seen === "new" && this.claimsAnothersName(id, served.username)) return this.describe(id, null, "impostor");
     if (seen === "new") {
       await this.pins.pin(served);
       this.emit("trust", { id });
@@ -78,6 +80,16 @@ export class TrustGate extends EventTarget {
       this.emit("changed", { contact });
     }
     return contact;
+  }
+
+  /**
+   * Whether the server gives `id` a username this browser has pinned for another user.
+   * @param {number} id
+   * @param {string} username
+   */
+  claimsAnothersName(id, username) {
+    const pinned = this.pins.idOfUsername(username);
+    return pinned !== null && pinned !== String(id);
   }
 
   /**
@@ -103,13 +115,15 @@ export class TrustGate extends EventTarget {
   /**
    * The signing key to check something `id` signed with key version `version`: the pinned key of that version, the
    * current key on first sight, or — for an older version this browser never saw — the server's record of it.
-   * With `current`, only the user's current key will do (a new roster entry is signed with it, never a retired one).
+   * With `current`, only the user's current key will do (a new roster entry is signed with it, never a retired one);
+   * without `history`, no key known only from the server's record (for the entries that admit this account, and
+   * after them).
    * @param {number} id
    * @param {number} version
    * @param {{current?: boolean}} [options]
    * @returns {Promise<string | null>} base64 Ed25519 public key; null for a key not accepted (a change pending)
    */
-  async signingKeyFor(id, version, { current = false } = {}) {
+  async signingKeyFor(id, version, { current = false, history = true } = {}) {
     const pinnedNow = this.pins.current(id);
     if (current && pinnedNow) return pinnedNow.key_version === version ? pinnedNow.signing_public_key : null;
     const pinned = this.pins.keysOf(id).find((k) => k.key_version === version);
@@ -117,7 +131,7 @@ export class TrustGate extends EventTarget {
     const contact = await this.one(id);
     if (contact.status !== "trusted" || !contact.served) return null;
     if (contact.served.key_version === version) return contact.served.signing_public_key;
-    if (current || version > contact.served.key_version) return null;
+    if (current || !history || version > contact.served.key_version) return null;
     return (await this.directory.history(id)).get(version) ?? null;
   }
 
@@ -133,7 +147,9 @@ export class TrustGate extends EventTarget {
     /** @type {Map<number, string>} */
     const names = new Map();
     for (const id of ids) {
-      const username = this.pins.usernameOf(id) ?? served.get(id)?.username;
+      const claimed = served.get(id)?.username;
+      // A name pinned for someone else is not this user's, whatever the server says.
+      const username = this.pins.usernameOf(id) ?? (claimed && !this.claimsAnothersName(id, claimed) ? claimed : null);
       if (username) names.set(id, username);
     }
     return names;
@@ -150,6 +166,7 @@ export class TrustGate extends EventTarget {
     return ids.map((id) => {
       const contact = /** @type {Contact} */ (contacts.get(id));
       if (contact.status === "changed") throw new Error(`${contact.username}'s key changed. Review it before sending to this room.`);
+      if (contact.status === "impostor") throw new Error(`The server gives user ${id} a name you know for someone else; nothing was sent.`);
       if (!contact.agreementPublicKey) throw new Error(`${contact.username} has no valid keys; nothing was sent.`);
       // The pinned key, not whatever the server serves now.
       return { id, agreementPublicKey: contact.agreementPublicKey };

@@ -7,10 +7,11 @@
 
 import { toBase64 } from "../crypto/encoding.js";
 import { linkKeyPair } from "../crypto/link.js";
-import { MetaError, openMeta } from "../crypto/meta.js";
+import { MetaError, openMeta, openMetaWithLink } from "../crypto/meta.js";
 import { entryHash, EntryError, parseEntry } from "../crypto/roster.js";
 import { memberIds, RosterError, verifyEntries } from "./chain.js";
 import { makeEntry } from "./changes.js";
+import { authoritativeName } from "./names.js";
 
 /** Part of every blocking warning: the words people and tests look for. */
 export const NO_ONE_ADDED = "members no one added";
@@ -33,12 +34,14 @@ const CONFLICT_RETRIES = 3;
  *   this browser has seen the room with a roster; `listed`: members the server lists and the chain does not, and
  *   the other way round
  * @typedef {{fetchEntries: (room: string, from: number) => Promise<{entries: unknown[], more: boolean}>,
- *   currentKeyFor?: KeyFor, nameOf?: (id: number) => string,
+ *   currentKeyFor?: KeyFor, pinnedKeyFor?: KeyFor, nameOf?: (id: number) => string,
  *   append: (room: string, entry: import("../crypto/roster.js").WireEntry) => Promise<any>, keyFor: KeyFor,
  *   recipientsFor: import("./changes.js").RecipientsFor, heads: import("./heads.js").Heads, me: Me,
  *   mayBeLegacy?: (roomId: string, hint: Hint) => boolean}} Options `mayBeLegacy`: whether a room the server
  *   presents without a roster may be one from before rosters (by default any may); `currentKeyFor`: the actor's
- *   current key only, for entries after the head this account verified before (`keyFor` by default)
+ *   current key only, for entries after the head this account verified before; `pinnedKeyFor`: keys this account
+ *   pinned (or sees first), never one known only from the server's record, for the entry that admits this account
+ *   and those after it (`keyFor` by default)
  * @typedef {{id: number | null, keyVersion: number, signingPrivateKey: CryptoKey, agreementPrivateKey: CryptoKey}} Me
  */
 
@@ -283,10 +286,13 @@ export class RosterBook extends EventTarget {
         }
         continue;
       }
-      // An entry made after the head this account verified is signed with its actor's current key: a key the server
-      // calls retired, on first sight, can only vouch for what came before.
+      // A key the server calls retired, taken from its record on first sight, can only vouch for history from before
+      // this account was in the room: the entry that admits me, and every one after, is checked with keys I pinned;
+      // and one after the head this account verified, with its actor's current key.
       const fresh = known !== null && seq !== null && seq > known.seq;
-      const keyFor = (fresh && this.options.currentKeyFor) || this.options.keyFor;
+      const admitted = this.#admits(room, wire);
+      const keyFor =
+        (fresh && this.options.currentKeyFor) || (admitted && this.options.pinnedKeyFor) || this.options.keyFor;
       try {
         const [step] = await verifyEntries({ room: room.id, entries: [wire], state: room.state, keyFor });
         room.steps[step.entry.body.seq] = step;
@@ -299,6 +305,22 @@ export class RosterBook extends EventTarget {
       }
     }
     return true;
+  }
+
+  /**
+   * Whether I am a member before this entry, or it makes me one (a create, an add or a join naming me).
+   * @param {RoomRoster} room @param {unknown} wire
+   */
+  #admits(room, wire) {
+    const me = this.options.me.id;
+    if (me === null) return false;
+    if (room.state?.members.has(me)) return true;
+    try {
+      const members = JSON.parse(/** @type {any} */ (wire).body).members;
+      return Array.isArray(members) && members.some((/** @type {any} */ pair) => Array.isArray(pair) && pair[0] === me);
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -374,29 +396,26 @@ export class RosterBook extends EventTarget {
 
   /**
    * The room's name and topic, and its invite link, as the members may trust them. Every entry re-seals them, but
-   * only a `create` or `rename` may change the name: it is read from the newest such entry this browser can open
-   * (the newest it can open at all, for a member who joined since). The link is the one the roster says is open: a
-   * member could seal another in the meta of a change of theirs.
+   * only those with the right may change the name (names.js); the link is the one the roster says is open (a member
+   * could seal another in the meta of a change of theirs), and with it this browser also reads the entries sealed
+   * for link holders (those from before it joined).
    * @param {RoomRoster} room
    * @returns {Promise<RoomMeta | null>}
    */
   async #openName(room) {
     const state = /** @type {RosterState} */ (room.state);
-    /** @type {RoomMeta | null} */
-    let newest = null;
-    /** @type {RoomMeta | null} */
-    let named = null;
     /** @type {Uint8Array | null} */
     let link = null;
-    for (let seq = state.seq; seq >= 0 && (!named || (state.link && !link)); seq--) {
-      const step = room.steps[seq];
-      const meta = step ? await this.#openStep(room.id, step) : null;
-      if (!meta) continue;
-      newest ??= meta;
-      if (!named && ["create", "rename"].includes(step.entry.body.op)) named = meta;
-      if (!link && meta.link && state.link && (await linkKeyOf(meta.link)) === state.link) link = meta.link;
+    for (let seq = state.seq; seq >= 0 && state.link && !link; seq--) {
+      const meta = room.steps[seq] ? await this.#openStep(room.id, room.steps[seq]) : null;
+      if (meta?.link && (await linkKeyOf(meta.link)) === state.link) link = meta.link;
     }
-    const name = named ?? newest;
+    const name = await authoritativeName(room.steps, async (step) => {
+      const asMember = await this.#openStep(room.id, step);
+      if (asMember || !link || !step.entry.body.meta.link_wrap) return asMember;
+      const seq = step.entry.body.seq;
+      return openMetaWithLink(step.entry.body.meta, { room: room.id, seq, link }).catch(() => null);
+    });
     return name ? { name: name.name, topic: name.topic, link } : null;
   }
 

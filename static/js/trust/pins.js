@@ -140,6 +140,16 @@ export class Pins {
     return pin ? pin.keys.map((k) => ({ ...k })) : [];
   }
 
+  /**
+   * @param {string} username
+   * @returns {string | null} the id of the user pinned under this name (without regard to case), if any
+   */
+  idOfUsername(username) {
+    const name = String(username).toLowerCase();
+    for (const [id, pin] of Object.entries(this.#state.pins)) if (pin.username.toLowerCase() === name) return id;
+    return null;
+  }
+
   /** @param {number | string} userId @returns {string | null} the username pinned with this user's keys */
   usernameOf(userId) {
     return this.#state.pins[userKey(userId)]?.username ?? null;

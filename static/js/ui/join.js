@@ -11,6 +11,7 @@ import { linkAddress, linkKeyPair, openMetaWithLink, parseLinkSecret, toBase64 }
 import { getJson, postJson } from "../net/api.js";
 import { memberIds, verifyEntries } from "../roster/chain.js";
 import { makeEntry } from "../roster/changes.js";
+import { authoritativeName } from "../roster/names.js";
 
 const form = /** @type {HTMLFormElement} */ (document.getElementById("join-form"));
 const error = /** @type {HTMLElement} */ (document.getElementById("join-error"));
@@ -49,7 +50,14 @@ async function checkedRoom(secret, trust) {
   const steps = await verifyEntries({ room, entries, state: null, keyFor: (id, v) => trust.signingKeyFor(id, v) });
   const last = steps.at(-1);
   if (!last || last.state.link !== toBase64(publicRaw)) throw new Error("This invite link was closed or replaced.");
-  const meta = await openMetaWithLink(last.entry.body.meta, { room, seq: last.state.seq, link: secret });
+  // The name as those with the right to it set it, read through the link (not whatever the last entry re-sealed).
+  const named = await authoritativeName(steps, (step) =>
+    step.entry.body.meta.link_wrap
+      ? openMetaWithLink(step.entry.body.meta, { room, seq: step.entry.body.seq, link: secret }).catch(() => null)
+      : Promise.resolve(null),
+  );
+  if (!named) throw new Error("This room's name cannot be read through this link.");
+  const meta = { name: named.name, topic: named.topic, link: secret };
   return { room, last, meta, linkKey: toBase64(publicRaw), linkPrivateKey: privateKey };
 }
 
