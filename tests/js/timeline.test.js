@@ -30,13 +30,14 @@ async function removal(removedAfter = 7) {
 /** A verified message as the chat client keeps it. */
 function message(id, { v = 2, seq = 2, sentAt = T } = {}) {
   const envelope = v === 2 ? { v, roster_seq: seq, sent_at: sentAt } : { v, sent_at: sentAt };
-  return { key: `k${id}`, id, status: "sent", envelope };
+  return { key: `k${id}`, id, status: "sent", envelope, sentAt };
 }
 
 /** @param {any[]} items */
 const warnings = (items) => items.filter((i) => i.type === "message").map((i) => [i.message.id, i.warning]);
 /** @param {any[]} items */
-const order = (items) => items.map((i) => (i.type === "message" ? `m${i.message.id}` : `e${i.step.entry.body.seq}`));
+const order = (items) =>
+  items.map((i) => (i.type === "message" ? `m${i.message.id}` : i.type === "key" ? "key" : `e${i.step.entry.body.seq}`));
 
 test("changes sit where they were stored, and messages wrapped for the new list come after them", async () => {
   const steps = await removal(7);
@@ -84,4 +85,17 @@ test("a v1 message in a room with a roster is flagged once the roster began, wha
   adopted[0].entry.after = adopted[1].entry.after = 3; // signed when the room's newest envelope was 3
   const early = timeline({ messages: [message(1, { v: 1, sentAt: T - 5000 })], steps: adopted, reachedStart: true, oldestId: 1 });
   assert.deepEqual(warnings(early), [[1, null]]);
+});
+
+test("a member's accepted key change is a line before the first message sent after it, and waits for older history", async () => {
+  const steps = await removal(7);
+  const messages = [message(5, { seq: 1, sentAt: T }), message(8, { sentAt: T + 2000 })];
+  const keyChanges = [{ user: bob.id, at: T + 1000, keyVersion: 2 }];
+  const items = timeline({ messages, steps, reachedStart: true, oldestId: 5, keyChanges });
+  assert.deepEqual(order(items), ["e0", "e1", "m5", "e2", "key", "m8"]);
+  // Newer than every message: last. Older than every loaded one, with older history still to load: not yet shown.
+  const latest = timeline({ messages, steps, reachedStart: true, oldestId: 5, keyChanges: [{ ...keyChanges[0], at: T + 5000 }] });
+  assert.equal(order(latest).at(-1), "key");
+  const early = timeline({ messages: [messages[1]], steps: [], reachedStart: false, oldestId: 8, keyChanges });
+  assert.deepEqual(order(early), ["m8"]);
 });

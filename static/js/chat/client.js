@@ -615,7 +615,25 @@ export class ChatClient extends EventTarget {
     const state = this.rooms.get(roomId);
     if (!state) return [];
     const steps = this.rosters.rooms.get(roomId)?.steps ?? [];
-    return timeline({ messages: this.messages(roomId), steps, reachedStart: state.reachedStart, oldestId: state.oldestId });
+    const { reachedStart, oldestId } = state;
+    return timeline({ messages: this.messages(roomId), steps, reachedStart, oldestId, keyChanges: this.keyChanges(state.room) });
+  }
+
+  /**
+   * Every key of the room's other members this account accepted in place of an older one: each stays a line of the
+   * conversation ("bob's key changed"), in every browser of the account (the pins are in its trust store).
+   * @param {Room} room
+   * @returns {import("./timeline.js").KeyChange[]}
+   */
+  keyChanges(room) {
+    return this.members(room)
+      .filter((member) => member.id !== this.userId)
+      .flatMap((member) =>
+        this.trust.pins
+          .keysOf(member.id)
+          .slice(1)
+          .map((key) => ({ user: member.id, at: Date.parse(key.accepted_at), keyVersion: key.key_version })),
+      );
   }
 
   /** @param {string} roomId @returns {Message[]} oldest first; pending ones last */

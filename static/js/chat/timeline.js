@@ -17,21 +17,24 @@ export const CLOCK_SKEW_MS = 10 * 60 * 1000;
 const QUIET = new Set(["reseal"]);
 
 /**
- * @typedef {{key: string, id: number | null, status: string, envelope: any}} Message a message of the chat client
+ * @typedef {{key: string, id: number | null, status: string, envelope: any, sentAt: number}} Message a message of the chat client
  *   (client.js, which imports this module: naming its type here would make the hashed static files depend on each
  *   other)
  * @typedef {import("../roster/chain.js").Step} Step
  * @typedef {"stale" | "unsigned" | null} Warning
+ * @typedef {{user: number, at: number, keyVersion: number}} KeyChange a member's key this account accepted in place
+ *   of an older one, and when (ms)
  * @typedef {{type: "message", key: string, message: Message, warning: Warning} |
- *   {type: "roster", key: string, step: Step}} Item
+ *   {type: "roster", key: string, step: Step} | {type: "key", key: string, change: KeyChange}} Item
  */
 
 /**
- * @param {{messages: Message[], steps: Step[], reachedStart: boolean, oldestId: number | null}} room `messages`
- *   oldest first (pending last), `steps[seq]` the room's verified entries
+ * @param {{messages: Message[], steps: Step[], reachedStart: boolean, oldestId: number | null,
+ *   keyChanges?: KeyChange[]}} room `messages` oldest first (pending last), `steps[seq]` the room's verified entries,
+ *   `keyChanges` of its members
  * @returns {Item[]}
  */
-export function timeline({ messages, steps, reachedStart, oldestId }) {
+export function timeline({ messages, steps, reachedStart, oldestId, keyChanges = [] }) {
   const positions = positionsOf(messages, steps);
   /** @type {{at: number, item: Item}[]} */
   const placed = [];
@@ -48,6 +51,14 @@ export function timeline({ messages, steps, reachedStart, oldestId }) {
     const warning = warningFor(message, steps, positions);
     placed.push({ at, item: { type: "message", key: message.key, message, warning } });
   });
+  for (const change of keyChanges) {
+    // Before the first message sent after it (by signed time), once that part of the history is loaded.
+    const next = messages.find((m) => m.id !== null && m.sentAt > change.at);
+    const newest = messages.findLast((m) => m.id !== null)?.id ?? 0;
+    if (next && next.id === oldestId && !reachedStart) continue;
+    const at = next ? /** @type {number} */ (next.id) - 0.25 : newest + 0.75;
+    placed.push({ at, item: { type: "key", key: `key:${change.user}:${change.keyVersion}`, change } });
+  }
   // Stable: lines at one place stay in seq order, pending messages in the order they were written.
   return placed.sort((a, b) => a.at - b.at).map(({ item }) => item);
 }

@@ -72,6 +72,8 @@ class ChatPage {
     this.membership = membership;
     /** @type {WeakMap<object, {node: HTMLElement, text: string}>} each roster line as last drawn, by its step */
     this.lines = new WeakMap();
+    /** @type {Map<string, {node: HTMLElement, text: string}>} each key-change line as last drawn */
+    this.keyLines = new Map();
     /** @type {Map<number, import("../chat/trust.js").Contact>} what is known of the open room's members' keys */
     this.contacts = new Map();
     /** @type {string | null} */
@@ -487,7 +489,9 @@ class ChatPage {
       nodes.push(this.note);
     }
     for (const item of this.client.timeline(this.current)) {
-      nodes.push(item.type === "message" ? this.messageNode(item.message, item.warning) : this.lineNode(item.step));
+      if (item.type === "message") nodes.push(this.messageNode(item.message, item.warning));
+      else if (item.type === "roster") nodes.push(this.lineNode(item.step));
+      else nodes.push(this.keyLineNode(item.key, item.change));
     }
     showInOrder(transcript, nodes);
     // Whether a room without a roster may be written to depends on its history (`usableUnsigned`).
@@ -525,13 +529,22 @@ class ChatPage {
     const text = said.startsWith("you ") ? `You${said.slice(3)}` : said;
     const known = this.lines.get(step);
     if (known?.text === text) return known.node;
-    const time = new Date(body.at);
-    const node = el("p", { class: "roster-line", "data-seq": String(body.seq) }, [
-      el("span", { class: "line-text" }, [text]),
-      " ",
-      el("time", { datetime: time.toISOString() }, [TIME_FORMAT.format(time)]),
-    ]);
+    const node = conversationLine(text, body.at, { class: "roster-line", "data-seq": String(body.seq) });
     this.lines.set(step, { node, text });
+    return node;
+  }
+
+  /**
+   * A member's key this account accepted in place of an older one: a line that stays in the conversation.
+   * @param {string} key
+   * @param {import("../chat/timeline.js").KeyChange} change
+   */
+  keyLineNode(key, change) {
+    const text = `${this.client.nameOf(change.user)}'s key changed. Compare safety numbers to verify the new one.`;
+    const known = this.keyLines.get(key);
+    if (known?.text === text) return known.node;
+    const node = conversationLine(text, change.at, { class: "roster-line key-line" });
+    this.keyLines.set(key, { node, text });
     return node;
   }
 
@@ -637,6 +650,21 @@ class ChatPage {
       box.textContent = message(error);
     }
   }
+}
+
+/**
+ * A line of the conversation that is not a message: what changed, and when.
+ * @param {string} text
+ * @param {number} at ms
+ * @param {Record<string, string>} attrs
+ */
+function conversationLine(text, at, attrs) {
+  const time = new Date(at);
+  return el("p", attrs, [
+    el("span", { class: "line-text" }, [text]),
+    " ",
+    el("time", { datetime: time.toISOString() }, [TIME_FORMAT.format(time)]),
+  ]);
 }
 
 /**

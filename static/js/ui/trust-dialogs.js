@@ -2,11 +2,14 @@
 // The two trust dialogs: comparing a safety number (and marking a contact verified), and the
 // blocking warning when a contact's key changed. Both are modal <dialog>s with text set as text.
 
-import { formatSafetyNumber, safetyNumber } from "../crypto/index.js";
+// Every fingerprint and number shown is computed here from the key this browser uses (its own, or the one pinned for
+// the contact), never taken from the server.
+
+import { fingerprint, formatSafetyNumber, safetyNumber } from "../crypto/index.js";
 
 /**
  * @typedef {import("../chat/trust.js").Contact} Contact
- * @typedef {{username: string, signing_public_key: string, fingerprint: string}} Me
+ * @typedef {{username: string, signing_public_key: string}} Me
  */
 
 /**
@@ -22,13 +25,15 @@ function el(tag, attrs = {}, children = []) {
 }
 
 /**
+ * A modal dialog that opens with focus on its heading: a key typed for the page behind it (a space in the composer,
+ * or one held down as it opens) lands on no button.
  * @param {string} id
  * @param {string} title
  * @returns {{dialog: HTMLDialogElement, body: HTMLElement, actions: HTMLElement}}
  */
 function modal(id, title) {
   document.getElementById(id)?.remove();
-  const heading = el("h2", { id: `${id}-title` }, [title]);
+  const heading = el("h2", { id: `${id}-title`, tabindex: "-1", autofocus: "" }, [title]);
   const body = el("div", { class: "dialog-body" });
   const actions = el("div", { class: "actions" });
   const dialog = /** @type {HTMLDialogElement} */ (
@@ -58,7 +63,8 @@ function button(label, onClick, kind = "") {
  */
 export async function showSafetyNumber(me, contact, { onVerify }) {
   const { dialog, body, actions } = modal("safety-dialog", `Verify ${contact.username}`);
-  if (contact.status !== "trusted" || !contact.served) {
+  const pinned = contact.signingKeys.at(-1);
+  if (contact.status !== "trusted" || !pinned) {
     body.append(el("p", {}, [`${contact.username}'s key is not accepted, so there is nothing to verify yet.`]));
     actions.append(button("Close", () => dialog.close(), "secondary"));
     dialog.showModal();
@@ -66,7 +72,7 @@ export async function showSafetyNumber(me, contact, { onVerify }) {
   }
   const digits = await safetyNumber(
     { username: me.username, signingPublicKey: me.signing_public_key },
-    { username: contact.username, signingPublicKey: contact.served.signing_public_key },
+    { username: contact.username, signingPublicKey: pinned },
   );
   const groups = formatSafetyNumber(digits);
   body.append(
@@ -77,9 +83,9 @@ export async function showSafetyNumber(me, contact, { onVerify }) {
     el("p", { id: "safety-number", class: "safety-number", "aria-label": "Safety number" }, groups.map((g) => el("span", {}, [g]))),
     el("dl", { class: "fingerprints" }, [
       el("dt", {}, ["Your fingerprint"]),
-      el("dd", {}, [el("code", {}, [me.fingerprint])]),
+      el("dd", {}, [el("code", { id: "own-fingerprint" }, [await fingerprint(me.signing_public_key)])]),
       el("dt", {}, [`${contact.username}'s fingerprint`]),
-      el("dd", {}, [el("code", {}, [contact.served.fingerprint])]),
+      el("dd", {}, [el("code", { id: "contact-fingerprint" }, [await fingerprint(pinned)])]),
     ]),
   );
   const status = el("p", { class: "status", role: "status" });
