@@ -112,6 +112,7 @@ class AuditEvent(models.Model):
         RECOVERY_FAILED = "recovery_failed", "recovery failed"
         KEY_CHANGE = "key_change", "key change"
         KEY_RESET = "key_reset", "key reset"
+        KEY_RESET_FAILED = "key_reset_failed", "key reset refused"
         ROOM_CREATED = "room_created", "room created"
         MEMBER_ADDED = "member_added", "member added"
         MEMBER_REMOVED = "member_removed", "member removed"

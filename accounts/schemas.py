@@ -122,6 +122,36 @@ def trust_store(fields: Fields) -> TrustStoreWrite:
     )
 
 
+@dataclass(frozen=True)
+class KeyReset:
+    """A key reset: the new identity, proof that whoever asks holds the password or the recovery key (a stolen
+    session alone must not be enough), and the owner's pins sealed again under the new account key."""
+
+    identity: NewIdentity
+    current_auth_key: bytes | None
+    current_recovery_auth: bytes | None
+    trust_store: Sealed
+
+
+def key_reset(fields: Fields) -> KeyReset:
+    current_auth_key = None if fields.get("current_auth_key") is None else auth_key(fields, "current_auth_key")
+    current_recovery_auth = (
+        None if fields.get("current_recovery_auth") is None else fields.bytes("current_recovery_auth", length=KEY_BYTES)
+    )
+    if current_auth_key is None and current_recovery_auth is None:
+        raise ApiError(
+            ErrorCode.MISSING_FIELD,
+            "A key reset needs your current password or your recovery key.",
+            field="current_auth_key",
+        )
+    return KeyReset(
+        identity=new_identity(fields),
+        current_auth_key=current_auth_key,
+        current_recovery_auth=current_recovery_auth,
+        trust_store=fields.sealed("trust_store", max_plaintext=MAX_TRUST_STORE_BYTES),
+    )
+
+
 def new_identity(fields: Fields) -> NewIdentity:
     identity = NewIdentity(
         kdf=kdf(fields),

@@ -12,7 +12,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
 from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
-from accounts.schemas import NewAccount, NewIdentity, NewPassword, TrustStoreWrite
+from accounts.schemas import KeyReset, NewAccount, NewIdentity, NewPassword, TrustStoreWrite
 from accounts.selectors import account_key_by_recovery, identity_by_username
 from accounts.signals import keys_changed
 from securechat import throttle
@@ -100,21 +100,24 @@ def register(*, account: NewAccount, client: ClientInfo) -> User:
     return user
 
 
-def reset_identity(*, user: User, new: NewIdentity, client: ClientInfo) -> Identity:
-    """Replace every key of a signed-in user who lost both password and recovery key.
+def reset_identity(*, user: User, reset: KeyReset, client: ClientInfo) -> Identity:
+    """Replace every key of a user who proves they hold the password or the recovery key (a stolen session alone
+    cannot), keeping their pins (sealed again in the browser under the new account key).
 
-    Old messages become unreadable to them; everyone sharing a room is told the keys changed, and
-    their browsers warn until they accept the new ones. Pins sealed under the old account key are gone.
+    Old messages become unreadable to them; everyone sharing a room is told the keys changed, and their browsers
+    warn until they accept the new ones. Every other session ends (the password changes with the keys) and every
+    socket of the user is closed, saying why.
     """
+    _check_reset_proof(user=user, reset=reset, client=client)
     with transaction.atomic():
         identity = Identity.objects.select_for_update().select_related("user").get(user=user)
         old_version = identity.key_version
-        _apply_identity(identity, new)
+        _apply_identity(identity, reset.identity)
         identity.key_version = old_version + 1
         identity.save()
-        user.set_password(_secret(new.auth_key))
+        user.set_password(_secret(reset.identity.auth_key))
         user.save(update_fields=["password"])
-        TrustStore.objects.filter(user=user).delete()
+        _replace_trust_store(_locked_trust_store(user), reset.trust_store)
         _record_key_version(identity, KeyEvent.Kind.RESET)
         record_event(
             AuditEvent.Action.KEY_RESET,
@@ -126,6 +129,19 @@ def reset_identity(*, user: User, new: NewIdentity, client: ClientInfo) -> Ident
     return identity
 
 
+def _check_reset_proof(*, user: User, reset: KeyReset, client: ClientInfo) -> None:
+    """Every proof given must hold; failures count against the name, as failed log-ins and recoveries do."""
+    if reset.current_recovery_auth is not None:
+        _check_recovery(username=user.username, recovery_auth=reset.current_recovery_auth, client=client)
+    if reset.current_auth_key is None:
+        return
+    throttle.check(throttle.LOGIN_PER_USERNAME, user.username)
+    if not user.check_password(_secret(reset.current_auth_key)):
+        throttle.hit(throttle.LOGIN_PER_USERNAME, user.username)
+        record_event(AuditEvent.Action.KEY_RESET_FAILED, client=client, user=user)
+        raise ApiError(ErrorCode.INVALID_CREDENTIALS, "Your current password is wrong.", field="current_auth_key")
+
+
 def save_trust_store(*, user: User, write: TrustStoreWrite) -> TrustStore:
     """Replace the sealed pins if nobody else changed them since the version the browser read.
 
@@ -135,18 +151,25 @@ def save_trust_store(*, user: User, write: TrustStoreWrite) -> TrustStore:
         current_keys = Identity.objects.filter(user=user).values_list("key_version", flat=True).first()
         if write.key_version is not None and write.key_version != current_keys:
             raise ApiError(ErrorCode.CONFLICT, "Your keys were reset since this page loaded; reload it.")
-        store, _ = TrustStore.objects.select_for_update().get_or_create(
-            user=user, defaults={"iv": b"", "ciphertext": b""}
-        )
+        store = _locked_trust_store(user)
         if store.version != write.version:
             raise ApiError(
                 ErrorCode.CONFLICT,
                 "Your trusted keys changed in another tab; they were merged, try again.",
                 version=store.version,
             )
-        store.iv, store.ciphertext, store.version = write.sealed.iv, write.sealed.ciphertext, store.version + 1
-        store.save()
+        _replace_trust_store(store, write.sealed)
     return store
+
+
+def _locked_trust_store(user: User) -> TrustStore:
+    store, _ = TrustStore.objects.select_for_update().get_or_create(user=user, defaults={"iv": b"", "ciphertext": b""})
+    return store
+
+
+def _replace_trust_store(store: TrustStore, sealed: Sealed) -> None:
+    store.iv, store.ciphertext, store.version = sealed.iv, sealed.ciphertext, store.version + 1
+    store.save()
 
 
 def log_in(*, username: str, auth_key: bytes, client: ClientInfo) -> User:

@@ -122,7 +122,9 @@ def change_password(request: HttpRequest) -> HttpResponse:
 @json_endpoint(methods=("POST",), login_required=True)
 def reset_identity(request: HttpRequest) -> HttpResponse:
     identity = services.reset_identity(
-        user=request.user, new=schemas.new_identity(read_json(request)), client=client_info(request)
+        user=request.user,
+        reset=schemas.key_reset(read_json(request, max_bytes=schemas.MAX_TRUST_STORE_BYTES * 2)),
+        client=client_info(request),
     )
     update_session_auth_hash(request, request.user)
     return JsonResponse({"user": selectors.own_identity_json(identity)})

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY_SOCKETS = 4429
+# The user's keys were reset (elsewhere, or in another tab): this page's keys are void, it must log in again.
+CLOSE_KEYS_RESET = 4410
 # Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).
 SENDS_IN_FLIGHT = 32
 # Redis (channel layer, presence, counters) failing under a socket: a client error or a closed socket, never a
@@ -237,6 +239,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def keys_changed(self, event: dict[str, Any]) -> None:
         if event["room_id"] in self.rooms:
             await self.send_json({"type": "keys", "user": event["user"]})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The user's keys were reset: every socket of theirs closes, saying why (their sessions ended with it)."""
+        await self.close(code=CLOSE_KEYS_RESET)
 
     async def room_added(self, event: dict[str, Any]) -> None:
         room = await self._send_room("added", event["room_id"])

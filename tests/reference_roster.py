@@ -35,7 +35,9 @@ INFO_LINK_KEY = b"securechat/link-key/v1"
 INFO_LINK_WRAP = "securechat/link-wrap/v1|"
 
 VERSION = 1
-BODY_KEYS = ("v", "room", "seq", "prev", "at", "actor", "actor_key", "op", "kind", "members", "role", "link", "meta")
+# A meta is sealed over the body's other keys (docs/PROTOCOL.md, "Meta"): all of them but itself, the last.
+UNSEALED_KEYS = ("v", "room", "seq", "prev", "at", "actor", "actor_key", "op", "kind", "members", "role", "link")
+BODY_KEYS = (*UNSEALED_KEYS, "meta")
 META_KEYS = ("eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "link_wrap")
 WIRE_KEYS = ("body", "signature", "link_signature")
 SERVED_KEYS = ("after", "server_time")
@@ -67,10 +69,19 @@ class RosterError(ValueError):
 
 def canonical_body(body: Mapping[str, Any]) -> str:
     """The body's one spelling: exactly BODY_KEYS (and META_KEYS inside meta) in order, no spaces."""
-    ordered = {key: body[key] for key in BODY_KEYS}
-    ordered["meta"] = {key: body["meta"][key] for key in META_KEYS}
-    ordered["members"] = [list(pair) for pair in body["members"]]
+    ordered = {**_unsealed(body), "meta": {key: body["meta"][key] for key in META_KEYS}}
     return json.dumps(ordered, separators=(",", ":"))
+
+
+def unsealed_text(body: Mapping[str, Any]) -> str:
+    """The canonical body without its ``meta`` (one in ``body`` is left out): what the meta is sealed over."""
+    return json.dumps(_unsealed(body), separators=(",", ":"))
+
+
+def _unsealed(body: Mapping[str, Any]) -> dict[str, Any]:
+    ordered = {key: body[key] for key in UNSEALED_KEYS}
+    ordered["members"] = [list(pair) for pair in body["members"]]
+    return ordered
 
 
 def signed_bytes(body: str) -> bytes:
@@ -138,8 +149,11 @@ def link_wrap_key(secret: bytes, room: str, seq: int) -> bytes:
 # --- meta: the room's name, sealed for its members -------------------------------------------------------------
 
 
-def meta_aad(room: str, seq: int) -> bytes:
-    return f"{AAD_ROOM_META}{room}|{seq}".encode("ascii")
+def meta_aad(body: Mapping[str, Any], wrap_ids: Sequence[int]) -> bytes:
+    """The meta's AES-GCM associated data: the label, the entry's canonical body without ``meta``, and the ids it is
+    sealed for, ascending: ``securechat/room-meta/v1|{"v":1,…,"link":"…"}|3,11``. The body is ASCII."""
+    ids = ",".join(str(member) for member in wrap_ids)
+    return f"{AAD_ROOM_META}{unsealed_text(body)}|{ids}".encode("ascii")
 
 
 def meta_wrap_info(room: str, seq: int, member_id: int) -> bytes:
@@ -156,9 +170,8 @@ def meta_plaintext(name: str, topic: str = "", link: str = "") -> bytes:
 
 
 def seal_meta(
+    body: Mapping[str, Any],
     *,
-    room: str,
-    seq: int,
     name: str,
     topic: str = "",
     link_secret: bytes | None = None,
@@ -167,9 +180,11 @@ def seal_meta(
     content_key: bytes,
     iv: bytes,
 ) -> dict[str, Any]:
-    """The meta for the members after entry ``seq`` (and for the link's holder while a link is open)."""
+    """The meta of the entry ``body`` (complete but for its meta), for the members after it (and for the link's
+    holder while a link is open)."""
+    room, seq, ids = body["room"], body["seq"], sorted(members)
     link = b64url(link_secret) if link_secret is not None else ""
-    ciphertext = AESGCM(content_key).encrypt(iv, meta_plaintext(name, topic, link), meta_aad(room, seq))
+    ciphertext = AESGCM(content_key).encrypt(iv, meta_plaintext(name, topic, link), meta_aad(body, ids))
     eph_pub = ephemeral_key.public_key().public_bytes(*RAW_PUBLIC)
     wraps = [
         aes_key_wrap(kek(ephemeral_key.exchange(public), eph_pub, meta_wrap_info(room, seq, member)), content_key)
@@ -180,7 +195,7 @@ def seal_meta(
         "eph_pub": to_b64(eph_pub),
         "iv": to_b64(iv),
         "ciphertext": to_b64(ciphertext),
-        "wrap_ids": sorted(members),
+        "wrap_ids": ids,
         "wraps": to_b64(b"".join(wraps)),
         "link_wrap": to_b64(link_wrap) if link_wrap else "",
     }
@@ -205,15 +220,10 @@ def _bad_name(name: str, kind: str) -> bool:
 
 
 def open_meta(
-    meta: Mapping[str, Any],
-    *,
-    room: str,
-    seq: int,
-    my_id: int,
-    agreement_key: X25519PrivateKey,
-    kind: str | None = None,
+    body: Mapping[str, Any], *, my_id: int, agreement_key: X25519PrivateKey, kind: str | None = None
 ) -> dict[str, str]:
-    """The name, topic and link secret (base64url) as a member reads them."""
+    """The name, topic and link secret (base64url) of the entry ``body`` as a member reads them."""
+    room, seq, meta = body["room"], body["seq"], body["meta"]
     ids = list(meta["wrap_ids"])
     if my_id not in ids:
         raise RosterError("no_wrap")
@@ -223,21 +233,21 @@ def open_meta(
     try:
         shared = agreement_key.exchange(X25519PublicKey.from_public_bytes(eph_pub))
         content_key = aes_key_unwrap(kek(shared, eph_pub, meta_wrap_info(room, seq, my_id)), wrap)
-        padded = AESGCM(content_key).decrypt(b64(meta["iv"]), b64(meta["ciphertext"]), meta_aad(room, seq))
+        padded = AESGCM(content_key).decrypt(b64(meta["iv"]), b64(meta["ciphertext"]), meta_aad(body, ids))
     except (InvalidUnwrap, InvalidTag, ValueError) as error:
         raise RosterError("decrypt_failed") from error
     return _meta_plain(padded, kind)
 
 
-def open_meta_with_link(
-    meta: Mapping[str, Any], *, room: str, seq: int, link_secret: bytes, kind: str | None = None
-) -> dict[str, str]:
-    """The name and topic as the holder of an invite link reads them before joining."""
+def open_meta_with_link(body: Mapping[str, Any], *, link_secret: bytes, kind: str | None = None) -> dict[str, str]:
+    """The name and topic of the entry ``body`` as the holder of an invite link reads them before joining."""
+    room, seq, meta = body["room"], body["seq"], body["meta"]
     if not meta["link_wrap"]:
         raise RosterError("no_wrap", "no link is open")
     try:
         content_key = aes_key_unwrap(link_wrap_key(link_secret, room, seq), b64(meta["link_wrap"]))
-        padded = AESGCM(content_key).decrypt(b64(meta["iv"]), b64(meta["ciphertext"]), meta_aad(room, seq))
+        aad = meta_aad(body, meta["wrap_ids"])
+        padded = AESGCM(content_key).decrypt(b64(meta["iv"]), b64(meta["ciphertext"]), aad)
     except (InvalidUnwrap, InvalidTag, ValueError) as error:
         raise RosterError("decrypt_failed") from error
     return _meta_plain(padded, kind)
@@ -255,14 +265,15 @@ def body(
     actor: int,
     actor_key: int,
     op: str,
-    meta: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
     kind: str = "",
     members: Sequence[tuple[int, int]] = (),
     role: str = "",
     link: str = "",
 ) -> dict[str, Any]:
-    """A body in the canonical key order; members are sorted by id."""
-    return {
+    """A body in the canonical key order; members are sorted by id. Without ``meta``, the body a meta is then sealed
+    over (``with_meta``)."""
+    unsealed = {
         "v": VERSION,
         "room": room,
         "seq": seq,
@@ -275,8 +286,13 @@ def body(
         "members": [[member, version] for member, version in sorted(members)],
         "role": role,
         "link": link,
-        "meta": dict(meta),
     }
+    return unsealed if meta is None else {**unsealed, "meta": dict(meta)}
+
+
+def with_meta(unsealed: Mapping[str, Any], **sealing: Any) -> dict[str, Any]:
+    """The body with its meta sealed over the rest of it, as a browser makes it: ``sealing`` as for ``seal_meta``."""
+    return {**unsealed, "meta": seal_meta(unsealed, **sealing)}
 
 
 def create_body(
@@ -287,7 +303,7 @@ def create_body(
     actor_key: int,
     kind: str,
     members: Sequence[tuple[int, int]],
-    meta: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
     link: str = "",
 ) -> dict[str, Any]:
     """A room's first entry: its kind, first members (the actor among them) and maybe an open link."""
@@ -305,7 +321,7 @@ def member_body(
     actor: int,
     actor_key: int,
     member: tuple[int, int],
-    meta: Mapping[str, Any],
+    meta: Mapping[str, Any] | None = None,
     role: str = "",
     link: str = "",
 ) -> dict[str, Any]:
@@ -316,12 +332,16 @@ def member_body(
     return body(**head, op=op, members=[member], role=role, link=link, meta=meta)
 
 
-def link_body(*, room: str, seq: int, prev: str, at: int, actor: int, actor_key: int, link: str, meta: Mapping) -> dict:
+def link_body(
+    *, room: str, seq: int, prev: str, at: int, actor: int, actor_key: int, link: str, meta: Mapping | None = None
+) -> dict:
     """Opens the invite link (``link`` its key), rotates it (a new key) or closes it (``""``)."""
     return body(room=room, seq=seq, prev=prev, at=at, actor=actor, actor_key=actor_key, op="link", link=link, meta=meta)
 
 
-def rename_body(*, room: str, seq: int, prev: str, at: int, actor: int, actor_key: int, meta: Mapping) -> dict:
+def rename_body(
+    *, room: str, seq: int, prev: str, at: int, actor: int, actor_key: int, meta: Mapping | None = None
+) -> dict:
     return body(room=room, seq=seq, prev=prev, at=at, actor=actor, actor_key=actor_key, op="rename", meta=meta)
 
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.test import Client
 
 from accounts.keys import AGREEMENT_KEY_LABEL
+from securechat.validation import Fields
 
 RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
 
@@ -75,3 +76,23 @@ def api_client() -> Client:
 def post(client: Client, url: str, body: Any) -> Any:
     token = client.cookies["csrftoken"].value
     return client.post(url, body, content_type="application/json", headers={"X-CSRFToken": token})
+
+
+def reset_body(username: str, current_auth_key: bytes, *, key_version: int = 2, **overrides: Any) -> dict[str, Any]:
+    """A key reset to ``identity_keys(username, key_version)``, proven with the current password's auth key."""
+    body = signup_body(username, key_version=key_version)
+    del body["username"]
+    return {**body, "current_auth_key": b64(current_auth_key), "trust_store": sealed(200), **overrides}
+
+
+def reset_keys(user: Any, key_version: int = 2) -> Any:
+    """The user resets their keys to ``identity_keys(user.username, key_version)`` (proving it as the browser
+    would: the auth key of their password, set here since tests do not know the one made at sign-up)."""
+    from accounts.schemas import key_reset
+    from accounts.services import ClientInfo, _secret, reset_identity
+
+    auth_key = os.urandom(32)
+    user.set_password(_secret(auth_key))
+    user.save(update_fields=["password"])
+    body = reset_body(user.username, auth_key, key_version=key_version)
+    return reset_identity(user=user, reset=key_reset(Fields(body)), client=ClientInfo(ip_address="127.0.0.1"))

@@ -104,21 +104,8 @@ class Chain:
             secret = self.link_secret
         seq = (0 if creating else self.state.seq + 1) if seq is None else seq
         prev = ("" if creating else self.state.head_b64) if prev is None else prev
-        meta = ref.seal_meta(
-            room=str(self.room_id),
-            seq=seq,
-            name=(name or self.name) if kind == "group" else "",
-            topic=self.topic,
-            link_secret=secret,
-            # The last member to leave seals it for themselves.
-            members=agreement_keys((after or {actor.pk}) if sealed_for is None else sealed_for),
-            ephemeral_key=X25519PrivateKey.generate(),
-            content_key=os.urandom(32),
-            iv=os.urandom(12),
-        )
         names_link = secret is not None and op in ("create", "link", "join", "remove")
-        link = to_b64(ref.link_public_key(secret)) if names_link else ""
-        return ref.body(
+        unsealed = ref.body(
             room=str(self.room_id),
             seq=seq,
             prev=prev,
@@ -129,8 +116,18 @@ class Chain:
             kind=kind if creating else "",
             members=pairs,
             role=role,
-            link=link,
-            meta=meta,
+            link=to_b64(ref.link_public_key(secret)) if names_link else "",
+        )
+        return ref.with_meta(
+            unsealed,
+            name=(name or self.name) if kind == "group" else "",
+            topic=self.topic,
+            link_secret=secret,
+            # The last member to leave seals it for themselves.
+            members=agreement_keys((after or {actor.pk}) if sealed_for is None else sealed_for),
+            ephemeral_key=X25519PrivateKey.generate(),
+            content_key=os.urandom(32),
+            iv=os.urandom(12),
         )
 
     def _version_of(self, user: User) -> int:

@@ -13,7 +13,7 @@ from chat import consumers, selectors
 from chat.models import Envelope
 from chat.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of
-from chat.tests.factories import LOCAL, connect, envelope, send_frame, session_cookie
+from chat.tests.factories import connect, envelope, send_frame, session_cookie
 from chat.tests.rosters import Chain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -383,17 +383,19 @@ async def test_a_sent_at_beyond_year_9999_is_refused(users, room, sockets) -> No
     assert (await next_of(alice, "error"))["code"] == "out_of_range"
 
 
-async def test_a_key_reset_is_announced_to_everyone_sharing_a_room(users, room, sockets) -> None:
-    from accounts.schemas import new_identity
-    from accounts.services import reset_identity
-    from accounts.tests.factories import signup_body
-    from securechat.validation import Fields
+async def test_a_key_reset_is_announced_to_everyone_sharing_a_room_and_ends_the_users_own_sockets(
+    users, room, sockets
+) -> None:
+    from accounts.tests.factories import reset_keys
 
-    bob, carol = await sockets(users["bob"]), await sockets(users["carol"])
-    new = new_identity(Fields(signup_body("alice", key_version=2)))
-    await database_sync_to_async(reset_identity)(user=users["alice"], new=new, client=LOCAL)
+    alice, bob, carol = await sockets(users["alice"]), await sockets(users["bob"]), await sockets(users["carol"])
+    await database_sync_to_async(reset_keys)(users["alice"])
     assert await next_of(bob, "keys") == {"type": "keys", "user": users["alice"].pk}
     await none_of(carol, "keys")
+    # Alice's socket (another tab or device of hers) is closed, saying why: its page's keys are the old ones.
+    while (output := await alice.receive_output(timeout=3))["type"] != "websocket.close":
+        pass
+    assert output["code"] == 4410
 
 
 async def test_a_user_over_the_socket_limit_is_closed_with_4429_until_one_closes(users, sockets, settings) -> None:

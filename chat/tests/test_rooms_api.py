@@ -168,9 +168,9 @@ def test_a_link_room_can_be_joined_through_its_invite_link(clients, users) -> No
     found = clients["carol"].get(f"/api/links/{ref.link_address(chain.link_secret)}")
     assert found.status_code == 200
     assert (found.json()["room"], found.json()["more"]) == (str(room.id), False)
-    state = ref.verify_chain(found.json()["entries"], key_lookup)
-    meta = json.loads(found.json()["entries"][-1]["body"])["meta"]
-    assert ref.open_meta_with_link(meta, room=str(room.id), seq=state.seq, link_secret=chain.link_secret)["name"]
+    ref.verify_chain(found.json()["entries"], key_lookup)
+    body = json.loads(found.json()["entries"][-1]["body"])
+    assert ref.open_meta_with_link(body, link_secret=chain.link_secret)["name"]
     joined = append(clients["carol"], chain, chain.entry(carol, "join", member=carol))
     assert joined.status_code == 200
     assert member_names(joined) == ["alice", "carol"]
@@ -222,14 +222,10 @@ def test_a_room_with_a_roster_is_not_left_or_joined_the_old_way(clients, room) -
 
 
 def test_the_key_history_lists_every_signing_key_oldest_first(clients, users) -> None:
-    from accounts.schemas import new_identity
-    from accounts.services import reset_identity
-    from accounts.tests.factories import signup_body
-    from chat.tests.factories import LOCAL
-    from securechat.validation import Fields
+    from accounts.tests.factories import reset_keys
 
     alice = users["alice"]
-    reset_identity(user=alice, new=new_identity(Fields(signup_body("alice", key_version=2))), client=LOCAL)
+    reset_keys(alice)
     history = clients["bob"].get(f"/api/key-history?id={alice.pk}").json()
     keys = [base64.b64decode(key["signing_public_key"]) for key in history["keys"]]
     assert history["id"] == alice.pk

@@ -40,10 +40,12 @@ class People:
     def keys(self, user: int, version: int) -> Ed25519PublicKey | None:
         return self.signing[user].public_key() if version == 1 and user in self.signing else None
 
-    def meta(self, seq: int, members: set[int], link: bytes | None = None, name: str = "Plans") -> dict[str, Any]:
-        return ref.seal_meta(
-            room=ROOM,
-            seq=seq,
+    def sealed(
+        self, body: dict[str, Any], members: set[int], link: bytes | None = None, name: str = "Plans"
+    ) -> dict[str, Any]:
+        """``body`` with its meta sealed over it for ``members`` (and the link's holder)."""
+        return ref.with_meta(
+            body,
             name=name,
             link_secret=link,
             members={user: self.agreement[user].public_key() for user in members},
@@ -63,12 +65,13 @@ def next_body(state: ref.State, people: People, op: str, actor: int, **fields: A
     link = fields.pop("link_secret", None)
     open_after = link if op == "link" else fields.pop("open_link", None)
     head = {"room": ROOM, "seq": state.seq + 1, "prev": state.head_b64, "at": AT, "actor": actor, "actor_key": 1}
-    meta = people.meta(state.seq + 1, members_after, open_after)
     if member is not None:
-        return ref.member_body(op, **head, member=(member, 1), meta=meta, **fields)
-    if op == "link":
-        return ref.link_body(**head, link=to_b64(ref.link_public_key(link)) if link else "", meta=meta)
-    return ref.rename_body(**head, meta=meta)
+        body = ref.member_body(op, **head, member=(member, 1), **fields)
+    elif op == "link":
+        body = ref.link_body(**head, link=to_b64(ref.link_public_key(link)) if link else "")
+    else:
+        body = ref.rename_body(**head)
+    return people.sealed(body, members_after, open_after)
 
 
 @pytest.fixture
@@ -78,10 +81,8 @@ def people() -> People:
 
 @pytest.fixture
 def created(people: People) -> tuple[ref.State, dict[str, Any]]:
-    body = ref.create_body(
-        room=ROOM, at=AT, actor=7, actor_key=1, kind="group", members=[(7, 1), (9, 1)], meta=people.meta(0, {7, 9})
-    )
-    wire = ref.sign(body, people.signing[7])
+    body = ref.create_body(room=ROOM, at=AT, actor=7, actor_key=1, kind="group", members=[(7, 1), (9, 1)])
+    wire = ref.sign(people.sealed(body, {7, 9}), people.signing[7])
     return ref.apply(None, wire, people.keys), wire
 
 
@@ -114,29 +115,69 @@ def test_the_link_key_is_hkdf_of_the_secret_and_its_address_is_base64url(people)
 
 def test_the_meta_opens_for_each_member_after_the_entry_and_for_the_links_holder(people) -> None:
     secret = os.urandom(32)
-    meta = ref.seal_meta(
-        room=ROOM,
-        seq=4,
-        name="Ünïcode plans",
-        topic="a topic",
-        link_secret=secret,
-        members={user: people.agreement[user].public_key() for user in (9, 7)},
-        ephemeral_key=X25519PrivateKey.generate(),
-        content_key=os.urandom(32),
-        iv=os.urandom(12),
-    )
+    head = {"room": ROOM, "seq": 4, "prev": to_b64(bytes(32)), "at": AT, "actor": 7, "actor_key": 1}
+    body = people.sealed(ref.rename_body(**head), {9, 7}, secret, name="Ünïcode plans")
+    meta = body["meta"]
     assert meta["wrap_ids"] == [7, 9] and len(base64.b64decode(meta["wraps"])) == 80
     assert len(base64.b64decode(meta["ciphertext"])) == 256 + 16 and len(base64.b64decode(meta["link_wrap"])) == 40
-    expected = {"name": "Ünïcode plans", "topic": "a topic", "link": ref.b64url(secret)}
+    expected = {"name": "Ünïcode plans", "topic": "", "link": ref.b64url(secret)}
     for user in (7, 9):
-        assert ref.open_meta(meta, room=ROOM, seq=4, my_id=user, agreement_key=people.agreement[user]) == expected
-    assert ref.open_meta_with_link(meta, room=ROOM, seq=4, link_secret=secret) == expected
+        assert ref.open_meta(body, my_id=user, agreement_key=people.agreement[user]) == expected
+    assert ref.open_meta_with_link(body, link_secret=secret) == expected
     with pytest.raises(ref.RosterError, match="no_wrap"):
-        ref.open_meta(meta, room=ROOM, seq=4, my_id=11, agreement_key=people.agreement[11])
-    with pytest.raises(ref.RosterError, match="decrypt_failed"):  # bound to its room and seq
-        ref.open_meta(meta, room=ROOM, seq=5, my_id=7, agreement_key=people.agreement[7])
+        ref.open_meta(body, my_id=11, agreement_key=people.agreement[11])
     with pytest.raises(ref.RosterError, match="decrypt_failed"):
-        ref.open_meta_with_link(meta, room=ROOM, seq=4, link_secret=os.urandom(32))
+        ref.open_meta_with_link(body, link_secret=os.urandom(32))
+
+
+def test_the_metas_associated_data_is_the_rest_of_its_entry_and_whom_it_is_sealed_for() -> None:
+    prev = to_b64(bytes(32))
+    body = ref.member_body("add", room=ROOM, seq=4, prev=prev, at=AT, actor=7, actor_key=1, member=(11, 2))
+    expected = (
+        f'securechat/room-meta/v1|{{"v":1,"room":"{ROOM}","seq":4,"prev":"{prev}","at":{AT},"actor":7,"actor_key":1,'
+        '"op":"add","kind":"","members":[[11,2]],"role":"","link":""}|7,9,11'
+    )
+    assert ref.meta_aad(body, [7, 9, 11]) == expected.encode()
+    assert ref.meta_aad({**body, "meta": {"anything": 1}}, [7, 9, 11]) == expected.encode()  # the meta is left out
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        {"seq": 5},
+        {"room": "00000000-0000-4000-8000-000000000000"},
+        {"prev": to_b64(bytes(range(32)))},
+        {"actor": 9},
+        {"actor_key": 2},
+        {"op": "link", "members": []},
+        {"members": [[9, 1]]},
+        {"at": AT + 1},
+    ],
+)
+def test_a_meta_moved_into_another_entry_does_not_open(people, moved) -> None:
+    """The server copies a genuine meta into an entry it made: neither a member nor the link's holder can open it."""
+    secret = os.urandom(32)
+    head = {"room": ROOM, "seq": 4, "prev": to_b64(bytes(32)), "at": AT, "actor": 7, "actor_key": 1}
+    genuine = people.sealed(ref.rename_body(**head), {7, 9}, secret)
+    elsewhere = {**genuine, **moved}
+    with pytest.raises(ref.RosterError, match="decrypt_failed"):
+        ref.open_meta(elsewhere, my_id=7, agreement_key=people.agreement[7])
+    with pytest.raises(ref.RosterError, match="decrypt_failed"):
+        ref.open_meta_with_link(elsewhere, link_secret=secret)
+
+
+def test_a_meta_whose_wrap_ids_were_rewritten_does_not_open(people) -> None:
+    secret = os.urandom(32)
+    head = {"room": ROOM, "seq": 4, "prev": to_b64(bytes(32)), "at": AT, "actor": 7, "actor_key": 1}
+    genuine = people.sealed(ref.rename_body(**head), {7, 9}, secret)
+    meta = genuine["meta"]
+    wraps = base64.b64decode(meta["wraps"])
+    # 11 added beside 7 and 9 (wraps for 7 and 9 kept in place): the server would read what is sealed "for" 11.
+    rewritten = {**meta, "wrap_ids": [7, 9, 11], "wraps": to_b64(wraps + os.urandom(40))}
+    with pytest.raises(ref.RosterError, match="decrypt_failed"):
+        ref.open_meta({**genuine, "meta": rewritten}, my_id=7, agreement_key=people.agreement[7])
+    with pytest.raises(ref.RosterError, match="decrypt_failed"):
+        ref.open_meta_with_link({**genuine, "meta": rewritten}, link_secret=secret)
 
 
 def test_the_meta_is_padded_like_an_envelope_to_at_most_2048_bytes() -> None:
@@ -239,9 +280,9 @@ def test_the_chain_refuses_a_replay_a_fork_and_a_forged_signature(people, create
     forked = {**body, "prev": to_b64(bytes(32))}
     with pytest.raises(ref.RosterError, match="bad_chain"):
         ref.apply(state, ref.sign(forked, people.signing[7]), people.keys)
-    unsealed = {**body, "meta": people.meta(1, {7})}
+    sealed_for_one = people.sealed(body, {7})
     with pytest.raises(ref.RosterError, match="wrong_members"):
-        ref.apply(state, ref.sign(unsealed, people.signing[7]), people.keys)
+        ref.apply(state, ref.sign(sealed_for_one, people.signing[7]), people.keys)
 
 
 def server_refusal(wire: dict[str, Any]) -> ApiError | None:

@@ -194,9 +194,7 @@ def test_anyone_holding_the_link_joins_and_the_members_see_it(users, dave) -> No
     assert members_of(room) == ["alice", "bob", "dave"]
     event = AuditEvent.objects.filter(action="member_added").latest("id")
     assert event.detail == {"room": str(room.id), "seq": 2, "member": "dave", "via": "link"}
-    name = ref.open_meta_with_link(
-        json.loads(chain.entries[-1]["body"])["meta"], room=str(room.id), seq=2, link_secret=chain.link_secret
-    )
+    name = ref.open_meta_with_link(json.loads(chain.entries[-1]["body"]), link_secret=chain.link_secret)
     assert name["name"] == "Plans"
 
 
@@ -279,14 +277,12 @@ def test_a_signature_by_someone_elses_key_is_refused(users) -> None:
 
 
 def test_an_entry_signed_with_a_key_from_before_a_reset_is_refused(users) -> None:
-    from accounts.schemas import new_identity
-    from accounts.services import reset_identity
-    from accounts.tests.factories import signup_body
+    from accounts.tests.factories import reset_keys
 
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     _, chain = make_room(alice, bob)
     old_body = chain.body(alice, "add", member=carol)
-    reset_identity(user=alice, new=new_identity(Fields(signup_body("alice", key_version=2))), client=LOCAL)
+    reset_keys(alice)
     assert refusal(chain, alice, chain.sign(alice, old_body, key_version=1)).code == "bad_signature"
     # With her new key she goes on (the chain verifies the old entries with her key history).
     chain.append(alice, "add", member=carol)
@@ -639,7 +635,7 @@ def test_a_rostered_room_refuses_the_unsigned_leave(users) -> None:
 
 def test_the_database_holds_no_room_name_after_creating_adding_and_renaming(users, dave) -> None:
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
-    room, chain = make_room(alice, bob, name="Launch codes 7f3a", link=True)
+    _, chain = make_room(alice, bob, name="Launch codes 7f3a", link=True)
     chain.topic = "Topic nobody may read 0c2e"
     chain.append(alice, "add", member=carol)
     chain.append(alice, "rename", name="Renamed 91bc")
@@ -649,9 +645,9 @@ def test_the_database_holds_no_room_name_after_creating_adding_and_renaming(user
     found = scan_database({**names, "link secret": chain.link_secret})
     assert not found, describe(found)
     # The members read it all back from the chain.
-    meta = json.loads(chain.entries[-1]["body"])["meta"]
+    body = json.loads(chain.entries[-1]["body"])
     _, agreement = private_keys(carol)
-    plain = ref.open_meta(meta, room=str(room.id), seq=4, my_id=carol.pk, agreement_key=agreement, kind="group")
+    plain = ref.open_meta(body, my_id=carol.pk, agreement_key=agreement, kind="group")
     assert plain == {
         "name": "Renamed 91bc",
         "topic": "Topic nobody may read 0c2e",

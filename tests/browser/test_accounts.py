@@ -145,6 +145,7 @@ def test_keys_are_stored_non_extractable_and_log_out_wipes_them(page: Page, site
     assert stored["username"] == username
     assert stored["identity"]["fingerprint"] == own_fingerprint(page, site_url)
     assert set(stored["identity"]) == {
+        "id",
         "username",
         "signing_public_key",
         "agreement_public_key",

@@ -189,20 +189,18 @@ def forge_entry(room_id: str, op: str, *, actor: User, admits: User, signer: Use
     head = entries(room_id)[-1]
     members = {m.user_id: m.user.identity for m in Membership.objects.filter(room_id=room_id, left_at__isnull=True)}
     members[admits.pk] = admits.identity
-    text = ref.canonical_body(
-        ref.member_body(
-            op,
-            room=room_id,
-            seq=head.seq + 1,
-            prev=base64.b64encode(bytes(head.hash)).decode(),
-            at=int(time.time() * 1000),
-            actor=actor.pk,
-            actor_key=actor.identity.key_version,
-            member=(admits.pk, 1),
-            link=base64.b64encode(link).decode() if link else "",
-            meta=sealed_for(room_id, head.seq + 1, members, link=link is not None),
-        )
+    body = ref.member_body(
+        op,
+        room=room_id,
+        seq=head.seq + 1,
+        prev=base64.b64encode(bytes(head.hash)).decode(),
+        at=int(time.time() * 1000),
+        actor=actor.pk,
+        actor_key=actor.identity.key_version,
+        member=(admits.pk, 1),
+        link=base64.b64encode(link).decode() if link else "",
     )
+    text = ref.canonical_body({**body, "meta": sealed_for(body, members, link=link is not None)})
     signing, _ = identity_keys(signer.username)
     RosterEntry.objects.create(
         room_id=room_id,
@@ -219,15 +217,14 @@ def forge_entry(room_id: str, op: str, *, actor: User, admits: User, signer: Use
     set_head(room_id)
 
 
-def sealed_for(room_id: str, seq: int, members: dict[int, Identity], link: bool = False) -> dict[str, Any]:
+def sealed_for(body: dict[str, Any], members: dict[int, Identity], link: bool = False) -> dict[str, Any]:
     """A meta the server makes up: it cannot know the name, but it can seal something for whom it likes."""
     keys: dict[int, X25519PublicKey] = {
         member: X25519PublicKey.from_public_bytes(bytes(identity.agreement_public_key))
         for member, identity in members.items()
     }
     meta = ref.seal_meta(
-        room=room_id,
-        seq=seq,
+        body,
         name="whatever",
         members=keys,
         ephemeral_key=X25519PrivateKey.generate(),

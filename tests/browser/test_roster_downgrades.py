@@ -10,20 +10,19 @@ import json
 import re
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.db import connection
 from playwright.sync_api import Route, WebSocketRoute, expect
 
 from accounts.models import KeyEvent, User
-from accounts.schemas import new_identity
-from accounts.services import reset_identity
-from accounts.tests.factories import identity_keys, signup_body
+from accounts.tests.factories import identity_keys, reset_keys
 from chat.models import Envelope, Membership, Room, RosterEntry
-from chat.tests.factories import LOCAL, make_user
-from securechat.validation import Fields
+from chat.tests.factories import make_user
 from tests import reference_roster as ref
 from tests.browser.accounts import log_in, unique_username
 from tests.browser.chat import (
@@ -57,6 +56,20 @@ from tests.browser.test_roster_attacks import ghost, sealed_for, stored_for, try
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 REJECTED = re.compile(r"\brejected\b")
+
+
+def reset_keys_off_the_page_thread(user: User) -> None:
+    """The user resets their keys (as their browser would, with proof), from a thread of its own: Playwright's event
+    loop runs in this one, and the reset's on-commit events are sent through ``async_to_sync``."""
+
+    def reset() -> None:
+        try:
+            reset_keys(user)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(reset).result()
 
 
 def fresh_login(people: People, username: str, route_socket: Any = None) -> Person:
@@ -139,19 +152,17 @@ def test_an_entry_signed_with_an_old_key_the_server_made_up_adds_no_reader(peopl
     head = entries(room_id)[-1]
     current = {m.user_id: m.user.identity for m in Membership.objects.filter(room_id=room_id, left_at__isnull=True)}
     current[intruder.pk] = intruder.identity
-    text = ref.canonical_body(
-        ref.member_body(
-            "add",
-            room=room_id,
-            seq=head.seq + 1,
-            prev=base64.b64encode(bytes(head.hash)).decode(),
-            at=int(time.time() * 1000),
-            actor=alice_id,
-            actor_key=2,
-            member=(intruder.pk, 1),
-            meta=sealed_for(room_id, head.seq + 1, current),
-        )
+    body = ref.member_body(
+        "add",
+        room=room_id,
+        seq=head.seq + 1,
+        prev=base64.b64encode(bytes(head.hash)).decode(),
+        at=int(time.time() * 1000),
+        actor=alice_id,
+        actor_key=2,
+        member=(intruder.pk, 1),
     )
+    text = ref.canonical_body({**body, "meta": sealed_for(body, current)})
     forged, _ = identity_keys(intruder.username)
     RosterEntry.objects.create(
         room_id=room_id, seq=head.seq + 1, hash=ref.entry_hash(text), body=text,
@@ -353,7 +364,7 @@ def test_a_room_signed_in_a_contacts_name_with_an_old_key_the_server_made_up_is_
     bob = people.sign_up("bob")
     alice_name = unique_username("alice")
     alice = make_user(alice_name)
-    reset_identity(user=alice, new=new_identity(Fields(signup_body(alice_name, key_version=2))), client=LOCAL)
+    reset_keys_off_the_page_thread(alice)
     alice.refresh_from_db()
     intruder = ghost()
     bob.page.get_by_label("Talk privately with").fill(alice_name)
@@ -366,13 +377,11 @@ def test_a_room_signed_in_a_contacts_name_with_an_old_key_the_server_made_up_is_
     bob_user = User.objects.get(username=bob.username)
     room_id = str(uuid.uuid4())
     cast = [alice, bob_user, intruder]
-    meta = sealed_for(room_id, 0, {user.pk: user.identity for user in cast})
-    text = ref.canonical_body(
-        ref.create_body(
-            room=room_id, at=int(time.time() * 1000), actor=alice.pk, actor_key=1, kind="group",
-            members=[(alice.pk, 2), (bob_user.pk, 1), (intruder.pk, 1)], meta=meta,
-        )
+    body = ref.create_body(
+        room=room_id, at=int(time.time() * 1000), actor=alice.pk, actor_key=1, kind="group",
+        members=[(alice.pk, 2), (bob_user.pk, 1), (intruder.pk, 1)],
     )  # fmt: skip
+    text = ref.canonical_body({**body, "meta": sealed_for(body, {user.pk: user.identity for user in cast})})
     digest = ref.entry_hash(text)
     room = Room.objects.create(id=room_id, kind=Room.Kind.GROUP, owner=alice, roster_seq=0, roster_head=digest)
     memberships(room, cast)

@@ -59,22 +59,22 @@ REPRODUCE = """async (V) => {
   }
   const steps = await verifyEntries({ room: V.room, entries: V.entries.map((v) => v.entry), state: null, keyFor });
   const names = [];
-  for (const [seq, v] of V.entries.entries()) {
-    const meta = JSON.parse(v.entry.body).meta;
+  for (const v of V.entries) {
+    const body = JSON.parse(v.entry.body);
     const readers = [];
     for (const p of people.values()) {
       try {
-        const me = { room: V.room, seq, myId: p.id, agreementPrivateKey: p.agreementPrivateKey };
-        const opened = await c.openMeta(meta, me);
+        const me = { myId: p.id, agreementPrivateKey: p.agreementPrivateKey };
+        const opened = await c.openMeta(body, me);
         readers.push([p.id, opened.name]);
       } catch (e) {
         if (!(e instanceof c.MetaError)) throw e;
       }
     }
     let viaLink = null;
-    if (meta.link_wrap) {
+    if (body.meta.link_wrap) {
       const link = c.parseLinkSecret(v.meta_plaintext.link);
-      viaLink = (await c.openMetaWithLink(meta, { room: V.room, seq, link })).name;
+      viaLink = (await c.openMetaWithLink(body, { link })).name;
     }
     names.push({ readers, viaLink });
   }

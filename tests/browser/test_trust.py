@@ -144,6 +144,7 @@ def test_a_key_reset_warns_everyone_who_shares_a_room(people: People) -> None:
     page = bob.page
     page.goto(f"{bob.base_url}/accounts/reset/")
     expect(page.get_by_text("you can no longer read any message sent to you before the reset")).to_be_visible()
+    page.get_by_label("Current password", exact=True).fill(PASSWORD)
     page.get_by_label("New password", exact=True).fill(PASSWORD + " new")
     page.get_by_label("Confirm new password", exact=True).fill(PASSWORD + " new")
     page.get_by_role("button", name="Reset my keys").click()

@@ -244,7 +244,11 @@ BODIES: dict[str, Any] = {
         **new_password_body(auth_key("new")),
     },
     "password": lambda role, scene: new_password_body(auth_key("new"), current_auth_key=b64(auth_key(_own_name(role)))),
-    "reset": lambda role, scene: _without_username(signup_body("reset")),
+    "reset": lambda role, scene: {
+        **_without_username(signup_body("reset")),
+        "current_auth_key": b64(auth_key(_own_name(role))),
+        "trust_store": sealed(64),
+    },
     "trust": lambda role, scene: {"version": 0, "sealed": sealed(64)},
     "rename": _rename,
     "own-login": lambda role, scene: {

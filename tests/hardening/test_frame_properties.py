@@ -45,19 +45,18 @@ SEND_FRAMES = [
 
 def create_entry() -> dict[str, Any]:
     """A well-formed create of ROOM by user 7 with user 9 (the parser checks its form, not who signed it)."""
-    meta = ref.seal_meta(
-        room=ROOM,
-        seq=0,
+    body = ref.create_body(
+        room=ROOM, at=1_763_790_000_000, actor=7, actor_key=1, kind="group", members=[(7, 1), (9, 1)]
+    )
+    sealed = ref.with_meta(
+        body,
         name="Plans",
         members={7: X25519PrivateKey.generate().public_key(), 9: X25519PrivateKey.generate().public_key()},
         ephemeral_key=X25519PrivateKey.generate(),
         content_key=bytes(32),
         iv=bytes(12),
     )
-    body = ref.create_body(
-        room=ROOM, at=1_763_790_000_000, actor=7, actor_key=1, kind="group", members=[(7, 1), (9, 1)], meta=meta
-    )
-    return ref.sign(body, Ed25519PrivateKey.generate())
+    return ref.sign(sealed, Ed25519PrivateKey.generate())
 
 
 ENTRY = create_entry()

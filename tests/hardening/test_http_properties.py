@@ -116,7 +116,7 @@ def world(db: None, settings: Any) -> World:
         "prelogin": {"username": "alice"},
         "login": {"username": "alice", "auth_key": b64(alice_auth)},
         "password": {"current_auth_key": b64(alice_auth), **new_password_body(os.urandom(32))},
-        "reset": new_identity,
+        "reset": {**new_identity, "current_auth_key": b64(alice_auth), "trust_store": sealed(300)},
         "trust": {"version": 0, "sealed": sealed(300), "key_version": 1},
         "recover_begin": {"username": "alice", "recovery_auth": b64(alice_recovery)},
         "recover_finish": {"username": "alice", "recovery_auth": b64(alice_recovery), **new_password_body(b"k" * 32)},

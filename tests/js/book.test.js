@@ -256,3 +256,16 @@ test("a member added or joined since the last rename reads the name a manager se
   await carols.sync(joined.room, { roster: head(joined), members: [3, 25, 66] });
   assert.equal(carols.rooms.get(joined.room)?.meta?.name, "Garden plans");
 });
+
+test("a verified head is remembered even while the server lists someone extra, so it cannot pass the room off later as unsigned", async () => {
+  const story = await roomOfThree();
+  const heads = new MemoryHeads();
+  const first = bobsBook(story, { heads });
+  // The genuine chain, beside a member list with one more and a head it does not name: blocked, and remembered.
+  await first.sync(story.room, { roster: { seq: 0, hash: "x" }, members: [3, 11, 25, ghost.id] });
+  assert.equal(first.rooms.get(story.room)?.status, "blocked");
+  assert.deepEqual(await heads.get(story.room), head(story));
+  const next = bobsBook(story, { heads, served: () => [] });
+  await next.sync(story.room, { roster: null, members: [3, 11, 25, ghost.id] });
+  assert.deepEqual(problems(next, story), ["unsigned"]);
+});

@@ -11,7 +11,8 @@ import { fromBase64, toBase64 } from "../../static/js/crypto/encoding.js";
 import { generateIdentity, publicKeys } from "../../static/js/crypto/identity.js";
 import { aadTrust as aadTrustFromIndex } from "../../static/js/crypto/index.js";
 import { ApiError } from "../../static/js/net/api.js";
-import { aadTrust, mergeStates, PinError, Pins, TRUST_PATH } from "../../static/js/trust/pins.js";
+import { aadTrust, mergeStates, PinError, Pins, TRUST_PATH, TrustStoreError } from "../../static/js/trust/pins.js";
+import { MemorySeenBackend } from "../../static/js/trust/seen.js";
 
 /** @typedef {import("../../static/js/trust/pins.js").PublicIdentity} PublicIdentity */
 /** @typedef {{iv: string, ciphertext: string}} Sealed */
@@ -80,15 +81,36 @@ function clock(start = Date.UTC(2025, 0, 1)) {
   return now;
 }
 
-async function setup() {
+/**
+ * A new account's trust store on the fake server (made as sign-up makes it), and one browser's record of it.
+ * @param {string} [owner] the account's username
+ */
+async function setup(owner = "alice") {
   const server = new FakeTrustServer();
   const accountKey = await generateAccountKey();
   const now = clock();
+  const seenBackend = new MemorySeenBackend();
+  /** @param {string} [username] @param {Partial<import("../../static/js/trust/pins.js").PinsOptions>} [more] */
+  const options = (username = owner, more = {}) => ({
+    accountKey,
+    username,
+    ownerId: 1,
+    fetchJson: server.fetchJson,
+    putJson: server.putJson,
+    now,
+    seenBackend,
+    ...more,
+  });
   /** @param {string} [username] */
-  const load = (username = "alice") =>
-    Pins.load({ accountKey, username, fetchJson: server.fetchJson, putJson: server.putJson, now });
-  return { server, accountKey, now, load };
+  const load = (username) => Pins.load(options(username));
+  await Pins.create(options());
+  server.puts = 0;
+  return { server, accountKey, now, load, options, seenBackend };
 }
+
+/** @param {string} problem */
+const storeError = (problem) => (/** @type {unknown} */ error) =>
+  error instanceof TrustStoreError && error.problem === problem && /trust store/.test(error.message);
 
 test("aadTrust is the v1 label with the owner in lower case, from labels.js", () => {
   assert.equal(aadTrust("Alice"), "securechat/trust/v1|alice");
@@ -96,12 +118,58 @@ test("aadTrust is the v1 label with the owner in lower case, from labels.js", ()
   assert.throws(() => aadTrust(""), TypeError);
 });
 
-test("an account that never saved pins loads empty; nothing is written until something is pinned", async () => {
+test("a new account's store is empty at change 1; none at all is refused, never read as a first sight", async () => {
   const { server, load } = await setup();
   const pins = await load();
   assert.deepEqual(pins.userIds(), []);
-  assert.equal(pins.version, 0);
-  assert.equal(server.puts, 0);
+  assert.equal(pins.version, 1);
+  assert.equal(server.puts, 0, "loading writes nothing");
+  server.sealed = null;
+  await assert.rejects(load(), storeError("missing"));
+});
+
+test("an older copy of the store is refused by a browser that opened a newer one; a new browser cannot tell", async () => {
+  const { server, load, options } = await setup();
+  const pins = await load();
+  await pins.pin(await directoryEntry(7, "bob"));
+  const older = structuredClone(server.sealed);
+  await pins.markVerified(await directoryEntry(8, "carol").then(async (carol) => (await pins.pin(carol), carol)));
+  server.sealed = older;
+  await assert.rejects(load(), storeError("older"));
+  await assert.rejects(pins.refresh(), storeError("older"), "nor merged in by an open tab");
+  const elsewhere = await Pins.load(options("alice", { seenBackend: new MemorySeenBackend() }));
+  assert.deepEqual(elsewhere.userIds(), ["7"], "a brand-new browser takes the authentic older copy (SECURITY.md)");
+});
+
+test("another account's store is refused, even sealed under this account key", async () => {
+  const { server, accountKey, load } = await setup();
+  server.sealed = await sealJson(accountKey, { v: 2, owner: "2", counter: 9, pins: {} }, aadTrust("alice"));
+  await assert.rejects(load(), storeError("foreign"));
+});
+
+test("every write raises the counter past what this browser saw; a reset re-seals it under the new key", async () => {
+  const { server, accountKey, load, seenBackend } = await setup();
+  const counter = async (/** @type {CryptoKey} */ key) =>
+    (await openJson(key, /** @type {Sealed} */ (server.sealed), aadTrust("alice"))).counter;
+  assert.equal(await counter(accountKey), 1);
+  const pins = await load();
+  await pins.pin(await directoryEntry(7, "bob"));
+  assert.equal(await counter(accountKey), 2);
+  const newKey = await generateAccountKey();
+  server.sealed = await pins.sealedFor(newKey);
+  assert.equal(await counter(newKey), 3);
+  const after = await Pins.load({ accountKey: newKey, username: "alice", ownerId: 1, fetchJson: server.fetchJson, seenBackend });
+  assert.deepEqual(after.userIds(), ["7"], "the pins go on, and the old key's record does not block the new store");
+});
+
+test("a store from before counters opens once and is written back with one", async () => {
+  const { server, accountKey, options } = await setup();
+  server.sealed = await sealJson(accountKey, { v: 1, pins: {} }, aadTrust("alice"));
+  const pins = await Pins.load(options("alice", { seenBackend: new MemorySeenBackend() }));
+  assert.equal(server.puts, 1);
+  const state = await openJson(accountKey, /** @type {Sealed} */ (server.sealed), aadTrust("alice"));
+  assert.deepEqual([state.v, state.owner, state.counter], [2, "1", 1]);
+  assert.deepEqual(pins.userIds(), []);
 });
 
 test("first sight pins the identity and saves it sealed; a reload reads it back", async () => {
@@ -112,8 +180,8 @@ test("first sight pins the identity and saves it sealed; a reload reads it back"
   assert.equal(pins.current(7), null);
   await pins.pin(bob);
   assert.equal(pins.check(bob), "same");
-  assert.equal(server.version, 1);
-  assert.equal(pins.version, 1);
+  assert.equal(server.version, 2);
+  assert.equal(pins.version, 2);
   const current = pins.current("7");
   assert.equal(current?.signing_public_key, bob.signing_public_key);
   assert.equal(current?.agreement_public_key, bob.agreement_public_key);
@@ -146,7 +214,7 @@ test("a different key is 'changed', stays changed (pin refuses) until accepted",
   await assert.rejects(pins.pin(bobReset), PinError);
   assert.equal(pins.check(bobReset), "changed");
   assert.equal((await load()).check(bobReset), "changed", "a new login still warns");
-  assert.equal(server.version, 1);
+  assert.equal(server.version, 2);
 
   await pins.accept(bobReset);
   assert.equal(pins.check(bobReset), "same");
@@ -197,7 +265,7 @@ test("markVerified refuses an identity that is not the current pin", async () =>
   await assert.rejects(pins.markVerified(mallory), PinError);
   await assert.rejects(pins.markVerified({ ...bob, key_version: 2 }), PinError);
   assert.equal(pins.isVerified(7), false);
-  assert.equal(server.version, 1);
+  assert.equal(server.version, 2);
   await pins.markVerified(bob);
   assert.equal(pins.isVerified(7), true);
   assert.equal((await load()).isVerified(7), true);
@@ -218,7 +286,7 @@ test("an identity whose agreement key is not signed by its signing key is never 
 });
 
 test("the sealed blob holds no username or key in clear, and opens only under the account key", async () => {
-  const { server, accountKey, load } = await setup();
+  const { server, accountKey, load } = await setup("alice_owner");
   const bob = await directoryEntry(7, "bob_the_builder");
   const pins = await load("alice_owner");
   await pins.pin(bob);
@@ -234,7 +302,7 @@ test("the sealed blob holds no username or key in clear, and opens only under th
     assert.ok(!asLatin1.includes(String.fromCharCode(...raw)));
   }
   const state = await openJson(accountKey, stored, "securechat/trust/v1|alice_owner");
-  assert.equal(state.v, 1);
+  assert.equal(state.v, 2);
   assert.equal(state.pins["7"].username, "bob_the_builder");
 });
 
@@ -243,7 +311,7 @@ test("a blob sealed for alice refuses to open as bob's (IntegrityError)", async 
   await (await load("alice")).pin(await directoryEntry(7, "carol"));
   await assert.rejects(load("bob"), IntegrityError);
   await assert.rejects(
-    Pins.load({ accountKey: await generateAccountKey(), username: "alice", fetchJson: server.fetchJson }),
+    Pins.load({ accountKey: await generateAccountKey(), username: "alice", ownerId: 1, fetchJson: server.fetchJson }),
     IntegrityError,
     "another account key",
   );
@@ -285,11 +353,11 @@ test("two tabs writing one after the other: the stale one gets 409, merges, and 
   await tabA.pin(bob);
   await tabB.pin(carol);
   assert.equal(server.conflicts, 1);
-  assert.equal(server.version, 2);
+  assert.equal(server.version, 3);
   assert.deepEqual(tabB.userIds().sort(), ["7", "8"]);
   await tabA.refresh();
   assert.deepEqual(tabA.userIds().sort(), ["7", "8"]);
-  assert.equal(tabA.version, 2);
+  assert.equal(tabA.version, 3);
   assert.deepEqual((await load()).userIds().sort(), ["7", "8"]);
 });
 
@@ -381,6 +449,8 @@ test("other write errors are not retried", async () => {
   const pins = await Pins.load({
     accountKey,
     username: "alice",
+    ownerId: 1,
+    seenBackend: new MemorySeenBackend(),
     fetchJson: server.fetchJson,
     putJson: async () => {
       puts++;
@@ -393,9 +463,31 @@ test("other write errors are not retried", async () => {
 
 test("a trust store in an unknown format is refused rather than overwritten", async () => {
   const { server, accountKey, load } = await setup();
-  server.sealed = await sealJson(accountKey, { v: 2, pins: {} }, aadTrust("alice"));
+  server.sealed = await sealJson(accountKey, { v: 3, owner: "1", counter: 5, pins: {} }, aadTrust("alice"));
   server.version = 1;
   await assert.rejects(load(), /unsupported trust store format/);
-  server.sealed = await sealJson(accountKey, { v: 1, pins: { 7: { username: "bob" } } }, aadTrust("alice"));
+  server.sealed = await sealJson(accountKey, { v: 2, owner: "1", counter: 5, pins: { 7: { username: "bob" } } }, aadTrust("alice"));
   await assert.rejects(load(), /malformed/);
+});
+
+test("a key under another name than the one pinned, or under a name pinned for someone else, is never accepted", async () => {
+  const { load } = await setup();
+  const bob = await directoryEntry(7, "bob");
+  const mallory = await directoryEntry(9, "mallory");
+  const pins = await load();
+  await pins.pin(bob);
+  await pins.pin(mallory);
+  await assert.rejects(pins.accept({ ...(await directoryEntry(9, "bob", 2)) }), PinError, "mallory as bob");
+  await assert.rejects(pins.accept({ ...(await directoryEntry(7, "robert", 2)) }), PinError, "bob renamed");
+  assert.equal(pins.idOfUsername("bob"), "7");
+  assert.equal(pins.usernameOf(9), "mallory");
+});
+
+test("two first sights at once cannot pin one name for two accounts", async () => {
+  const { load } = await setup();
+  const pins = await load();
+  const results = await Promise.allSettled([pins.pin(await directoryEntry(3, "alice")), pins.pin(await directoryEntry(66, "alice"))]);
+  assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  assert.ok(results.some((r) => r.status === "rejected" && r.reason instanceof PinError));
+  assert.equal(pins.userIds().length, 1);
 });

@@ -17,6 +17,7 @@ import {
   signatureInput,
   toBase64,
 } from "../../static/js/crypto/index.js";
+import { metaAad } from "../../static/js/crypto/meta.js";
 import { verifyEntries } from "../../static/js/roster/chain.js";
 import { keyPairFromSeed } from "../vectors/make_accounts_vectors.mjs";
 import { makeVectors } from "../vectors/make_roster_vectors.mjs";
@@ -48,12 +49,13 @@ test("the vector chain verifies entry by entry, with the documented hashes and s
   assert.equal(direct[0].state.kind, "direct");
 });
 
-test("each entry's name opens for exactly its members, and through the link while it is open", async () => {
-  for (const [seq, vector] of V.entries.entries()) {
-    const meta = JSON.parse(vector.entry.body).meta;
+test("each entry's name is sealed over the rest of it, and opens for exactly its members and through the link while open", async () => {
+  for (const vector of V.entries) {
+    const body = JSON.parse(vector.entry.body);
+    assert.equal(metaAad(body, body.meta.wrap_ids), vector.meta_aad);
     const members = vector.state.members.map((/** @type {any} */ m) => m[0]);
     for (const person of V.people) {
-      const opening = openMeta(meta, { room: V.room, seq, myId: person.id, agreementPrivateKey: await agreementKey(person) });
+      const opening = openMeta(body, { myId: person.id, agreementPrivateKey: await agreementKey(person) });
       if (members.includes(person.id)) {
         const opened = await opening;
         assert.equal(opened.name, vector.meta_plaintext.name);
@@ -63,7 +65,7 @@ test("each entry's name opens for exactly its members, and through the link whil
       }
     }
     if (vector.meta_plaintext.link) {
-      const viaLink = await openMetaWithLink(meta, { room: V.room, seq, link: parseLinkSecret(vector.meta_plaintext.link) });
+      const viaLink = await openMetaWithLink(body, { link: parseLinkSecret(vector.meta_plaintext.link) });
       assert.equal(viaLink.name, vector.meta_plaintext.name);
     }
   }

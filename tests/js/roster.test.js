@@ -17,9 +17,11 @@ import {
   openMetaWithLink,
   parseEntry,
   parseLinkSecret,
+  signEntry,
   toBase64,
 } from "../../static/js/crypto/index.js";
 import { memberIds, RosterError, verifyEntries } from "../../static/js/roster/chain.js";
+import { authoritativeName } from "../../static/js/roster/names.js";
 import { person, Story } from "./roster-cast.js";
 
 const alice = await person(3);
@@ -74,24 +76,100 @@ test("only the members after an entry can read the room's name; a link holder ca
   const story = new Story(everyone);
   await story.create(alice, [bob]);
   const secret = await story.openLink(alice);
-  const [entry] = (await verify(story)).slice(-1).map((s) => s.entry);
-  const at = { room: story.room, seq: entry.body.seq };
-  const read = await openMeta(entry.body.meta, { ...at, myId: bob.id, agreementPrivateKey: bob.agreementPrivateKey });
+  const [{ body }] = (await verify(story)).slice(-1).map((s) => s.entry);
+  const read = await openMeta(body, { myId: bob.id, agreementPrivateKey: bob.agreementPrivateKey });
   assert.equal(read.name, "Garden plans");
   assert.deepEqual(read.link, secret);
-  await assert.rejects(
-    openMeta(entry.body.meta, { ...at, myId: carol.id, agreementPrivateKey: carol.agreementPrivateKey }),
-    MetaError,
-  );
+  await assert.rejects(openMeta(body, { myId: carol.id, agreementPrivateKey: carol.agreementPrivateKey }), MetaError);
   // Carol's key under bob's wrap does not open it either.
-  await assert.rejects(
-    openMeta(entry.body.meta, { ...at, myId: bob.id, agreementPrivateKey: carol.agreementPrivateKey }),
-    MetaError,
-  );
-  assert.equal((await openMetaWithLink(entry.body.meta, { ...at, link: secret })).name, "Garden plans");
-  await assert.rejects(openMetaWithLink(entry.body.meta, { ...at, link: newLinkSecret() }), MetaError);
-  // The meta is bound to its entry: read as another seq, it does not open.
-  await assert.rejects(openMetaWithLink(entry.body.meta, { room: story.room, seq: 0, link: secret }), MetaError);
+  await assert.rejects(openMeta(body, { myId: bob.id, agreementPrivateKey: carol.agreementPrivateKey }), MetaError);
+  assert.equal((await openMetaWithLink(body, { link: secret })).name, "Garden plans");
+  await assert.rejects(openMetaWithLink(body, { link: newLinkSecret() }), MetaError);
+});
+
+/** @param {unknown} error @returns {false} a meta that does not open; anything else is thrown again */
+function notOpened(error) {
+  if (error instanceof MetaError) return false;
+  throw error;
+}
+
+/**
+ * Whether an entry's meta opens for bob (a member it was sealed for) and through the invite link.
+ * @param {import("../../static/js/crypto/roster.js").Body} body @param {Uint8Array} secret
+ */
+async function opens(body, secret) {
+  const asBob = openMeta(body, { myId: bob.id, agreementPrivateKey: bob.agreementPrivateKey }).then(() => true, notOpened);
+  const withLink = openMetaWithLink(body, { link: secret }).then(() => true, notOpened);
+  return { asBob: await asBob, withLink: await withLink };
+}
+
+test("a room's name opens only in the entry it was sealed into: moved into another entry, it does not", async () => {
+  const story = new Story(everyone);
+  await story.create(alice, [bob]);
+  const secret = await story.openLink(alice);
+  const genuine = JSON.parse(story.entries[1].body);
+  assert.deepEqual(await opens(genuine, secret), { asBob: true, withLink: true });
+  // The same room and seq, and the genuine meta, in an entry the server made up: by someone else, after another
+  // entry, naming other members, another change or another time.
+  const elsewhere = [
+    { actor: mallory.id },
+    { actor_key: 2 },
+    { prev: toBase64(new Uint8Array(32)) },
+    { op: "add", members: [[mallory.id, 1]], link: "" },
+    { at: genuine.at + 1 },
+    { seq: 2 },
+    { room: crypto.randomUUID() },
+  ];
+  for (const change of elsewhere) {
+    assert.deepEqual(await opens({ ...genuine, ...change }, secret), { asBob: false, withLink: false }, JSON.stringify(change));
+  }
+});
+
+test("a room's name whose wrap_ids were rewritten does not open, for a member or through the link", async () => {
+  const story = new Story(everyone);
+  await story.create(alice, [bob, carol]);
+  const secret = await story.openLink(alice);
+  const genuine = JSON.parse(story.entries[1].body);
+  const wraps = fromBase64(genuine.meta.wraps);
+  const rewritten = [
+    // mallory listed beside the members (bob's wrap still in its place): she would be "a member it was sealed for".
+    { wrap_ids: [alice.id, bob.id, carol.id, mallory.id], wraps: toBase64(new Uint8Array([...wraps, ...new Uint8Array(40)])) },
+    // carol dropped, as if it had never been sealed for her.
+    { wrap_ids: [alice.id, bob.id], wraps: toBase64(wraps.subarray(0, 80)) },
+  ];
+  for (const change of rewritten) {
+    const body = { ...genuine, meta: { ...genuine.meta, ...change } };
+    assert.deepEqual(await opens(body, secret), { asBob: false, withLink: false }, JSON.stringify(change.wrap_ids));
+  }
+});
+
+test("a room the server forges around a genuine name, in its own account's name, shows no name through the link", async () => {
+  // The red team's proof of concept: alice's room {alice, bob} with an invite link; the server makes up a chain for
+  // the same room id and seqs, signed by mallory (an account it holds, with her real key), carrying alice's sealed
+  // name with mallory added to its wrap_ids. The join page reads the name as join.js does: through the link.
+  const story = new Story(everyone);
+  await story.create(alice, [bob]);
+  const secret = await story.openLink(alice);
+  const genuine = JSON.parse(story.entries[1].body).meta;
+  const ids = [alice.id, bob.id, mallory.id];
+  const transplanted = { ...genuine, wrap_ids: ids, wraps: toBase64(new Uint8Array(40 * ids.length)) };
+  /** @param {number} seq @param {string} prev @param {any} change */
+  const byMallory = (seq, prev, { op, kind = "", members = [], link = "", meta }) =>
+    signEntry(
+      { v: 1, room: story.room, seq, prev, at: Date.now(), actor: mallory.id, actor_key: 1, op, kind, members, role: "", link, meta },
+      mallory.signingPrivateKey,
+    );
+  const members = ids.map((id) => [id, 1]);
+  const create = await byMallory(0, "", { op: "create", kind: "group", members, meta: { ...transplanted, link_wrap: "" } });
+  const [made] = await verify(story, [create]);
+  const forged = [create, await byMallory(1, made.hash, { op: "link", link: story.state?.link, meta: transplanted })];
+  /** @param {import("../../static/js/roster/chain.js").Step} step */
+  const throughLink = (step) => openMetaWithLink(step.entry.body, { link: secret }).catch(() => null);
+  assert.equal((await authoritativeName(await verify(story), throughLink))?.name, "Garden plans");
+  // The forged chain verifies, with the link open under the genuine key: only the sealed name can tell.
+  const steps = await verify(story, forged);
+  assert.equal(steps.at(-1)?.state.link, story.state?.link);
+  assert.equal(await authoritativeName(steps, throughLink), null);
 });
 
 test("an entry's body has one spelling: spaces, another key order, an extra key, escapes, floats are refused", async () => {

@@ -18,6 +18,7 @@ import {
   toBase64,
 } from "../../static/js/crypto/index.js";
 import { LABEL_ROSTER } from "../../static/js/crypto/labels.js";
+import { metaAad } from "../../static/js/crypto/meta.js";
 import { memberIds } from "../../static/js/roster/chain.js";
 import { makeEntry } from "../../static/js/roster/changes.js";
 import { counting, keyPairFromSeed } from "./make_accounts_vectors.mjs";
@@ -141,6 +142,7 @@ export async function makeVectors() {
       testOnly,
     );
     state = made.step.state;
+    const { body } = made.step.entry;
     entries.push({
       actor: step.actor,
       at,
@@ -152,6 +154,7 @@ export async function makeVectors() {
       ephemeral_seed: toBase64(ephemeralSeed),
       content_key: toBase64(testOnly.contentKeyBytes),
       iv: toBase64(testOnly.iv),
+      meta_aad: metaAad(body, body.meta.wrap_ids),
       entry: made.wire,
       signed_bytes: toBase64(made.step.entry.signed),
       hash: made.step.hash,
@@ -194,7 +197,8 @@ export async function makeVectors() {
     description:
       "SecureChat roster v1 and envelope v2 (docs/PROTOCOL.md). Generated once by make_roster_vectors.mjs from " +
       "fixed seeds (Ed25519/X25519 private keys are the raw 32-byte seeds of RFC 8032/7748; each entry's meta is " +
-      "sealed with the ephemeral seed, content key and IV given); byte strings are standard base64.",
+      "sealed with the ephemeral seed, content key and IV given, its associated data `meta_aad` as UTF-8); byte " +
+      "strings are standard base64.",
     label: LABEL_ROSTER,
     room: ROOM,
     people: [...people.values()].map((p) => ({

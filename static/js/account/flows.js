@@ -30,12 +30,14 @@ import {
   wrapAccountKey,
 } from "../crypto/index.js";
 import { ApiError, getJson, postJson } from "../net/api.js";
+import { Pins, TrustStoreError } from "../trust/pins.js";
 import * as keystore from "./keystore.js";
+import { USERNAME_PATTERN } from "./username.js";
 
 export const KDF_ALGORITHM = "PBKDF2-SHA256";
 // The server's upper bound; more would only freeze the tab.
 export const MAX_PBKDF2_ITERATIONS = 10_000_000;
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
+export { USERNAME_PATTERN };
 export const MIN_PASSWORD_LENGTH = 10;
 
 const subtle = globalThis.crypto.subtle;
@@ -173,11 +175,12 @@ async function makeIdentity(username, password, onProgress) {
     account_key_by_recovery: byRecovery,
     recovery_auth: toBase64(recoveryAuth),
   };
-  return { body, wrapKey: derived.wrapKey, recoveryKey: formatRecoveryKey(recovery) };
+  return { body, wrapKey: derived.wrapKey, accountKey, recoveryKey: formatRecoveryKey(recovery) };
 }
 
 /**
- * Creates the account: all keys are made here, the server gets public keys and sealed blobs.
+ * Creates the account: all keys are made here, the server gets public keys and sealed blobs. Then its trust store,
+ * which from now on must always be there (a missing one is the server's doing).
  * @param {{username: string, password: string, onProgress?: OnProgress}} options
  * @returns {Promise<{user: OwnIdentity, recoveryKey: string}>} recoveryKey formatted for display
  */
@@ -188,22 +191,70 @@ export async function signUp({ username, password, onProgress = () => {} }) {
   // Open what the server stored, as a log-in would: proves the round trip and stores
   // non-extractable copies instead of the extractable keys generated above.
   await openSession(user, made.wrapKey, username);
+  await Pins.create({ accountKey: made.accountKey, username: user.username, ownerId: user.id, keyVersion: user.key_version });
   return { user, recoveryKey: made.recoveryKey };
 }
 
 /**
- * Replaces every key of the signed-in account (for someone who lost both password and recovery
- * key): a new password, a new recovery key, new identity keys. Old messages become unreadable.
- * @param {{username: string, newPassword: string, onProgress?: OnProgress}} options
- * @returns {Promise<{user: OwnIdentity, recoveryKey: string}>}
+ * Replaces every key of the signed-in account (after a device or key was lost or stolen), for whoever proves they
+ * hold the password or the recovery key: a new password, a new recovery key, new identity keys. Old messages become
+ * unreadable. The pins this browser can open go on, sealed under the new account key.
+ * @param {{username: string, proof: {password?: string, recoveryKey?: string}, newPassword: string,
+ *          onProgress?: OnProgress}} options
+ * @returns {Promise<{user: OwnIdentity, recoveryKey: string, pinsKept: boolean}>} `pinsKept`: false when the trust
+ *   store could not be opened (the reset then starts an empty one)
  */
-export async function resetIdentity({ username, newPassword, onProgress = () => {} }) {
-  const made = await makeIdentity(username, newPassword, onProgress);
-  onProgress(4, 4, "Replacing your keys…");
-  const { user } = await postJson("/api/accounts/reset", made.body);
+export async function resetIdentity({ username, proof, newPassword, onProgress = () => {} }) {
+  onProgress(1, 5, "Checking your current password or recovery key…");
+  const { user: me } = await getJson("/api/accounts/me");
+  const proven = await resetProof(proof, me);
+  const pins = await currentPins(me);
+  const made = await makeIdentity(username, newPassword, (step, _total, label) => onProgress(step + 1, 5, label));
+  onProgress(5, 5, "Replacing your keys…");
+  const trustStore = await pins.sealedFor(made.accountKey);
+  const { user } = await postJson("/api/accounts/reset", { ...made.body, ...proven, trust_store: trustStore });
   await keystore.wipe();
   await openSession(user, made.wrapKey, username);
-  return { user, recoveryKey: made.recoveryKey };
+  return { user, recoveryKey: made.recoveryKey, pinsKept: pins.version > 0 };
+}
+
+/**
+ * @param {{password?: string, recoveryKey?: string}} proof
+ * @param {OwnIdentity & {id: number}} me
+ * @returns {Promise<{current_auth_key: string} | {current_recovery_auth: string}>}
+ */
+async function resetProof(proof, me) {
+  if (proof.password) return { current_auth_key: toBase64((await derivePasswordKeys(proof.password, me.kdf)).authKey) };
+  if (!proof.recoveryKey) {
+    throw new AccountError("Enter your current password or your recovery key.", { field: "current_auth_key" });
+  }
+  try {
+    return { current_recovery_auth: toBase64(await deriveRecoveryAuth(parseRecoveryKey(proof.recoveryKey))) };
+  } catch (error) {
+    throw new AccountError(error instanceof Error ? error.message : String(error), { field: "current_recovery_auth" });
+  }
+}
+
+/**
+ * The account's pins as this browser can open them, to carry over a reset; empty when the store cannot be used.
+ * @param {OwnIdentity & {id: number}} me
+ * @returns {Promise<Pins>}
+ */
+async function currentPins(me) {
+  const keys = await keystore.load();
+  if (!keys) return emptyPins(me, await generateAccountKey());
+  const options = { accountKey: keys.accountKey, username: me.username, ownerId: me.id };
+  try {
+    return await Pins.load(options);
+  } catch (error) {
+    if (error instanceof TrustStoreError) return emptyPins(me, keys.accountKey);
+    throw error;
+  }
+}
+
+/** @param {OwnIdentity & {id: number}} me @param {CryptoKey} accountKey */
+function emptyPins(me, accountKey) {
+  return new Pins({ accountKey, username: me.username, ownerId: me.id });
 }
 
 /**

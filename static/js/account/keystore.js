@@ -9,8 +9,9 @@ const KEYS = { db: "securechat", store: "keys" };
 const RECORD = "session";
 
 /**
- * @typedef {{username: string, signing_public_key: string, agreement_public_key: string,
+ * @typedef {{id?: number, username: string, signing_public_key: string, agreement_public_key: string,
  *            agreement_signature: string, key_version: number, fingerprint: string}} PublicIdentity
+ *   id: the account's user id (missing in keys stored before it was kept)
  * @typedef {{username: string, accountKey: CryptoKey, signingPrivateKey: CryptoKey,
  *            agreementPrivateKey: CryptoKey, identity: PublicIdentity}} StoredKeys
  */
@@ -69,7 +70,7 @@ export async function wipe() {
  * @returns {PublicIdentity}
  */
 function publicPart(identity) {
-  const { username, signing_public_key, agreement_public_key, agreement_signature, key_version, fingerprint } =
+  const { id, username, signing_public_key, agreement_public_key, agreement_signature, key_version, fingerprint } =
     identity;
-  return { username, signing_public_key, agreement_public_key, agreement_signature, key_version, fingerprint };
+  return { id, username, signing_public_key, agreement_public_key, agreement_signature, key_version, fingerprint };
 }

@@ -185,10 +185,10 @@ export class ChatClient extends EventTarget {
   upsertRoom(room) {
     // Not the usernames the server sends with it: the pinned ones (a server could relabel a member).
     this.learnNames(room.members.map((m) => m.id)).catch((error) => this.report(error));
-    if (room.roster !== undefined) {
-      const hint = { roster: room.roster, members: room.members.map((m) => m.id), kind: room.kind };
-      this.rosters.sync(room.id, hint).catch((error) => this.report(error));
-    }
+    // A room served without its roster field is one without a roster: never one whose check is skipped.
+    room = { ...room, roster: room.roster ?? null };
+    const hint = { roster: room.roster, members: room.members.map((m) => m.id), kind: room.kind };
+    this.rosters.sync(room.id, hint).catch((error) => this.report(error));
     const state = this.rooms.get(room.id);
     if (state) {
       state.room = { ...state.room, ...room };
@@ -232,32 +232,38 @@ export class ChatClient extends EventTarget {
    * @param {Room} room
    */
   roomName(room) {
+    const signed = this.rosters.rooms.get(room.id);
     if (room.kind === "direct") {
       const other = this.members(room).find((m) => m.id !== this.userId);
-      return other ? other.username : "(just you)";
+      if (other) return other.username;
+      return signed?.state || this.#serversWord(room) ? "(just you)" : "…";
     }
-    const signed = this.rosters.rooms.get(room.id);
     if (signed?.meta) return signed.meta.name;
-    if (room.roster === null || room.roster === undefined) return room.name ?? "";
-    return signed?.status === "unknown" ? "…" : "(name unreadable)";
+    if (this.#serversWord(room)) return room.name ?? "";
+    return signed?.status === "unknown" || signed?.status === "blocked" ? "…" : "(name unreadable)";
   }
 
   /**
-   * Who is in the room: the roster's members once it is verified (the server's list before that, and for a room
-   * from before rosters).
+   * Who is in the room: the verified roster's members; the server's list only for a room from before rosters; no
+   * one while the roster is being checked, or if it does not verify.
    * @param {Room} room
    * @returns {Member[]}
    */
   members(room) {
     const state = this.rosters.rooms.get(room.id)?.state;
-    const ids = state ? memberIds(state) : room.members.map((m) => m.id);
+    const ids = state ? memberIds(state) : this.#serversWord(room) ? room.members.map((m) => m.id) : [];
     return ids.map((id) => ({ id, username: this.nameOf(id) }));
   }
 
-  /** The owner, as the roster says (the server's word for a room without one). @param {Room} room */
+  /** The owner, as the roster says (the server's word for a room from before rosters). @param {Room} room */
   ownerOf(room) {
     const state = this.rosters.rooms.get(room.id)?.state;
-    return state ? state.owner : room.owner;
+    return state ? state.owner : this.#serversWord(room) ? room.owner : null;
+  }
+
+  /** Whether the room is one from before rosters, the only kind whose name and members are the server's word. */
+  #serversWord(/** @type {Room} */ room) {
+    return this.rosters.rooms.get(room.id)?.status === "legacy";
   }
 
   /** Everyone a room's roster names: former members too, who are in no list the server sends. @param {string} roomId */

@@ -2,6 +2,7 @@
 // Public keys of the people whose messages this tab opens, fetched by user id and checked: an
 // agreement key not signed by its user's signing key is never used.
 
+import { USERNAME_PATTERN as USERNAME } from "../account/username.js";
 import { verifyAgreementKey } from "../crypto/index.js";
 import { getJson } from "../net/api.js";
 
@@ -33,7 +34,8 @@ export class KeyDirectory {
             keys.agreement_public_key,
             keys.agreement_signature,
           );
-          found.set(keys.id, signed ? keys : null);
+          // A name outside what usernames may be (a look-alike letter, an invisible one) is no user's.
+          found.set(keys.id, signed && USERNAME.test(keys.username) ? keys : null);
         }
         return found;
       });

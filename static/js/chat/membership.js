@@ -229,6 +229,10 @@ export class Membership {
     const contact = await this.client.trust.one(served.id);
     if (contact.status === "changed") throw new Error(`${contact.username}'s key changed. Review it first.`);
     if (contact.status !== "trusted" || !contact.served) throw new Error(`${name} has no valid keys.`);
+    // The account found must be the one of that name (its pinned name): never someone else this browser knows.
+    if (contact.username.toLowerCase() !== name.toLowerCase()) {
+      throw new Error(`The server answers for ${name} with ${contact.username}'s account. Nothing was done.`);
+    }
     this.client.names.set(contact.id, contact.username);
     return { id: contact.id, keyVersion: contact.served.key_version };
   }

@@ -30,10 +30,10 @@ export class TrustGate extends EventTarget {
 
   /**
    * @param {{directory: import("./directory.js").KeyDirectory, accountKey: CryptoKey, username: string,
-   *          keyVersion: number}} options
+   *          ownerId: number, keyVersion: number}} options
    */
-  static async open({ directory, accountKey, username, keyVersion }) {
-    return new TrustGate({ directory, pins: await Pins.load({ accountKey, username, keyVersion }) });
+  static async open({ directory, accountKey, username, ownerId, keyVersion }) {
+    return new TrustGate({ directory, pins: await Pins.load({ accountKey, username, ownerId, keyVersion }) });
   }
 
   /**
@@ -64,8 +64,11 @@ export class TrustGate extends EventTarget {
   async contact(id, served) {
     if (!served) return this.describe(id, null, "missing");
     const seen = this.pins.check(served);
-    // A name this browser knows for someone else: the server gives it to another account. Never pinned, never used.
-    if (seen === "new" && this.claimsAnothersName(id, served.username)) return this.describe(id, null, "impostor");
+    // A name this browser knows for someone else, or another name for someone it knows: the server relabels an
+    // account (usernames never change). Never pinned, never accepted, never used.
+    if (this.claimsAnothersName(id, served.username) || this.renamed(id, served.username)) {
+      return this.describe(id, null, "impostor");
+    }
     if (seen === "new") {
       await this.pins.pin(served);
       this.emit("trust", { id });
@@ -93,6 +96,16 @@ export class TrustGate extends EventTarget {
   }
 
   /**
+   * Whether the server gives a pinned user another username than the one pinned with their keys.
+   * @param {number} id
+   * @param {string} username
+   */
+  renamed(id, username) {
+    const pinned = this.pins.usernameOf(id);
+    return pinned !== null && pinned.toLowerCase() !== String(username).toLowerCase();
+  }
+
+  /**
    * @param {number} id
    * @param {PublicKeys | null} served
    * @param {Contact["status"]} status
@@ -102,7 +115,8 @@ export class TrustGate extends EventTarget {
     const pinned = this.pins.current(id);
     return {
       id,
-      username: served?.username ?? pinned?.username ?? `user ${id}`,
+      // The name pinned with their keys: what the server calls them now is its word only.
+      username: this.pins.usernameOf(id) ?? served?.username ?? `user ${id}`,
       status,
       verified: status === "trusted" && this.pins.isVerified(id),
       wasVerified: status === "changed" && this.pins.isVerified(id),

@@ -78,6 +78,14 @@ export function aadTrust(username) {
   return AAD_TRUST + owner(username);
 }
 
+/**
+ * @param {string} username
+ * @returns {string} AAD of this browser's record of the newest trust store it opened for the account
+ */
+export function aadTrustSeen(username) {
+  return `securechat/trust-seen/v1|${owner(username)}`;
+}
+
 // Roster v1 (docs/PROTOCOL.md): entries signed by members, the room's name sealed for them, invite links.
 export const LABEL_ROSTER = "securechat/roster/v1|";
 export const AAD_ROOM_META = "securechat/room-meta/v1|";

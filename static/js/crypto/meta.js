@@ -1,27 +1,39 @@
 // @ts-check
 // A room's name, topic and invite link, sealed in each roster entry for the members after it (docs/PROTOCOL.md,
 // "Meta"), so neither the server nor anyone outside the room can read them; someone holding the invite link can,
-// through `link_wrap`.
+// through `link_wrap`. The ciphertext is bound to the rest of its entry and to whom it is sealed for: a meta that
+// opens vouches for the entry around it (and, through its `prev`, for the chain before it) as its sealer made it.
 
 import { IV_BYTES } from "./aead.js";
+import { META_FIELDS, unsealedText } from "./body.js";
 import { concatBytes, fromBase64, fromUtf8, toBase64, utf8 } from "./encoding.js";
 import { AAD_ROOM_META, INFO_ROOM_META_WRAP } from "./labels.js";
 import { linkSecretText, linkWrapKey, parseLinkSecret } from "./link.js";
 import { pad, PAD_BLOCK, unpad } from "./padding.js";
-import { isMemberId, KEY_BYTES, MAX_MEMBERS, openAsMember, sealForMembers, WRAP_BYTES } from "./sealing.js";
+import {
+  isMemberId,
+  KEY_BYTES,
+  MAX_MEMBERS,
+  openAsMember,
+  recipientIds,
+  sealForMembers,
+  WRAP_BYTES,
+} from "./sealing.js";
 
 const subtle = globalThis.crypto.subtle;
 export const MAX_META_PADDED = 2048;
 export const MAX_NAME = 80;
 export const MAX_TOPIC = 300;
 const TAG_BYTES = 16;
-const META_FIELDS = ["eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "link_wrap"];
 
 /**
  * @typedef {{eph_pub: string, iv: string, ciphertext: string, wrap_ids: number[], wraps: string,
  *   link_wrap: string}} Meta as it travels inside a roster entry's body (keys in this order)
  * @typedef {{name: string, topic: string, link: Uint8Array | null}} RoomMeta what the members read: `link` is the
  *   open invite link's secret, or null
+ * @typedef {{room: string, seq: number} & Record<string, unknown>} Unsealed a roster entry's body but for its meta
+ *   (roster.js's Body without `meta`, typed loosely here: roster.js imports this module)
+ * @typedef {Unsealed & {meta: Meta}} Body a roster entry's body, its meta in it
  */
 
 /** A meta that does not open or holds no valid name: shown as such, never guessed. */
@@ -34,16 +46,18 @@ export class MetaError extends Error {
 }
 
 /**
- * @param {{room: string, seq: number, meta: RoomMeta, recipients: import("./sealing.js").Recipient[]}} what the
- *   members after the entry at `seq`
+ * @param {{body: Unsealed, meta: RoomMeta, recipients: import("./sealing.js").Recipient[]}} what `body`: the entry
+ *   the meta goes into, complete but for it; `recipients`: the members after it
  * @param {import("./sealing.js").TestOnly} [testOnly]
  * @returns {Promise<Meta>}
  */
-export async function sealMeta({ room, seq, meta, recipients }, testOnly = {}) {
+export async function sealMeta({ body, meta, recipients }, testOnly = {}) {
+  const { room, seq } = body;
   const plaintext = pad(utf8(JSON.stringify(metaJson(meta))));
   if (plaintext.length > MAX_META_PADDED) throw new RangeError("the room's name and topic are too long");
+  const ids = recipientIds(recipients);
   const sealed = await sealForMembers(
-    { plaintext, aad: utf8(metaAad(room, seq)), recipients, info: (id) => metaWrapInfo(room, seq, id) },
+    { plaintext, aad: utf8(metaAad(body, ids)), recipients, info: (id) => metaWrapInfo(room, seq, id) },
     testOnly,
   );
   let linkWrap = "";
@@ -55,24 +69,25 @@ export async function sealMeta({ room, seq, meta, recipients }, testOnly = {}) {
     eph_pub: toBase64(sealed.ephPub),
     iv: toBase64(sealed.iv),
     ciphertext: toBase64(sealed.ciphertext),
-    wrap_ids: sealed.ids,
+    wrap_ids: ids,
     wraps: toBase64(concatBytes(...sealed.wraps)),
     link_wrap: linkWrap,
   };
 }
 
 /**
- * Open as a member the entry was sealed for.
- * @param {Meta} meta
- * @param {{room: string, seq: number, myId: number, agreementPrivateKey: CryptoKey}} me
+ * Open the meta of an entry as a member it was sealed for. It opens only in the entry it was sealed into.
+ * @param {Body} body the entry's body, its meta in it
+ * @param {{myId: number, agreementPrivateKey: CryptoKey}} me
  * @returns {Promise<RoomMeta>}
- * @throws {MetaError} not sealed for me, altered, or not a room's meta
+ * @throws {MetaError} not sealed for me, altered, moved from another entry, or not a room's meta
  */
-export async function openMeta(meta, { room, seq, myId, agreementPrivateKey }) {
+export async function openMeta(body, { myId, agreementPrivateKey }) {
+  const { room, seq, meta } = body;
   const index = meta.wrap_ids.indexOf(myId);
   if (index < 0) throw new MetaError("the room's name was not sealed for you");
   const wraps = fromBase64(meta.wraps);
-  return decrypted(room, seq, () =>
+  return decrypted(body, () =>
     openAsMember({
       ephPub: fromBase64(meta.eph_pub),
       wrap: wraps.subarray(index * WRAP_BYTES, (index + 1) * WRAP_BYTES),
@@ -80,26 +95,27 @@ export async function openMeta(meta, { room, seq, myId, agreementPrivateKey }) {
       agreementPrivateKey,
       iv: fromBase64(meta.iv),
       ciphertext: fromBase64(meta.ciphertext),
-      aad: utf8(metaAad(room, seq)),
+      aad: sealedAad(body),
     }),
   );
 }
 
 /**
- * Open with the invite link's secret (before joining).
- * @param {Meta} meta
- * @param {{room: string, seq: number, link: Uint8Array}} holder
+ * Open the meta of an entry with the invite link's secret (before joining). It opens only in the entry it was
+ * sealed into, so a name that opens vouches for that entry and the chain before it.
+ * @param {Body} body the entry's body, its meta in it
+ * @param {{link: Uint8Array}} holder
  * @returns {Promise<RoomMeta>}
  * @throws {MetaError}
  */
-export async function openMetaWithLink(meta, { room, seq, link }) {
+export async function openMetaWithLink(body, { link }) {
+  const { room, seq, meta } = body;
   if (!meta.link_wrap) throw new MetaError("this room's invite link is closed");
-  return decrypted(room, seq, async () => {
+  return decrypted(body, async () => {
     const kek = await linkWrapKey(link, room, seq, "unwrapKey");
     const key = await subtle.unwrapKey("raw", fromBase64(meta.link_wrap), kek, "AES-KW", "AES-GCM", false, ["decrypt"]);
-    const aad = utf8(metaAad(room, seq));
-    const plain = await subtle.decrypt({ name: "AES-GCM", iv: fromBase64(meta.iv), additionalData: aad }, key, fromBase64(meta.ciphertext));
-    return new Uint8Array(plain);
+    const params = { name: "AES-GCM", iv: fromBase64(meta.iv), additionalData: sealedAad(body) };
+    return new Uint8Array(await subtle.decrypt(params, key, fromBase64(meta.ciphertext)));
   });
 }
 
@@ -128,9 +144,19 @@ export function metaProblem(meta) {
   return null;
 }
 
-/** @param {string} room @param {number} seq */
-export function metaAad(room, seq) {
-  return `${AAD_ROOM_META}${room}|${seq}`;
+/**
+ * What a meta's ciphertext is bound to: the entry it goes into, but for the meta itself, and whom it is sealed for.
+ * @param {Unsealed} body the entry's body (a `meta` in it is left out)
+ * @param {number[]} wrapIds the meta's `wrap_ids`, ascending
+ * @returns {string} "securechat/room-meta/v1|" + canonical body without `meta` + "|" + the ids joined by ","
+ */
+export function metaAad(body, wrapIds) {
+  return `${AAD_ROOM_META}${unsealedText(body)}|${wrapIds.join(",")}`;
+}
+
+/** @param {Body} body @returns {Uint8Array} the AAD its meta was sealed with, if it was sealed into this body */
+function sealedAad(body) {
+  return utf8(metaAad(body, body.meta.wrap_ids));
 }
 
 /** @param {string} room @param {number} seq @param {number} memberId */
@@ -146,11 +172,11 @@ function metaJson({ name, topic, link }) {
 }
 
 /**
- * @param {string} room @param {number} seq
+ * @param {Body} body whose meta is being opened
  * @param {() => Promise<Uint8Array>} decrypt
  * @returns {Promise<RoomMeta>}
  */
-async function decrypted(room, seq, decrypt) {
+async function decrypted({ room, seq }, decrypt) {
   let json;
   try {
     json = JSON.parse(fromUtf8(unpad(await decrypt())));

@@ -2,6 +2,7 @@
 // Roster entries (docs/PROTOCOL.md, "Roster v1"): one signed change to a room's membership, chained to the entry
 // before it by hash. This module makes and reads single entries; static/js/roster/chain.js applies them in order.
 
+import { BODY_FIELDS, canonicalBody } from "./body.js";
 import { concatBytes, fromBase64, toBase64, utf8 } from "./encoding.js";
 import { LABEL_ROSTER } from "./labels.js";
 import { metaProblem } from "./meta.js";
@@ -18,7 +19,6 @@ const KEY_BYTES = 32;
 const SIGNATURE_BYTES = 64;
 const MAX_AT_MS = 253_402_300_799_999;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const BODY_FIELDS = ["v", "room", "seq", "prev", "at", "actor", "actor_key", "op", "kind", "members", "role", "link", "meta"];
 // Ops that name exactly one member; `create` names 1 to 256, `link`, `rename` and `reseal` none.
 const ONE_MEMBER = new Set(["add", "remove", "leave", "join", "role", "owner"]);
 const WIRE_FIELDS = ["body", "signature", "link_signature"];
@@ -52,7 +52,7 @@ export class EntryError extends Error {
 export function encodeBody(body) {
   const problem = bodyProblem(body);
   if (problem) throw new EntryError(`roster entry: ${problem}`);
-  return canonical(body);
+  return canonicalBody(body);
 }
 
 /**
@@ -95,7 +95,7 @@ export function parseEntry(wire) {
   }
   const problem = bodyProblem(body);
   if (problem) throw new EntryError(problem);
-  if (canonical(body) !== text) throw new EntryError("body is not in its canonical form");
+  if (canonicalBody(body) !== text) throw new EntryError("body is not in its canonical form");
   const signature = bytes(entry.signature, "signature", SIGNATURE_BYTES);
   const joins = body.op === "join";
   if (!joins && entry.link_signature !== "") throw new EntryError("only a join carries a link signature");
@@ -189,21 +189,6 @@ function checkMembers(members, op) {
     previous = pair[0];
   }
   return null;
-}
-
-/** @param {Record<string, any>} body the keys of BODY_FIELDS, checked */
-function canonical(body) {
-  const meta = body.meta;
-  const ordered = Object.fromEntries(BODY_FIELDS.map((key) => [key, body[key]]));
-  ordered.meta = {
-    eph_pub: meta.eph_pub,
-    iv: meta.iv,
-    ciphertext: meta.ciphertext,
-    wrap_ids: meta.wrap_ids,
-    wraps: meta.wraps,
-    link_wrap: meta.link_wrap,
-  };
-  return JSON.stringify(ordered);
 }
 
 /** @param {unknown} value */

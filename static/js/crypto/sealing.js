@@ -73,6 +73,15 @@ export async function openAsMember({ ephPub, wrap, info, agreementPrivateKey, iv
   return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, contentKey, ciphertext));
 }
 
+/**
+ * @param {Recipient[]} recipients
+ * @returns {number[]} their ids, ascending: the order of sealForMembers' `ids` and `wraps`
+ * @throws {TypeError} as sealForMembers does
+ */
+export function recipientIds(recipients) {
+  return checkRecipients(recipients).map(({ id }) => id);
+}
+
 /** @param {unknown} error */
 export function isOperationError(error) {
   return error instanceof Error && error.name === "OperationError";

@@ -5,6 +5,8 @@
 // serve it (a worker whose channel layer broke under it), and only a new socket gets the tab going again.
 
 const CLOSE_UNAUTHENTICATED = 4401;
+// The user's keys were reset, in another tab or on another device: this page's keys are void.
+const CLOSE_KEYS_RESET = 4410;
 // The user has too many sockets open (tabs, devices): try again, slowly, in case one closes.
 const CLOSE_TOO_MANY_SOCKETS = 4429;
 // Errors after which the same envelope may succeed later; any other error is final for it.
@@ -25,7 +27,8 @@ export class SocketError extends Error {
 }
 
 /**
- * Events (CustomEvent, data in `detail`): "status" ("connecting" | "online" | "offline" | "too-many" | "signed-out"),
+ * Events (CustomEvent, data in `detail`): "status" ("connecting" | "online" | "offline" | "too-many" | "signed-out" |
+ *   "keys-reset"),
  * "ready", "messages", "envelopes", "room", "presence", "typing", "error" (frames without a waiting caller),
  * "pending" (the number of unacknowledged envelopes changed).
  */
@@ -99,9 +102,9 @@ export class ChatSocket extends EventTarget {
       reject(new SocketError({ code: "offline", detail: "The connection was lost." }));
     }
     this.requests.clear();
-    if (event.code === CLOSE_UNAUTHENTICATED) {
+    if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_KEYS_RESET) {
       this.stopped = true;
-      this.setStatus("signed-out");
+      this.setStatus(event.code === CLOSE_KEYS_RESET ? "keys-reset" : "signed-out");
       return;
     }
     if (event.code === CLOSE_TOO_MANY_SOCKETS) this.delayMs = this.maxDelayMs;

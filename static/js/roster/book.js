@@ -13,6 +13,8 @@ import { memberIds, RosterError, verifyEntries } from "./chain.js";
 import { makeEntry } from "./changes.js";
 import { authoritativeName } from "./names.js";
 
+/** Problems of the chain itself (not of what the server says beside it): a chain with one is not remembered. */
+const CHAIN_PROBLEMS = ["chain", "fork", "shorter"];
 /** Part of every blocking warning: the words people and tests look for. */
 export const NO_ONE_ADDED = "members no one added";
 const CONFLICT_RETRIES = 3;
@@ -361,7 +363,7 @@ export class RosterBook extends EventTarget {
       }
       const claimed = hint?.roster;
       if (fresh && claimed && (claimed.seq < room.state.seq || room.steps[claimed.seq]?.hash !== claimed.hash)) {
-        this.#problem(room, "shorter", `the server names an older or other head of its member list (entry ${claimed.seq})`);
+        this.#problem(room, "claimed", `the server names an older or other head of its member list (entry ${claimed.seq})`);
       }
     }
     if (fresh && hint?.roster === null && room.wasSigned) {
@@ -373,7 +375,11 @@ export class RosterBook extends EventTarget {
     }
     // The server's list describes its head: compared when that is the head verified here.
     if (room.state && hint?.roster?.seq === room.state.seq) this.#compareMembers(room, hint.members);
-    if (room.state && room.problems.size === 0 && (!before || room.state.seq > before.seq)) {
+    // Remembered whenever the chain itself verified and goes on from what was remembered: what the server says
+    // beside it (its member list, the head it claims) cannot keep a verified head from being remembered, and with it
+    // the room from counting as signed from then on.
+    const chainSound = !CHAIN_PROBLEMS.some((problem) => room.problems.has(problem));
+    if (room.state && chainSound && (!before || room.state.seq > before.seq)) {
       await this.options.heads.put(room.id, { seq: room.state.seq, hash: room.state.hash });
     }
     room.status = room.problems.size ? "blocked" : room.state ? "ok" : hint?.roster === null ? "legacy" : "unknown";
@@ -407,36 +413,30 @@ export class RosterBook extends EventTarget {
     /** @type {Uint8Array | null} */
     let link = null;
     for (let seq = state.seq; seq >= 0 && state.link && !link; seq--) {
-      const meta = room.steps[seq] ? await this.#openStep(room.id, room.steps[seq]) : null;
+      const meta = room.steps[seq] ? await this.#openStep(room.steps[seq]) : null;
       if (meta?.link && (await linkKeyOf(meta.link)) === state.link) link = meta.link;
     }
     const name = await authoritativeName(room.steps, async (step) => {
-      const asMember = await this.#openStep(room.id, step);
+      const asMember = await this.#openStep(step);
       if (asMember || !link || !step.entry.body.meta.link_wrap) return asMember;
-      const seq = step.entry.body.seq;
-      return openMetaWithLink(step.entry.body.meta, { room: room.id, seq, link }).catch(() => null);
+      return openMetaWithLink(step.entry.body, { link }).catch(() => null);
     });
     return name ? { name: name.name, topic: name.topic, link } : null;
   }
 
   /**
    * An entry's sealed name, opened once.
-   * @param {string} roomId @param {Step} step
-   * @returns {Promise<RoomMeta | null>} null when it was not sealed for me or does not open
+   * @param {Step} step
+   * @returns {Promise<RoomMeta | null>} null when it was not sealed for me or does not open (in this entry)
    */
-  async #openStep(roomId, step) {
+  async #openStep(step) {
     if (this.#opened.has(step)) return this.#opened.get(step) ?? null;
     const me = this.options.me;
     /** @type {RoomMeta | null} */
     let meta = null;
     if (me.id !== null && step.entry.body.meta.wrap_ids.includes(me.id)) {
       try {
-        meta = await openMeta(step.entry.body.meta, {
-          room: roomId,
-          seq: step.entry.body.seq,
-          myId: me.id,
-          agreementPrivateKey: me.agreementPrivateKey,
-        });
+        meta = await openMeta(step.entry.body, { myId: me.id, agreementPrivateKey: me.agreementPrivateKey });
       } catch (error) {
         if (!(error instanceof MetaError)) throw error;
       }

@@ -32,9 +32,9 @@ export async function makeEntry({ room, state, change, actor, meta, recipientsFo
   const seq = state ? state.seq + 1 : 0;
   const after = membersAfter(state, change, actor.id);
   const sealedFor = after.length ? after : [actor.id];
-  const sealed = await sealMeta({ room, seq, meta, recipients: await recipientsFor(sealedFor) }, testOnly);
-  /** @type {import("../crypto/roster.js").Body} */
-  const body = {
+  // The name is sealed over the rest of the entry, so it opens in this entry only.
+  /** @type {Omit<import("../crypto/roster.js").Body, "meta">} */
+  const unsealed = {
     v: 1,
     room,
     seq,
@@ -47,8 +47,10 @@ export async function makeEntry({ room, state, change, actor, meta, recipientsFo
     members: change.members ?? [],
     role: change.role ?? "",
     link: change.link ?? "",
-    meta: sealed,
   };
+  const sealed = await sealMeta({ body: unsealed, meta, recipients: await recipientsFor(sealedFor) }, testOnly);
+  /** @type {import("../crypto/roster.js").Body} */
+  const body = { ...unsealed, meta: sealed };
   const wire = await signEntry(body, actor.signingPrivateKey, { linkPrivateKey });
   const entry = parseEntry(wire);
   const hash = await entryHash(entry);

@@ -1,20 +1,25 @@
 // @ts-check
-// Trust on first use (DESIGN §4): every identity the browser sees is pinned; a different key later
-// is "changed" until the user accepts it. The pins live on the server sealed under the account key
-// (AAD securechat/trust/v1|<username>, docs/ACCOUNTS.md), so the server can neither read nor edit
-// them, and a new login keeps them. Two tabs writing at once are reconciled by the server's version
+// Trust on first use: every identity the browser sees is pinned; a different key later is "changed" until the
+// user accepts it. The pins live on the server sealed under the account key (AAD securechat/trust/v1|<username>,
+// docs/ACCOUNTS.md), so the server can neither read nor edit them, and a new login keeps them. The sealed store
+// names its owner's id and carries a counter raised by every write; each browser keeps the highest counter it has
+// opened (seen.js), so the server can neither empty the store, nor swap in another's, nor serve an older copy to a
+// browser that saw a newer one (docs/TRUST.md). Two tabs writing at once are reconciled by the server's version
 // check: on 409 conflict the tab reloads, merges and retries.
 
-import { openJson, sealJson } from "../crypto/aead.js";
+import { IntegrityError, openJson, sealJson } from "../crypto/aead.js";
 import { fromBase64 } from "../crypto/encoding.js";
 import { verifyAgreementKey } from "../crypto/identity.js";
 import { aadTrust } from "../crypto/labels.js";
 import { ApiError, getJson, request } from "../net/api.js";
+import { SeenCounter } from "./seen.js";
 
 export { aadTrust };
 
 export const TRUST_PATH = "/api/accounts/trust";
-export const TRUST_STORE_VERSION = 1;
+export const TRUST_STORE_VERSION = 2;
+/** The format before the counter and the owner: opened once more, and written back as the current one. */
+const LEGACY_TRUST_STORE_VERSION = 1;
 /** Retries after a 409 conflict before save() gives up and rethrows it. */
 export const MAX_CONFLICT_RETRIES = 3;
 
@@ -25,20 +30,42 @@ const PUBLIC_KEY_BYTES = 32;
  *            accepted_at: string}} PinnedKey accepted_at is an ISO 8601 UTC timestamp
  * @typedef {{username: string, keys: PinnedKey[], verified: boolean}} Pin keys oldest first; the last is current
  * @typedef {{seq: number, hash: string}} RoomHead the newest roster entry verified for a room
- * @typedef {{v: 1, pins: Record<string, Pin>, rooms?: Record<string, RoomHead>}} TrustState `rooms`: every room
- *   whose signed roster this account verified, with the newest head (so any of its browsers catches a room served
- *   shorter, forked or without its roster)
+ * @typedef {{v: 2, owner: string, counter: number, pins: Record<string, Pin>, rooms?: Record<string, RoomHead>}}
+ *   TrustState `owner`: the account's user id; `counter`: raised by every write; `rooms`: every room whose signed
+ *   roster this account verified, with the newest head (so any of its browsers catches a room served shorter, forked
+ *   or without its roster)
  * @typedef {{id: number | string, username: string, signing_public_key: string,
  *            agreement_public_key: string, agreement_signature?: string, key_version: number}} PublicIdentity
  *   as served by the key directory (GET /api/keys?ids=…)
  * @typedef {{iv: string, ciphertext: string}} Sealed
  * @typedef {(path: string) => Promise<any>} FetchJson
  * @typedef {(path: string, body: unknown) => Promise<any>} PutJson
- * @typedef {{accountKey: CryptoKey, username: string, fetchJson?: FetchJson, putJson?: PutJson,
- *            now?: () => number, keyVersion?: number}} PinsOptions
- *   keyVersion: the owner's key version these pins are sealed for; the server refuses a write for another
- *   (a tab still open from before a key reset would otherwise seal pins under the old account key).
+ * @typedef {{accountKey: CryptoKey, username: string, ownerId: number | string, fetchJson?: FetchJson,
+ *            putJson?: PutJson, now?: () => number, keyVersion?: number,
+ *            seenBackend?: import("./seen.js").SeenBackend}} PinsOptions
+ *   ownerId: the account's user id, which the store must name; keyVersion: the owner's key version these pins are
+ *   sealed for; the server refuses a write for another (a tab still open from before a key reset would otherwise
+ *   seal pins under the old account key); seenBackend: where this browser keeps the highest counter it opened
+ *   (IndexedDB unless told).
  */
+
+/**
+ * The trust store the server serves cannot be used: none at all, one that does not open, another account's, or
+ * one older than this browser has seen. Pinning on from it would be a silent first sight of every contact.
+ * `problem`: "missing" | "tampered" | "foreign" | "older" | "malformed".
+ */
+export class TrustStoreError extends IntegrityError {
+  /**
+   * @param {"missing" | "tampered" | "foreign" | "older" | "malformed"} problem
+   * @param {string} message
+   * @param {{cause?: unknown}} [options]
+   */
+  constructor(problem, message, options) {
+    super(message, options);
+    this.name = "TrustStoreError";
+    this.problem = problem;
+  }
+}
 
 /** A pin operation that does not fit the pinned state, e.g. marking a key verified that is not the pinned one. */
 export class PinError extends Error {
@@ -59,15 +86,20 @@ export class Pins {
   /** @type {PutJson} */ #putJson;
   /** @type {() => number} */ #now;
   /** @type {number | undefined} */ #keyVersion;
-  /** @type {TrustState} */ #state = emptyState();
+  /** @type {string} */ #owner;
+  /** @type {SeenCounter} */ #seen;
+  /** @type {TrustState} */ #state;
   /** Server version of the blob this state was last read from or written as. */
   #version = 0;
   /** @type {Promise<void>} saves and refreshes run one after another, so a tab never conflicts with itself */
   #saving = Promise.resolve();
 
   /** @param {PinsOptions} options */
-  constructor({ accountKey, username, fetchJson = getJson, putJson = defaultPutJson, now = Date.now, keyVersion }) {
+  constructor({ accountKey, username, ownerId, fetchJson = getJson, putJson = defaultPutJson, now = Date.now, keyVersion, seenBackend }) {
     aadTrust(username); // refuses an empty username now rather than at the first save
+    this.#owner = userKey(ownerId);
+    this.#state = emptyState(this.#owner);
+    this.#seen = new SeenCounter({ accountKey, username, owner: this.#owner, backend: seenBackend });
     this.#accountKey = accountKey;
     this.#username = username;
     this.#fetchJson = fetchJson;
@@ -77,19 +109,43 @@ export class Pins {
   }
 
   /**
-   * Reads and opens the sealed pins; an account that never saved any starts empty.
+   * Reads and opens the account's sealed pins. A store in the format from before counters is written back at once
+   * in the current one.
    * @param {PinsOptions} options
    * @returns {Promise<Pins>}
-   * @throws {import("../crypto/aead.js").IntegrityError} the blob does not open under this account
-   *   key and username: the server changed or swapped it
+   * @throws {TrustStoreError} none served, or it does not open under this account key and username, names another
+   *   owner, or is older than one this browser opened: the server emptied, changed, swapped or replayed it
    * @throws {ApiError} the request failed
    */
   static async load(options) {
     const pins = new Pins(options);
-    const { version, state } = await pins.#read();
+    const { version, state, legacy } = await pins.#read();
     pins.#version = version;
     pins.#state = state;
+    if (legacy) await pins.save();
     return pins;
+  }
+
+  /**
+   * The store of a new account: empty, counter 1, written once (sign-up). Refused by the server if one exists.
+   * @param {PinsOptions} options
+   * @returns {Promise<Pins>}
+   */
+  static async create(options) {
+    const pins = new Pins(options);
+    await pins.save();
+    return pins;
+  }
+
+  /**
+   * These pins, sealed as the store of the same account under another account key (a key reset makes a new one):
+   * the counter goes on, so no browser takes the new store for an older one.
+   * @param {CryptoKey} accountKey
+   * @returns {Promise<Sealed>}
+   */
+  async sealedFor(accountKey) {
+    const counter = Math.max(this.#state.counter, await this.#seen.highest()) + 1;
+    return sealJson(accountKey, { ...this.#state, counter }, aadTrust(this.#username));
   }
 
   /** Server version of the last blob read or written (0: none yet). */
@@ -197,6 +253,11 @@ export class Pins {
     const status = this.check(identity);
     if (status === "same") return;
     if (status === "changed") throw new PinError(`${identity.username} is pinned with other keys: accept them first`);
+    // Checked after the await above: another first sight may have pinned this name for another id meanwhile.
+    const holder = this.idOfUsername(identity.username);
+    if (holder !== null && holder !== userKey(identity.id)) {
+      throw new PinError(`${identity.username} is pinned for another account`);
+    }
     this.#state.pins[userKey(identity.id)] = { username: identity.username, keys: [key], verified: false };
     await this.save();
   }
@@ -206,11 +267,17 @@ export class Pins {
    * the user is no longer verified. Also pins an identity not seen before.
    * @param {PublicIdentity} identity
    * @returns {Promise<void>}
-   * @throws {PinError} the agreement key is not signed by the signing key
+   * @throws {PinError} the agreement key is not signed by the signing key, or the identity comes under another name
+   *   than the one pinned for it, or under a name pinned for someone else (usernames never change)
    */
   async accept(identity) {
     const key = await this.#keyOf(identity);
     const id = userKey(identity.id);
+    const pinnedName = this.#state.pins[id]?.username;
+    const holder = this.idOfUsername(identity.username);
+    if ((pinnedName && pinnedName.toLowerCase() !== identity.username.toLowerCase()) || (holder && holder !== id)) {
+      throw new PinError(`${identity.username} is pinned for another account, or user ${id} under another name`);
+    }
     const status = this.check(identity);
     if (status === "same") return;
     const pin = this.#state.pins[id];
@@ -270,11 +337,15 @@ export class Pins {
 
   async #saveNow() {
     for (let attempt = 0; ; attempt++) {
-      const sealed = await sealJson(this.#accountKey, this.#state, aadTrust(this.#username));
+      const counter = Math.max(this.#state.counter, await this.#seen.highest()) + 1;
+      const next = { ...this.#state, counter };
+      const sealed = await sealJson(this.#accountKey, next, aadTrust(this.#username));
       try {
         const body = { version: this.#version, sealed, ...(this.#keyVersion ? { key_version: this.#keyVersion } : {}) };
         const answer = await this.#putJson(TRUST_PATH, body);
         this.#version = versionOf(answer);
+        this.#state = next;
+        await this.#seen.record(counter);
         return;
       } catch (error) {
         if (!isConflict(error) || attempt >= MAX_CONFLICT_RETRIES) throw error;
@@ -285,15 +356,50 @@ export class Pins {
     }
   }
 
-  /** @returns {Promise<{version: number, state: TrustState}>} */
+  /**
+   * The served store, opened and checked against its owner and this browser's record, which it then raises.
+   * @returns {Promise<{version: number, state: TrustState, legacy: boolean}>}
+   */
   async #read() {
     const answer = await this.#fetchJson(TRUST_PATH);
     const version = versionOf(answer);
-    if (answer.sealed === null) return { version, state: emptyState() };
-    /** @type {Sealed} */
-    const sealed = answer.sealed;
-    const state = await openJson(this.#accountKey, sealed, aadTrust(this.#username));
-    return { version, state: checkState(state) };
+    if (answer.sealed === null) {
+      throw new TrustStoreError(
+        "missing",
+        "The server sent no trust store for your account, though every account has one. Your pinned and verified " +
+          "keys are not shown to this page, so nothing is trusted or sent. Do not trust this server.",
+      );
+    }
+    let opened;
+    try {
+      opened = await openJson(this.#accountKey, /** @type {Sealed} */ (answer.sealed), aadTrust(this.#username));
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      throw new TrustStoreError(
+        "tampered",
+        "Your trust store does not open with your account key: the server changed or swapped it. Nothing is trusted " +
+          "or sent.",
+        { cause: error },
+      );
+    }
+    const legacy = opened?.v === LEGACY_TRUST_STORE_VERSION;
+    const state = checkState(legacy ? { ...opened, v: TRUST_STORE_VERSION, owner: this.#owner, counter: 0 } : opened);
+    if (state.owner !== this.#owner) {
+      throw new TrustStoreError(
+        "foreign",
+        `The server sent another account's trust store (user ${state.owner}'s, not yours). Nothing is trusted or sent.`,
+      );
+    }
+    const seen = await this.#seen.highest();
+    if (state.counter < seen) {
+      throw new TrustStoreError(
+        "older",
+        `The server sent an older copy of your trust store (change ${state.counter}; this browser has seen change ` +
+          `${seen}): it would undo keys you pinned or verified. Nothing is trusted or sent.`,
+      );
+    }
+    if (state.counter > 0) await this.#seen.record(state.counter);
+    return { version, state, legacy };
   }
 
   /**
@@ -343,7 +449,7 @@ export function mergeStates(local, remote) {
     pins[id] = a && b ? mergePin(a, b) : structuredClone(a ?? b);
   }
   /** @type {TrustState} */
-  const merged = { v: TRUST_STORE_VERSION, pins };
+  const merged = { v: TRUST_STORE_VERSION, owner: local.owner, counter: Math.max(local.counter, remote.counter), pins };
   const rooms = { ...remote.rooms };
   for (const [id, head] of Object.entries(local.rooms ?? {})) {
     if (!rooms[id] || head.seq > rooms[id].seq) rooms[id] = head;
@@ -436,9 +542,9 @@ function checkPublicKey(b64, what) {
   if (raw.length !== PUBLIC_KEY_BYTES) throw new TypeError(`identity ${what} public key must be 32 bytes`);
 }
 
-/** @returns {TrustState} */
-function emptyState() {
-  return { v: TRUST_STORE_VERSION, pins: {} };
+/** @param {string} owner @returns {TrustState} */
+function emptyState(owner) {
+  return { v: TRUST_STORE_VERSION, owner, counter: 0, pins: {} };
 }
 
 /**
@@ -478,7 +584,8 @@ function checkState(state) {
     Object.values(rooms).every(
       (/** @type {any} */ head) => Number.isSafeInteger(head?.seq) && head.seq >= 0 && typeof head.hash === "string",
     );
-  if (!ok || !roomsOk) throw new Error("the trust store is malformed: reload the page");
+  const counted = typeof state.owner === "string" && Number.isSafeInteger(state.counter) && state.counter >= 0;
+  if (!ok || !roomsOk || !counted) throw new TrustStoreError("malformed", "Your trust store is malformed: reload the page.");
   return /** @type {TrustState} */ (state);
 }
 

@@ -8,6 +8,7 @@ import { ChatClient, UNPROVEN_LEGACY } from "../chat/client.js";
 import { KeyDirectory } from "../chat/directory.js";
 import { Membership } from "../chat/membership.js";
 import { TrustGate } from "../chat/trust.js";
+import { getJson } from "../net/api.js";
 import { ChatSocket } from "../net/socket.js";
 import { blockedText } from "../roster/book.js";
 import { AccountHeads } from "../roster/heads.js";
@@ -38,7 +39,12 @@ const STATUS_TEXT = {
   offline: "Offline — reconnecting…",
   "too-many": "Too many open tabs — close one; retrying…",
   "signed-out": "Signed out — log in again",
+  "keys-reset": "Your keys were reset — log in again",
 };
+/** Said, as an alert, when the account's keys were reset elsewhere: this page's keys no longer work. */
+const KEYS_RESET =
+  "Your account's keys were reset, on another device or in another tab. This page's keys no longer work and " +
+  "you were logged out everywhere else: log in again.";
 const TYPING_SHOWN_MS = 4000;
 // One formatter for every message's time: toLocaleTimeString builds a new one per call, a cost per message shown.
 const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
@@ -74,6 +80,8 @@ class ChatPage {
     this.lines = new WeakMap();
     /** @type {Map<string, {node: HTMLElement, text: string}>} each key-change line as last drawn */
     this.keyLines = new Map();
+    /** @type {Set<number>} people whose key changed, not shown in a dialog yet: not known to be in the open room */
+    this.unshownChanges = new Set();
     /** @type {Map<number, import("../chat/trust.js").Contact>} what is known of the open room's members' keys */
     this.contacts = new Map();
     /** @type {string | null} */
@@ -219,7 +227,10 @@ class ChatPage {
 
   /** A room's roster changed: redraw what shows it. @param {string} roomId */
   onRosterChanged(roomId) {
-    if (roomId === this.current) this.renderRoomHeader();
+    if (roomId !== this.current) return;
+    this.renderRoomHeader();
+    // The verified roster decides who is here: their keys are checked now (a change waiting for them is shown).
+    this.refreshTrust();
   }
 
   /** Sign the open room's member list (a room from before rosters), as its owner sees it in the members pane. */
@@ -321,6 +332,9 @@ class ChatPage {
     this.renderKeyWarnings();
     this.renderTranscript();
     this.renderRooms();
+    for (const contact of this.contacts.values()) {
+      if (contact.status === "changed" && this.unshownChanges.delete(contact.id)) this.onKeyChanged(contact);
+    }
   }
 
   renderKeyWarnings() {
@@ -345,7 +359,11 @@ class ChatPage {
   onKeyChanged(contact, { force = false } = {}) {
     const state = this.current ? this.client.rooms.get(this.current) : null;
     const here = state && this.client.members(state.room).some((m) => m.id === contact.id);
-    if (!here && !force) return;
+    if (!here && !force) {
+      // Perhaps only not known to be here yet (the room's roster still being checked): asked once it is.
+      this.unshownChanges.add(contact.id);
+      return;
+    }
     this.refreshTrust();
     if (document.getElementById("key-change-dialog")) return;
     showKeyChange(contact, {
@@ -631,6 +649,7 @@ class ChatPage {
     $("connection").dataset.status = status;
     // Too many sockets is a problem only the user can solve (close a tab): say it where problems are said.
     if (status === "too-many") this.showProblem(TOO_MANY_TABS);
+    else if (status === "keys-reset") this.showProblem(KEYS_RESET);
     else if ($("problem").textContent === TOO_MANY_TABS) this.showProblem("");
   }
 
@@ -776,6 +795,8 @@ async function main() {
     directory: new KeyDirectory(),
     accountKey: keys.accountKey,
     username,
+    // Keys stored before the id was kept with them: the server's word, which the trust store then has to match.
+    ownerId: keys.identity.id ?? (await getJson("/api/accounts/me")).user.id,
     keyVersion: keys.identity.key_version,
   });
   const client = new ChatClient({ socket, trust, keys, heads: new AccountHeads({ pins: trust.pins, username }) });

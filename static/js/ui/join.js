@@ -50,10 +50,17 @@ async function checkedRoom(secret, trust) {
   const steps = await verifyEntries({ room, entries, state: null, keyFor: (id, v) => trust.signingKeyFor(id, v) });
   const last = steps.at(-1);
   if (!last || last.state.link !== toBase64(publicRaw)) throw new Error("This invite link was closed or replaced.");
+  // The newest entry's meta must open through the link too: it vouches for the whole chain up to the head this
+  // visitor is about to sign after (entries the server appended with a key it made up would not carry it).
+  if (!(await openMetaWithLink(last.entry.body, { link: secret }).catch(() => null))) {
+    throw new Error("This room's member list cannot be confirmed through this link.");
+  }
   // The name as those with the right to it set it, read through the link (not whatever the last entry re-sealed).
+  // A name opens only in the entry it was sealed into: one that opens vouches for that entry and the chain before it,
+  // as someone holding the link made them; a genuine name moved into a chain the server made up does not open.
   const named = await authoritativeName(steps, (step) =>
     step.entry.body.meta.link_wrap
-      ? openMetaWithLink(step.entry.body.meta, { room, seq: step.entry.body.seq, link: secret }).catch(() => null)
+      ? openMetaWithLink(step.entry.body, { link: secret }).catch(() => null)
       : Promise.resolve(null),
   );
   if (!named) throw new Error("This room's name cannot be read through this link.");
@@ -88,6 +95,7 @@ async function main() {
     directory: new KeyDirectory(),
     accountKey: keys.accountKey,
     username: keys.username,
+    ownerId: keys.identity.id ?? me.id,
     keyVersion: keys.identity.key_version,
   });
   status.textContent = "Checking the room's signed member list…";
