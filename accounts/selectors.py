@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
-
-from django.utils.crypto import salted_hmac
 
 from accounts.keys import fingerprint
 from accounts.models import Identity, KeyEvent, TrustStore, User
@@ -37,16 +36,20 @@ def key_history(user_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def decoy_salt(username: str) -> bytes:
-    """A stable salt for a name with no account, so pre-login does not reveal which names exist."""
-    mac = salted_hmac("securechat.accounts.prelogin-salt", username.lower(), algorithm="sha256")
-    return mac.digest()[:KDF_SALT_BYTES]
+# The password KDF's salt is made in the browser from the username (static/js/crypto/kdf.js, usernameSalt).
+KDF_SALT_LABEL = b"securechat/kdf-salt/v1|"
+
+
+def username_salt(username: str) -> bytes:
+    """The salt the browser derives a password with: first 16 bytes of SHA-256(label + lower-cased username). Served
+    for a name with no account too, so pre-login does not reveal which names exist."""
+    return hashlib.sha256(KDF_SALT_LABEL + username.lower().encode()).digest()[:KDF_SALT_BYTES]
 
 
 def prelogin_kdf(username: str) -> Kdf:
     identity = identity_by_username(username)
     if identity is None:
-        return Kdf(salt=decoy_salt(username), iterations=KDF_MIN_ITERATIONS, algorithm=KDF_ALGORITHM)
+        return Kdf(salt=username_salt(username), iterations=KDF_MIN_ITERATIONS, algorithm=KDF_ALGORITHM)
     return Kdf(salt=bytes(identity.kdf_salt), iterations=identity.kdf_iterations, algorithm=identity.kdf_algorithm)
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent
-from accounts.selectors import decoy_salt
+from accounts.selectors import username_salt
 from accounts.tests.factories import api_client, b64, post, signup_body
 
 AUTH_KEY = bytes(range(32))
@@ -35,7 +35,9 @@ def test_prelogin_for_an_unknown_name_is_a_stable_decoy_shaped_like_a_real_answe
     other = post(api_client(), "/api/accounts/prelogin", {"username": "someone"}).json()
     assert first == second
     assert first["kdf"]["salt"] != other["kdf"]["salt"]
-    assert first["kdf"]["salt"] == b64(decoy_salt("nobody"))
+    # The salt a browser would derive for that name itself: like an account's, and telling nothing.
+    assert first["kdf"]["salt"] == b64(username_salt("nobody"))
+    assert username_salt("Alice").hex() == "0f0ea9d29caa11e42712c855b7f701c2"
     assert first["kdf"]["iterations"] == 600_000 and first["kdf"]["algorithm"] == "PBKDF2-SHA256"
 
 

@@ -18,6 +18,7 @@ import {
   parseRecoveryKey,
   PBKDF2_ITERATIONS,
   SALT_BYTES,
+  usernameSalt,
 } from "../../static/js/crypto/kdf.js";
 
 const FAST = 1000; // tests only; production uses PBKDF2_ITERATIONS
@@ -142,4 +143,12 @@ test("a password typed composed or decomposed derives the same auth key", async 
   const decomposed = composed.normalize("NFD");
   assert.notEqual(composed, decomposed);
   assert.deepEqual(await authKeyFor(composed, salt), await authKeyFor(decomposed, salt));
+});
+
+test("the password salt is made from the username, in any case: a known answer the server's selector shares", async () => {
+  const hex = (/** @type {Uint8Array} */ bytes) => Buffer.from(bytes).toString("hex");
+  assert.equal(hex(await usernameSalt("Alice")), "0f0ea9d29caa11e42712c855b7f701c2");
+  assert.equal(hex(await usernameSalt("alice")), hex(await usernameSalt("ALICE")));
+  assert.notEqual(hex(await usernameSalt("alice")), hex(await usernameSalt("alice2")));
+  assert.equal((await usernameSalt("bob")).length, SALT_BYTES);
 });

@@ -26,6 +26,7 @@ import {
   sealBundle,
   toBase64,
   unwrapAccountKey,
+  usernameSalt,
   verifyAgreementKey,
   wrapAccountKey,
 } from "../crypto/index.js";
@@ -135,6 +136,31 @@ export function checkKdf(kdf) {
   return { salt, iterations: kdf.iterations };
 }
 
+/**
+ * The KDF settings this browser derives a password with: its own salt, from the username.
+ * @param {string} username
+ * @returns {Promise<Kdf>}
+ */
+async function ownKdf(username) {
+  return { algorithm: KDF_ALGORITHM, salt: toBase64(await usernameSalt(username)), iterations: PBKDF2_ITERATIONS };
+}
+
+// Usernames whose accounts this browser has seen on the username salt: for them, a salt of the server's choosing is
+// refused rather than taken for one from before (docs/ACCOUNTS.md, "The password's salt").
+const OWN_SALT_SEEN = "securechat.own-salt";
+
+/** @param {string} username */
+function ownSaltSeen(username) {
+  return (localStorage.getItem(OWN_SALT_SEEN) ?? "").split(" ").includes(username.toLowerCase());
+}
+
+/** @param {string} username */
+function rememberOwnSalt(username) {
+  if (ownSaltSeen(username)) return;
+  const known = (localStorage.getItem(OWN_SALT_SEEN) ?? "").split(" ").filter(Boolean);
+  localStorage.setItem(OWN_SALT_SEEN, [...known, username.toLowerCase()].join(" "));
+}
+
 // --- flows -------------------------------------------------------------------------------------
 
 /**
@@ -146,7 +172,7 @@ export function checkKdf(kdf) {
 async function makeIdentity(username, password, onProgress) {
   const total = 4;
   onProgress(1, total, "Deriving keys from your password…");
-  const kdf = { algorithm: KDF_ALGORITHM, salt: toBase64(randomBytes(SALT_BYTES)), iterations: PBKDF2_ITERATIONS };
+  const kdf = await ownKdf(username);
   const derived = await derivePasswordKeys(password, kdf);
 
   onProgress(2, total, "Generating identity keys…");
@@ -191,6 +217,7 @@ export async function signUp({ username, password, onProgress = () => {} }) {
   // Open what the server stored, as a log-in would: proves the round trip and stores
   // non-extractable copies instead of the extractable keys generated above.
   await openSession(user, made.wrapKey, username);
+  rememberOwnSalt(username);
   await Pins.create({ accountKey: made.accountKey, username: user.username, ownerId: user.id, keyVersion: user.key_version });
   return { user, recoveryKey: made.recoveryKey };
 }
@@ -264,8 +291,19 @@ function emptyPins(me, accountKey) {
 export async function logIn({ username, password, onProgress = () => {} }) {
   const total = 4;
   onProgress(1, total, "Fetching your password settings…");
-  const { kdf } = await postJson("/api/accounts/prelogin", { username });
-  checkKdf(kdf);
+  const { kdf: served } = await postJson("/api/accounts/prelogin", { username });
+  checkKdf(served);
+  const own = await ownKdf(username);
+  // Another salt than the username's is an account from before it, or the server's trick: refused where this
+  // browser has seen the account on its own salt, else used once to move the account to it.
+  const before = served.salt !== own.salt;
+  if (before && ownSaltSeen(username)) {
+    throw new KdfRefusedError(
+      "Refusing to log in: the server asked for a password salt of its own choosing, for an account that uses the " +
+        "one made from its username. Nothing derived from your password was sent.",
+    );
+  }
+  const kdf = before ? served : { ...own, iterations: served.iterations };
 
   onProgress(2, total, "Deriving keys from your password…");
   const derived = await derivePasswordKeys(password, kdf);
@@ -274,7 +312,46 @@ export async function logIn({ username, password, onProgress = () => {} }) {
   const { user } = await postJson("/api/accounts/login", { username, auth_key: toBase64(derived.authKey) });
 
   onProgress(4, total, "Opening your keys…");
+  if (before) return moveToOwnSalt(user, username, password, derived, own, onProgress);
+  rememberOwnSalt(username);
   return openSession(user, derived.wrapKey, username);
+}
+
+/**
+ * An account from before the username salt, just logged in: its account key is wrapped again under keys from the
+ * same password and the username salt, as a password change does; nothing else changes, nothing becomes unreadable.
+ * @param {OwnIdentity} user
+ * @param {string} typed the username as typed at log-in
+ * @param {string} password
+ * @param {{authKey: Uint8Array, wrapKey: CryptoKey}} old
+ * @param {Kdf} own
+ * @param {OnProgress} onProgress
+ * @returns {Promise<OwnIdentity>}
+ */
+async function moveToOwnSalt(user, typed, password, old, own, onProgress) {
+  onProgress(4, 4, "Updating your password settings…");
+  const username = checkOwner(user?.username, typed);
+  let accountKey;
+  try {
+    accountKey = await unwrapAccountKey(old.wrapKey, user.account_key_by_password, aadAccountKeyByPassword(username), {
+      extractable: true,
+    });
+  } catch (error) {
+    if (!(error instanceof IntegrityError)) throw error;
+    throw new KeyMismatchError("Your keys could not be opened: the server sent data that does not authenticate.", {
+      cause: error,
+    });
+  }
+  const next = await derivePasswordKeys(password, own);
+  const byPassword = await wrapAccountKey(next.wrapKey, accountKey, aadAccountKeyByPassword(username));
+  const { user: moved } = await postJson("/api/accounts/password", {
+    current_auth_key: toBase64(old.authKey),
+    auth_key: toBase64(next.authKey),
+    kdf: own,
+    account_key_by_password: byPassword,
+  });
+  rememberOwnSalt(username);
+  return openSession(moved, next.wrapKey, username);
 }
 
 /**
@@ -302,7 +379,7 @@ export async function changePassword({ currentPassword, newPassword, onProgress 
   }
 
   onProgress(2, total, "Deriving keys from the new password…");
-  const kdf = { algorithm: KDF_ALGORITHM, salt: toBase64(randomBytes(SALT_BYTES)), iterations: PBKDF2_ITERATIONS };
+  const kdf = await ownKdf(me.username);
   const next = await derivePasswordKeys(newPassword, kdf);
 
   onProgress(3, total, "Re-wrapping your account key…");
@@ -315,6 +392,7 @@ export async function changePassword({ currentPassword, newPassword, onProgress 
     kdf,
     account_key_by_password: byPassword,
   });
+  rememberOwnSalt(me.username);
   return openSession(user, next.wrapKey, me.username);
 }
 
@@ -356,7 +434,7 @@ export async function recoverAccount({ username, recoveryKey, newPassword, onPro
   }
 
   onProgress(2, total, "Deriving keys from the new password…");
-  const kdf = { algorithm: KDF_ALGORITHM, salt: toBase64(randomBytes(SALT_BYTES)), iterations: PBKDF2_ITERATIONS };
+  const kdf = await ownKdf(canonical);
   const next = await derivePasswordKeys(newPassword, kdf);
 
   onProgress(3, total, "Re-wrapping your account key…");
@@ -370,6 +448,7 @@ export async function recoverAccount({ username, recoveryKey, newPassword, onPro
     kdf,
     account_key_by_password: byPassword,
   });
+  rememberOwnSalt(canonical);
   return openSession(user, next.wrapKey, canonical);
 }
 

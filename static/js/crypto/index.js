@@ -31,6 +31,7 @@ export {
   PBKDF2_ITERATIONS,
   RECOVERY_KEY_BYTES,
   SALT_BYTES,
+  usernameSalt,
 } from "./kdf.js";
 export { IntegrityError, IV_BYTES, open, openJson, seal, sealJson } from "./aead.js";
 export { generateAccountKey, unwrapAccountKey, wrapAccountKey } from "./accountkey.js";

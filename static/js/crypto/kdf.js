@@ -3,7 +3,7 @@
 // only the auth key (32 bytes) is ever sent to the server.
 
 import { fromBase32, randomBytes, toBase32, utf8 } from "./encoding.js";
-import { INFO_AUTH, INFO_RECOVERY_AUTH, INFO_RECOVERY_WRAP, INFO_WRAP } from "./labels.js";
+import { INFO_AUTH, INFO_RECOVERY_AUTH, INFO_RECOVERY_WRAP, INFO_WRAP, LABEL_KDF_SALT } from "./labels.js";
 
 export { INFO_AUTH, INFO_RECOVERY_AUTH, INFO_RECOVERY_WRAP, INFO_WRAP } from "./labels.js";
 
@@ -49,6 +49,19 @@ export async function deriveMasterKey(password, saltBytes, iterations = PBKDF2_I
     256,
   );
   return subtle.importKey("raw", bits, "HKDF", false, ["deriveBits", "deriveKey"]);
+}
+
+/**
+ * The password KDF's salt, made here from the username: never the server's choice, which could hand every account
+ * one salt and test each password guess against all of them at once. Unique per account (usernames are, without
+ * regard to case), and the same in every browser.
+ * @param {string} username
+ * @returns {Promise<Uint8Array>} SALT_BYTES bytes: the first of SHA-256(LABEL_KDF_SALT + username in lower case)
+ */
+export async function usernameSalt(username) {
+  if (typeof username !== "string" || username.length === 0) throw new TypeError("the salt needs a username");
+  const digest = await subtle.digest("SHA-256", utf8(LABEL_KDF_SALT + username.toLowerCase()));
+  return new Uint8Array(digest).subarray(0, SALT_BYTES);
 }
 
 /**

@@ -6,6 +6,8 @@ export const INFO_AUTH = "securechat/auth/v1";
 export const INFO_WRAP = "securechat/wrap/v1";
 export const INFO_RECOVERY_AUTH = "securechat/recovery-auth/v1";
 export const INFO_RECOVERY_WRAP = "securechat/recovery-wrap/v1";
+/** The password KDF's salt is SHA-256 of this label and the lower-cased username (first 16 bytes). */
+export const LABEL_KDF_SALT = "securechat/kdf-salt/v1|";
 
 export const LABEL_AGREEMENT_KEY = "securechat/agreement-key/v1|";
 export const LABEL_FINGERPRINT = "securechat/fingerprint/v1|";
