@@ -491,3 +491,16 @@ test("two first sights at once cannot pin one name for two accounts", async () =
   assert.ok(results.some((r) => r.status === "rejected" && r.reason instanceof PinError));
   assert.equal(pins.userIds().length, 1);
 });
+
+test("a reset's re-sealed store pins the owner's new key as current and keeps the old one for old messages", async () => {
+  const { server, load, seenBackend } = await setup();
+  const pins = await load();
+  const before = await directoryEntry(1, "alice");
+  await pins.pin(before);
+  const after = await directoryEntry(1, "alice", 2);
+  const newKey = await generateAccountKey();
+  server.sealed = await pins.sealedFor(newKey, { owner: after });
+  const reopened = await Pins.load({ accountKey: newKey, username: "alice", ownerId: 1, fetchJson: server.fetchJson, seenBackend });
+  assert.equal(reopened.check(after), "same");
+  assert.deepEqual(reopened.acceptedSigningKeys(1), [before.signing_public_key, after.signing_public_key]);
+});

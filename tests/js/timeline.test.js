@@ -99,3 +99,17 @@ test("a member's accepted key change is a line before the first message sent aft
   const early = timeline({ messages: [messages[1]], steps: [], reachedStart: false, oldestId: 8, keyChanges });
   assert.deepEqual(order(early), ["m8"]);
 });
+
+test("messages in a row that only my keys from before my reset could open are one quiet item", async () => {
+  const unreadable = (/** @type {number} */ id) => ({ ...message(id, { v: 1 }), status: "failed", reason: "before_reset" });
+  const items = timeline({
+    messages: [unreadable(1), unreadable(2), message(3, { v: 1 }), unreadable(4)],
+    steps: [],
+    reachedStart: true,
+    oldestId: 1,
+  });
+  assert.deepEqual(
+    items.map((i) => (i.type === "reset" ? `reset×${i.count}` : i.type === "message" ? `m${i.message.id}` : i.type)),
+    ["reset×2", "m3", "reset×1"],
+  );
+});

@@ -238,7 +238,15 @@ export async function resetIdentity({ username, proof, newPassword, onProgress =
   const pins = await currentPins(me);
   const made = await makeIdentity(username, newPassword, (step, _total, label) => onProgress(step + 1, 5, label));
   onProgress(5, 5, "Replacing your keys…");
-  const trustStore = await pins.sealedFor(made.accountKey);
+  const owner = {
+    id: me.id,
+    username: me.username,
+    signing_public_key: made.body.signing_public_key,
+    agreement_public_key: made.body.agreement_public_key,
+    agreement_signature: made.body.agreement_signature,
+    key_version: me.key_version + 1,
+  };
+  const trustStore = await pins.sealedFor(made.accountKey, { owner });
   const { user } = await postJson("/api/accounts/reset", { ...made.body, ...proven, trust_store: trustStore });
   await keystore.wipe();
   await openSession(user, made.wrapKey, username);

@@ -451,6 +451,10 @@ export class ChatClient extends EventTarget {
       const checked = await this.againstRoster(roomId, env);
       return { ...message, ...checked, text: checked.status === "sent" ? text : null, signedWith: signingKey };
     }
+    // Genuine (the signature verified) but for my keys from before my own reset: no fault of anyone's.
+    if ((reason === "decrypt_failed" || reason === "no_wrap") && this.#beforeMyReset(env.sent_at)) {
+      return { ...message, reason: "before_reset" };
+    }
     if (reason === "bad_signature" && sender.status === "changed" && sender.served) {
       // Signed by the key the server serves now, which the user has not accepted.
       const byNewKey = await this.openWith(roomId, env, sender.served.signing_public_key).then(
@@ -460,6 +464,15 @@ export class ChatClient extends EventTarget {
       if (byNewKey) reason = "key_not_accepted";
     }
     return { ...message, reason };
+  }
+
+  /**
+   * Whether a message was sent before this account last reset its keys (the time its current key was accepted).
+   * @param {number} sentAt
+   */
+  #beforeMyReset(sentAt) {
+    const own = this.userId === null ? [] : this.trust.pins.keysOf(this.userId);
+    return own.length > 1 && sentAt < Date.parse(/** @type {any} */ (own.at(-1)).accepted_at);
   }
 
   /**

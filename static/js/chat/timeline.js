@@ -17,7 +17,8 @@ export const CLOCK_SKEW_MS = 10 * 60 * 1000;
 const QUIET = new Set(["reseal"]);
 
 /**
- * @typedef {{key: string, id: number | null, status: string, envelope: any, sentAt: number}} Message a message of the chat client
+ * @typedef {{key: string, id: number | null, status: string, reason?: string | null, envelope: any,
+ *   sentAt: number}} Message a message of the chat client
  *   (client.js, which imports this module: naming its type here would make the hashed static files depend on each
  *   other)
  * @typedef {import("../roster/chain.js").Step} Step
@@ -25,7 +26,9 @@ const QUIET = new Set(["reseal"]);
  * @typedef {{user: number, at: number, keyVersion: number}} KeyChange a member's key this account accepted in place
  *   of an older one, and when (ms)
  * @typedef {{type: "message", key: string, message: Message, warning: Warning} |
- *   {type: "roster", key: string, step: Step} | {type: "key", key: string, change: KeyChange}} Item
+ *   {type: "roster", key: string, step: Step} | {type: "key", key: string, change: KeyChange} |
+ *   {type: "reset", key: string, count: number}} Item `reset`: messages in a row that were encrypted for this
+ *   account's keys from before its own key reset, which it can no longer open (one quiet line, not a warning each)
  */
 
 /**
@@ -60,7 +63,25 @@ export function timeline({ messages, steps, reachedStart, oldestId, keyChanges =
     placed.push({ at, item: { type: "key", key: `key:${change.user}:${change.keyVersion}`, change } });
   }
   // Stable: lines at one place stay in seq order, pending messages in the order they were written.
-  return placed.sort((a, b) => a.at - b.at).map(({ item }) => item);
+  return foldedBeforeReset(placed.sort((a, b) => a.at - b.at).map(({ item }) => item));
+}
+
+/**
+ * Messages in a row that only a key from before this account's reset could open, as one item.
+ * @param {Item[]} items
+ * @returns {Item[]}
+ */
+function foldedBeforeReset(items) {
+  /** @type {Item[]} */
+  const folded = [];
+  for (const item of items) {
+    const unreadable = item.type === "message" && item.message.reason === "before_reset";
+    const last = folded.at(-1);
+    if (unreadable && last?.type === "reset") last.count += 1;
+    else if (unreadable) folded.push({ type: "reset", key: `reset:${item.key}`, count: 1 });
+    else folded.push(item);
+  }
+  return folded;
 }
 
 /**

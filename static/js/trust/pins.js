@@ -139,13 +139,18 @@ export class Pins {
 
   /**
    * These pins, sealed as the store of the same account under another account key (a key reset makes a new one):
-   * the counter goes on, so no browser takes the new store for an older one.
+   * the counter goes on, so no browser takes the new store for an older one. `owner`: the owner's new identity,
+   * accepted in the sealed copy, so their own old key stays pinned (their old messages still verify) and their new
+   * one is current (no "your key changed" to themselves).
    * @param {CryptoKey} accountKey
+   * @param {{owner?: PublicIdentity}} [options]
    * @returns {Promise<Sealed>}
    */
-  async sealedFor(accountKey) {
+  async sealedFor(accountKey, { owner } = {}) {
     const counter = Math.max(this.#state.counter, await this.#seen.highest()) + 1;
-    return sealJson(accountKey, { ...this.#state, counter }, aadTrust(this.#username));
+    const pins = { ...this.#state.pins };
+    if (owner) pins[userKey(owner.id)] = withAccepted(pins[userKey(owner.id)], await this.#keyOf(owner), owner.username);
+    return sealJson(accountKey, { ...this.#state, pins, counter }, aadTrust(this.#username));
   }
 
   /** Server version of the last blob read or written (0: none yet). */
@@ -280,9 +285,7 @@ export class Pins {
     }
     const status = this.check(identity);
     if (status === "same") return;
-    const pin = this.#state.pins[id];
-    const older = pin ? pin.keys.filter((k) => k.signing_public_key !== key.signing_public_key) : [];
-    this.#state.pins[id] = { username: identity.username, keys: [...older, key], verified: false };
+    this.#state.pins[id] = withAccepted(this.#state.pins[id], key, identity.username);
     await this.save();
   }
 
@@ -429,6 +432,18 @@ export class Pins {
       accepted_at: new Date(this.#now()).toISOString(),
     };
   }
+}
+
+/**
+ * A pin with `key` accepted as the current one: the older keys stay (for old messages), verification does not.
+ * @param {Pin | undefined} pin
+ * @param {PinnedKey} key
+ * @param {string} username
+ * @returns {Pin}
+ */
+function withAccepted(pin, key, username) {
+  const older = pin ? pin.keys.filter((k) => k.signing_public_key !== key.signing_public_key) : [];
+  return { username, keys: [...older, key], verified: false };
 }
 
 /**

@@ -509,7 +509,8 @@ class ChatPage {
     for (const item of this.client.timeline(this.current)) {
       if (item.type === "message") nodes.push(this.messageNode(item.message, item.warning));
       else if (item.type === "roster") nodes.push(this.lineNode(item.step));
-      else nodes.push(this.keyLineNode(item.key, item.change));
+      else if (item.type === "key") nodes.push(this.keyLineNode(item.key, item.change));
+      else nodes.push(this.resetLineNode(item.key, item.count));
     }
     showInOrder(transcript, nodes);
     // Whether a room without a roster may be written to depends on its history (`usableUnsigned`).
@@ -562,6 +563,20 @@ class ChatPage {
     const known = this.keyLines.get(key);
     if (known?.text === text) return known.node;
     const node = conversationLine(text, change.at, { class: "roster-line key-line" });
+    this.keyLines.set(key, { node, text });
+    return node;
+  }
+
+  /**
+   * Messages encrypted for my keys from before my reset, in a row: one quiet line.
+   * @param {string} key
+   * @param {number} count
+   */
+  resetLineNode(key, count) {
+    const text = `${count === 1 ? "1 message" : `${count} messages`} sent before your key reset: encrypted for your old keys, which no longer open them.`;
+    const known = this.keyLines.get(key);
+    if (known?.text === text) return known.node;
+    const node = el("p", { class: "roster-line reset-line" }, [el("span", { class: "line-text" }, [text])]);
     this.keyLines.set(key, { node, text });
     return node;
   }
