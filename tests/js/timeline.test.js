@@ -37,7 +37,9 @@ function message(id, { v = 2, seq = 2, sentAt = T } = {}) {
 const warnings = (items) => items.filter((i) => i.type === "message").map((i) => [i.message.id, i.warning]);
 /** @param {any[]} items */
 const order = (items) =>
-  items.map((i) => (i.type === "message" ? `m${i.message.id}` : i.type === "key" ? "key" : `e${i.step.entry.body.seq}`));
+  items
+    .filter((i) => i.type !== "day")
+    .map((i) => (i.type === "message" ? `m${i.message.id}` : i.type === "key" ? "key" : `e${i.step.entry.body.seq}`));
 
 test("changes sit where they were stored, and messages wrapped for the new list come after them", async () => {
   const steps = await removal(7);
@@ -107,9 +109,20 @@ test("messages in a row that only my keys from before my reset could open are on
     steps: [],
     reachedStart: true,
     oldestId: 1,
-  });
+  }).filter((i) => i.type !== "day");
   assert.deepEqual(
     items.map((i) => (i.type === "reset" ? `reset×${i.count}` : i.type === "message" ? `m${i.message.id}` : i.type)),
     ["reset×2", "m3", "reset×1"],
   );
+});
+
+test("each day's first message is preceded by that day's date", () => {
+  const day = 24 * 60 * 60 * 1000;
+  const messages = [message(1, { v: 1, sentAt: T }), message(2, { v: 1, sentAt: T + 60_000 }), message(3, { v: 1, sentAt: T + day })];
+  const items = timeline({ messages, steps: [], reachedStart: true, oldestId: 1 });
+  assert.deepEqual(
+    items.map((i) => (i.type === "day" ? "day" : `m${/** @type {any} */ (i).message.id}`)),
+    ["day", "m1", "m2", "day", "m3"],
+  );
+  assert.equal(/** @type {any} */ (items[3]).at, T + day);
 });

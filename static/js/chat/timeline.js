@@ -27,7 +27,8 @@ const QUIET = new Set(["reseal"]);
  *   of an older one, and when (ms)
  * @typedef {{type: "message", key: string, message: Message, warning: Warning} |
  *   {type: "roster", key: string, step: Step} | {type: "key", key: string, change: KeyChange} |
- *   {type: "reset", key: string, count: number}} Item `reset`: messages in a row that were encrypted for this
+ *   {type: "reset", key: string, count: number} | {type: "day", key: string, at: number}} Item `day`: where a new
+ *   day (in local time) begins, before its first message `reset`: messages in a row that were encrypted for this
  *   account's keys from before its own key reset, which it can no longer open (one quiet line, not a warning each)
  */
 
@@ -63,7 +64,28 @@ export function timeline({ messages, steps, reachedStart, oldestId, keyChanges =
     placed.push({ at, item: { type: "key", key: `key:${change.user}:${change.keyVersion}`, change } });
   }
   // Stable: lines at one place stay in seq order, pending messages in the order they were written.
-  return foldedBeforeReset(placed.sort((a, b) => a.at - b.at).map(({ item }) => item));
+  return withDays(foldedBeforeReset(placed.sort((a, b) => a.at - b.at).map(({ item }) => item)));
+}
+
+/**
+ * A `day` item before the first message of each day (by its signed time, in local time).
+ * @param {Item[]} items
+ * @returns {Item[]}
+ */
+function withDays(items) {
+  /** @type {Item[]} */
+  const out = [];
+  let shown = "";
+  for (const item of items) {
+    if (item.type === "message") {
+      const date = new Date(item.message.sentAt);
+      const day = `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+      if (day !== shown) out.push({ type: "day", key: `day:${day}`, at: item.message.sentAt });
+      shown = day;
+    }
+    out.push(item);
+  }
+  return out;
 }
 
 /**

@@ -48,6 +48,8 @@ const KEYS_RESET =
 const TYPING_SHOWN_MS = 4000;
 // One formatter for every message's time: toLocaleTimeString builds a new one per call, a cost per message shown.
 const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+// The date above each day's first message: "Friday, 4 December 2026" in the reader's language.
+const DAY_FORMAT = new Intl.DateTimeFormat([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
 const TOO_MANY_TABS =
   "You have too many SecureChat tabs or devices open at once. Close one; this page connects as soon as there is room.";
 
@@ -78,7 +80,7 @@ class ChatPage {
     this.membership = membership;
     /** @type {WeakMap<object, {node: HTMLElement, text: string}>} each roster line as last drawn, by its step */
     this.lines = new WeakMap();
-    /** @type {Map<string, {node: HTMLElement, text: string}>} each key-change line as last drawn */
+    /** @type {Map<string, {node: HTMLElement, text: string}>} each key-change, reset and day line as last drawn */
     this.keyLines = new Map();
     /** @type {Set<number>} people whose key changed, not shown in a dialog yet: not known to be in the open room */
     this.unshownChanges = new Set();
@@ -510,6 +512,7 @@ class ChatPage {
       if (item.type === "message") nodes.push(this.messageNode(item.message, item.warning));
       else if (item.type === "roster") nodes.push(this.lineNode(item.step));
       else if (item.type === "key") nodes.push(this.keyLineNode(item.key, item.change));
+      else if (item.type === "day") nodes.push(this.dayNode(item.key, item.at));
       else nodes.push(this.resetLineNode(item.key, item.count));
     }
     showInOrder(transcript, nodes);
@@ -577,6 +580,20 @@ class ChatPage {
     const known = this.keyLines.get(key);
     if (known?.text === text) return known.node;
     const node = el("p", { class: "roster-line reset-line" }, [el("span", { class: "line-text" }, [text])]);
+    this.keyLines.set(key, { node, text });
+    return node;
+  }
+
+  /**
+   * Where a day begins: its date, as a separator of the conversation.
+   * @param {string} key
+   * @param {number} at ms, a time on that day
+   */
+  dayNode(key, at) {
+    const text = DAY_FORMAT.format(new Date(at));
+    const known = this.keyLines.get(key);
+    if (known?.text === text) return known.node;
+    const node = el("p", { class: "day-separator", role: "separator", "aria-label": text }, [text]);
     this.keyLines.set(key, { node, text });
     return node;
   }
