@@ -139,10 +139,10 @@ def test_history_shows_after_a_reload_and_in_a_fresh_browser_after_log_in(people
     expect(messages(elsewhere.page).locator(".sender")).to_have_text([alice.username, "You", alice.username])
     expect(messages(elsewhere.page)).to_have_class([SENT] * 3)
     expect(warnings(elsewhere.page)).to_have_count(0)
-    # Each day's messages under a separator with that day's date, as the reader's browser writes it (computed from
-    # the messages' own times: a run that crosses midnight has two).
+    # Each day under a separator with its date, as the reader's browser writes it (computed from the messages' and
+    # the lines' own times: a run that crosses midnight has two).
     days = elsewhere.page.evaluate(
-        """() => [...new Set([...document.querySelectorAll("article.message time")].map((t) =>
+        """() => [...new Set([...document.querySelectorAll("article.message time, .roster-line time")].map((t) =>
             new Intl.DateTimeFormat([], {weekday: "long", day: "numeric", month: "long", year: "numeric"})
                 .format(new Date(t.dateTime))))]"""
     )

@@ -68,7 +68,7 @@ export function timeline({ messages, steps, reachedStart, oldestId, keyChanges =
 }
 
 /**
- * A `day` item before the first message of each day (by its signed time, in local time).
+ * A `day` item before the first message or line of each day (by its signed time, in local time).
  * @param {Item[]} items
  * @returns {Item[]}
  */
@@ -77,15 +77,24 @@ function withDays(items) {
   const out = [];
   let shown = "";
   for (const item of items) {
-    if (item.type === "message") {
-      const date = new Date(item.message.sentAt);
+    const at = timeOf(item);
+    if (at !== null) {
+      const date = new Date(at);
       const day = `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
-      if (day !== shown) out.push({ type: "day", key: `day:${day}`, at: item.message.sentAt });
+      if (day !== shown) out.push({ type: "day", key: `day:${day}`, at });
       shown = day;
     }
     out.push(item);
   }
   return out;
+}
+
+/** @param {Item} item @returns {number | null} when it happened, as signed (ms) */
+function timeOf(item) {
+  if (item.type === "message") return item.message.sentAt;
+  if (item.type === "roster") return item.step.entry.body.at;
+  if (item.type === "key") return item.change.at;
+  return null;
 }
 
 /**
