@@ -7,6 +7,7 @@ that the page refuses with a blocking alert naming the trust store, and trusts a
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -115,3 +116,54 @@ def test_a_reset_needs_the_password_and_logs_out_every_other_session_saying_why(
     open_chat(bob, "/rooms/")
     expect(page.locator("#connection")).to_have_text("Connected", timeout=CHAT_TIMEOUT_MS)
     expect(problem(page)).to_be_hidden()
+
+
+def fill_reset_form(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/accounts/reset/")
+    page.get_by_label("Current password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill(PASSWORD + " new")
+    page.get_by_label("Confirm new password", exact=True).fill(PASSWORD + " new")
+    page.get_by_label("I understand that my old messages will become unreadable").check()
+
+
+def test_a_reset_stops_when_the_trust_store_cannot_be_opened_rather_than_forget_every_pin(people: People) -> None:
+    """The server answers the store with null during a reset: sealing an empty one would be accepted everywhere and
+    forget every pin. The reset stops instead, unless the user chooses to start with no trusted keys."""
+    alice, bob = people.sign_up("alice"), people.sign_up("bob")
+    share_room(alice, bob, "Kept pins")
+    page = alice.page
+
+    def emptied(route: Route) -> None:
+        if route.request.method == "GET":
+            route.fulfill(status=200, content_type="application/json", body=json.dumps({"version": 1, "sealed": None}))
+        else:
+            route.continue_()
+
+    page.route("**/api/accounts/trust", emptied)
+    fill_reset_form(page, alice.base_url)
+    page.get_by_role("button", name="Reset my keys").click()
+    expect(page.get_by_role("alert").filter(has_text="Nothing was changed")).to_contain_text(
+        "trust store", timeout=FLOW_TIMEOUT_MS
+    )
+    assert Identity.objects.get(user__username=alice.username).key_version == 1
+
+    page.get_by_label("Start with no trusted keys").check()
+    page.get_by_role("button", name="Reset my keys").click()
+    expect(page.get_by_label("Recovery key", exact=True)).to_be_visible(timeout=FLOW_TIMEOUT_MS)
+    assert Identity.objects.get(user__username=alice.username).key_version == 2
+
+
+def test_a_reset_proves_the_password_with_the_username_salt_not_one_the_server_serves(people: People) -> None:
+    alice = people.sign_up("alice")
+
+    def fixed_salt(route: Route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        body["user"]["kdf"]["salt"] = base64.b64encode(bytes(16)).decode()
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    alice.page.route("**/api/accounts/me", fixed_salt)
+    fill_reset_form(alice.page, alice.base_url)
+    alice.page.get_by_role("button", name="Reset my keys").click()
+    expect(alice.page.get_by_label("Recovery key", exact=True)).to_be_visible(timeout=FLOW_TIMEOUT_MS)
+    assert Identity.objects.get(user__username=alice.username).key_version == 2

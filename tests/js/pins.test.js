@@ -36,7 +36,8 @@ class FakeTrustServer {
   /** @param {string} path @param {any} body */
   putJson = async (path, body) => {
     assert.equal(path, TRUST_PATH);
-    assert.deepEqual(Object.keys(body).sort(), ["sealed", "version"]);
+    assert.ok(["sealed", "version"].every((key) => key in body));
+    assert.ok(Object.keys(body).every((key) => ["key_version", "sealed", "version"].includes(key)));
     assert.equal(fromBase64(body.sealed.iv).length, 12);
     await pause();
     this.puts++;
@@ -95,6 +96,7 @@ async function setup(owner = "alice") {
     accountKey,
     username,
     ownerId: 1,
+    keyVersion: 1,
     fetchJson: server.fetchJson,
     putJson: server.putJson,
     now,
@@ -158,7 +160,7 @@ test("every write raises the counter past what this browser saw; a reset re-seal
   const newKey = await generateAccountKey();
   server.sealed = await pins.sealedFor(newKey);
   assert.equal(await counter(newKey), 3);
-  const after = await Pins.load({ accountKey: newKey, username: "alice", ownerId: 1, fetchJson: server.fetchJson, seenBackend });
+  const after = await Pins.load({ accountKey: newKey, username: "alice", ownerId: 1, keyVersion: 2, fetchJson: server.fetchJson, seenBackend });
   assert.deepEqual(after.userIds(), ["7"], "the pins go on, and the old key's record does not block the new store");
 });
 
@@ -500,7 +502,32 @@ test("a reset's re-sealed store pins the owner's new key as current and keeps th
   const after = await directoryEntry(1, "alice", 2);
   const newKey = await generateAccountKey();
   server.sealed = await pins.sealedFor(newKey, { owner: after });
-  const reopened = await Pins.load({ accountKey: newKey, username: "alice", ownerId: 1, fetchJson: server.fetchJson, seenBackend });
+  const reopened = await Pins.load({ accountKey: newKey, username: "alice", ownerId: 1, keyVersion: 2, fetchJson: server.fetchJson, seenBackend });
   assert.equal(reopened.check(after), "same");
   assert.deepEqual(reopened.acceptedSigningKeys(1), [before.signing_public_key, after.signing_public_key]);
+});
+
+test("this browser's record stops the server from serving keys from before a reset, another id, or another key", async () => {
+  const { server, accountKey, options } = await setup();
+  const pins = await Pins.load(options());
+  await pins.pin(await directoryEntry(7, "bob"));
+  // After a reset (key version 2) in this browser, the server serves the old keys again (the same password).
+  const newKey = await generateAccountKey();
+  const old = structuredClone(server.sealed);
+  const resealed = await pins.sealedFor(newKey);
+  server.sealed = resealed;
+  await Pins.load(options("alice", { accountKey: newKey, keyVersion: 2 }));
+  server.sealed = old;
+  await assert.rejects(Pins.load(options("alice", { accountKey, keyVersion: 1 })), storeError("older"));
+  // The same keys, but the server now says this account is another user id: the v1-era store would pass as its.
+  server.sealed = resealed;
+  await assert.rejects(Pins.load(options("alice", { accountKey: newKey, keyVersion: 2, ownerId: 99 })), storeError("foreign"));
+  server.sealed = await sealJson(newKey, { v: 1, pins: {} }, aadTrust("alice"));
+  await assert.rejects(Pins.load(options("alice", { accountKey: newKey, keyVersion: 2, ownerId: 99 })), storeError("foreign"));
+  // Another account key at the same key version: the record does not open.
+  await assert.rejects(
+    Pins.load(options("alice", { accountKey: await generateAccountKey(), keyVersion: 2 })),
+    (error) => error instanceof TrustStoreError,
+  );
+  assert.ok(accountKey);
 });

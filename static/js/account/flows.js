@@ -227,19 +227,19 @@ export async function signUp({ username, password, onProgress = () => {} }) {
  * hold the password or the recovery key: a new password, a new recovery key, new identity keys. Old messages become
  * unreadable. The pins this browser can open go on, sealed under the new account key.
  * @param {{username: string, proof: {password?: string, recoveryKey?: string}, newPassword: string,
- *          onProgress?: OnProgress}} options
- * @returns {Promise<{user: OwnIdentity, recoveryKey: string, pinsKept: boolean}>} `pinsKept`: false when the trust
- *   store could not be opened (the reset then starts an empty one)
+ *          startEmpty?: boolean, onProgress?: OnProgress}} options `startEmpty`: the user chose to forget every pin
+ *   (their trust store is lost); otherwise a store that cannot be opened stops the reset
+ * @returns {Promise<{user: OwnIdentity, recoveryKey: string, pinsKept: boolean}>}
  */
-export async function resetIdentity({ username, proof, newPassword, onProgress = () => {} }) {
+export async function resetIdentity({ username, proof, newPassword, startEmpty = false, onProgress = () => {} }) {
   onProgress(1, 5, "Checking your current password or recovery key…");
   const { user: me } = await getJson("/api/accounts/me");
   const proven = await resetProof(proof, me);
-  const pins = await currentPins(me);
+  const pins = await currentPins(me, startEmpty);
   const made = await makeIdentity(username, newPassword, (step, _total, label) => onProgress(step + 1, 5, label));
   onProgress(5, 5, "Replacing your keys…");
   const owner = {
-    id: me.id,
+    id: pins.ownerId,
     username: me.username,
     signing_public_key: made.body.signing_public_key,
     agreement_public_key: made.body.agreement_public_key,
@@ -250,16 +250,20 @@ export async function resetIdentity({ username, proof, newPassword, onProgress =
   const { user } = await postJson("/api/accounts/reset", { ...made.body, ...proven, trust_store: trustStore });
   await keystore.wipe();
   await openSession(user, made.wrapKey, username);
-  return { user, recoveryKey: made.recoveryKey, pinsKept: pins.version > 0 };
+  return { user, recoveryKey: made.recoveryKey, pinsKept: !startEmpty };
 }
 
 /**
+ * The proof a reset needs, derived here with the username's salt (never the salt the server serves with `me`).
  * @param {{password?: string, recoveryKey?: string}} proof
  * @param {OwnIdentity & {id: number}} me
  * @returns {Promise<{current_auth_key: string} | {current_recovery_auth: string}>}
  */
 async function resetProof(proof, me) {
-  if (proof.password) return { current_auth_key: toBase64((await derivePasswordKeys(proof.password, me.kdf)).authKey) };
+  if (proof.password) {
+    const kdf = { ...(await ownKdf(me.username)), iterations: checkKdf(me.kdf).iterations };
+    return { current_auth_key: toBase64((await derivePasswordKeys(proof.password, kdf)).authKey) };
+  }
   if (!proof.recoveryKey) {
     throw new AccountError("Enter your current password or your recovery key.", { field: "current_auth_key" });
   }
@@ -271,25 +275,32 @@ async function resetProof(proof, me) {
 }
 
 /**
- * The account's pins as this browser can open them, to carry over a reset; empty when the store cannot be used.
+ * The account's pins as this browser opens them, to carry over the reset. A store that cannot be used stops the
+ * reset (sealing an empty one would silently forget every pin, everywhere), unless the user chose to start empty.
  * @param {OwnIdentity & {id: number}} me
+ * @param {boolean} startEmpty
  * @returns {Promise<Pins>}
  */
-async function currentPins(me) {
+async function currentPins(me, startEmpty) {
   const keys = await keystore.load();
-  if (!keys) return emptyPins(me, await generateAccountKey());
-  const options = { accountKey: keys.accountKey, username: me.username, ownerId: me.id };
+  if (!keys) throw new AccountError("This browser does not hold your keys. Log out and log in again, then reset.");
+  // The id kept with the keys since log-in, not the one the server answers with now.
+  const options = {
+    accountKey: keys.accountKey,
+    username: me.username,
+    ownerId: keys.identity.id ?? me.id,
+    keyVersion: keys.identity.key_version,
+  };
+  if (startEmpty) return new Pins(options);
   try {
     return await Pins.load(options);
   } catch (error) {
-    if (error instanceof TrustStoreError) return emptyPins(me, keys.accountKey);
-    throw error;
+    if (!(error instanceof TrustStoreError)) throw error;
+    throw new AccountError(
+      `${error.message} Nothing was changed. If your trust store is truly lost, tick "Start with no trusted keys".`,
+      { field: "start-empty", cause: error },
+    );
   }
-}
-
-/** @param {OwnIdentity & {id: number}} me @param {CryptoKey} accountKey */
-function emptyPins(me, accountKey) {
-  return new Pins({ accountKey, username: me.username, ownerId: me.id });
 }
 
 /**

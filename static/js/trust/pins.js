@@ -12,7 +12,7 @@ import { fromBase64 } from "../crypto/encoding.js";
 import { verifyAgreementKey } from "../crypto/identity.js";
 import { aadTrust } from "../crypto/labels.js";
 import { ApiError, getJson, request } from "../net/api.js";
-import { SeenCounter } from "./seen.js";
+import { SeenCounter, SeenError } from "./seen.js";
 
 export { aadTrust };
 
@@ -99,7 +99,7 @@ export class Pins {
     aadTrust(username); // refuses an empty username now rather than at the first save
     this.#owner = userKey(ownerId);
     this.#state = emptyState(this.#owner);
-    this.#seen = new SeenCounter({ accountKey, username, owner: this.#owner, backend: seenBackend });
+    this.#seen = new SeenCounter({ accountKey, username, owner: this.#owner, keyVersion, backend: seenBackend });
     this.#accountKey = accountKey;
     this.#username = username;
     this.#fetchJson = fetchJson;
@@ -147,10 +147,15 @@ export class Pins {
    * @returns {Promise<Sealed>}
    */
   async sealedFor(accountKey, { owner } = {}) {
-    const counter = Math.max(this.#state.counter, await this.#seen.highest()) + 1;
+    const counter = Math.max(this.#state.counter, await this.#seenHighest()) + 1;
     const pins = { ...this.#state.pins };
     if (owner) pins[userKey(owner.id)] = withAccepted(pins[userKey(owner.id)], await this.#keyOf(owner), owner.username);
     return sealJson(accountKey, { ...this.#state, pins, counter }, aadTrust(this.#username));
+  }
+
+  /** The account's user id, which its store must name. */
+  get ownerId() {
+    return Number(this.#owner);
   }
 
   /** Server version of the last blob read or written (0: none yet). */
@@ -340,7 +345,7 @@ export class Pins {
 
   async #saveNow() {
     for (let attempt = 0; ; attempt++) {
-      const counter = Math.max(this.#state.counter, await this.#seen.highest()) + 1;
+      const counter = Math.max(this.#state.counter, await this.#seenHighest()) + 1;
       const next = { ...this.#state, counter };
       const sealed = await sealJson(this.#accountKey, next, aadTrust(this.#username));
       try {
@@ -356,6 +361,16 @@ export class Pins {
       const remote = await this.#read();
       this.#state = mergeStates(this.#state, remote.state);
       this.#version = remote.version;
+    }
+  }
+
+  /** This browser's record of the account's newest store; one that contradicts the server stops here. */
+  async #seenHighest() {
+    try {
+      return await this.#seen.highest();
+    } catch (error) {
+      if (!(error instanceof SeenError)) throw error;
+      throw new TrustStoreError(error.problem, `Your trust store cannot be trusted: ${error.message}. Nothing is trusted or sent.`);
     }
   }
 
@@ -393,7 +408,7 @@ export class Pins {
         `The server sent another account's trust store (user ${state.owner}'s, not yours). Nothing is trusted or sent.`,
       );
     }
-    const seen = await this.#seen.highest();
+    const seen = await this.#seenHighest();
     if (state.counter < seen) {
       throw new TrustStoreError(
         "older",

@@ -11,6 +11,7 @@ const recovery = field("recovery-key");
 const next = field("new-password");
 const confirm = field("new-password-confirm");
 const understood = /** @type {HTMLInputElement} */ (document.getElementById("reset-understood"));
+const startEmpty = /** @type {HTMLInputElement} */ (document.getElementById("start-empty"));
 const username = document.body.dataset.username ?? "";
 
 attachStrengthHint(next, /** @type {HTMLElement} */ (document.getElementById("password-strength")), () => username);
@@ -31,14 +32,15 @@ handleForm(form, {
       username,
       proof: current.value ? { password: current.value } : { recoveryKey: recovery.value },
       newPassword: next.value,
+      startEmpty: startEmpty.checked,
       onProgress,
     }),
   done({ user, recoveryKey, pinsKept }, ui) {
     ui.succeed(
       pinsKept
         ? "Your keys were reset. Every other device was logged out."
-        : "Your keys were reset. Every other device was logged out. Your trust store could not be opened, so the " +
-            "keys you had pinned and verified were not carried over.",
+        : "Your keys were reset. Every other device was logged out. You start with no trusted keys: compare safety " +
+            "numbers again with the people you had verified.",
     );
     current.value = "";
     recovery.value = "";
@@ -47,5 +49,5 @@ handleForm(form, {
     /** @type {HTMLElement} */ (document.getElementById("reset-step")).hidden = true;
     showRecoveryKey(user.username, recoveryKey);
   },
-  fields: { current_auth_key: "current-password", current_recovery_auth: "recovery-key" },
+  fields: { current_auth_key: "current-password", current_recovery_auth: "recovery-key", "start-empty": "start-empty" },
 });
