@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.contrib.auth import HASH_SESSION_KEY
+from django.utils.crypto import constant_time_compare
+
 from accounts.keys import fingerprint
 from accounts.models import Identity, KeyEvent, TrustStore, User
 from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, USERNAME_PATTERN, Kdf
@@ -94,3 +97,11 @@ def trust_store_json(store: TrustStore | None) -> dict[str, Any]:
     if store is None or not store.version:
         return {"version": 0, "sealed": None}
     return {"version": store.version, "sealed": Sealed(bytes(store.iv), bytes(store.ciphertext)).as_json()}
+
+
+def session_is_current(user: User, session: Any) -> bool:
+    """Whether ``session`` was made under the user's current password: a key reset or password change since ends it
+    (Django checks this on every request; a socket, which reads the session once, asks here)."""
+    stored = session.get(HASH_SESSION_KEY) if session is not None else None
+    fresh = User.objects.filter(pk=user.pk).first()
+    return bool(stored) and fresh is not None and constant_time_compare(stored, fresh.get_session_auth_hash())

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from accounts.selectors import session_is_current
 from accounts.services import ClientInfo
 from accounts.views import storable
 from chat import events, protocol, roster, selectors, services
@@ -73,6 +74,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = True
         # In the user's group before reading their rooms: a room they are added to meanwhile is told to this socket.
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
+        # A key reset that committed after the session was read but before this socket joined the user's group sent
+        # its end to no socket here: so the session must still be the user's current one.
+        if not await database_sync_to_async(session_is_current)(self.user, self.scope.get("session")):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
         for room in rooms:
             await self._join_group(room["id"])

@@ -398,6 +398,35 @@ async def test_a_key_reset_is_announced_to_everyone_sharing_a_room_and_ends_the_
     assert output["code"] == 4410
 
 
+async def test_a_socket_whose_session_a_reset_ended_while_it_connected_is_closed(users) -> None:
+    """The race: the session middleware read alice's session, then her key reset committed (its "session ended" went
+    to the sockets already in her group), then this socket joined her group. It must not live on."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connections
+    from django.test import Client
+
+    from accounts.tests.factories import reset_keys
+
+    def session_read_before_the_reset() -> SessionStore:
+        client = Client()
+        client.force_login(users["alice"])
+        session = SessionStore(session_key=client.session.session_key)
+        session.load()
+        reset_keys(users["alice"])
+        return session
+
+    session = await database_sync_to_async(session_read_before_the_reset)()
+    communicator = WebsocketCommunicator(consumers.ChatConsumer.as_asgi(), "/ws/chat/")
+    communicator.scope.update(user=users["alice"], session=session)
+    connected, _ = await communicator.connect()
+    assert connected
+    while (output := await communicator.receive_output(timeout=3))["type"] != "websocket.close":
+        assert output.get("type") != "websocket.send" or '"ready"' not in output.get("text", ""), "it was served"
+    assert output["code"] == consumers.CLOSE_UNAUTHENTICATED
+    await communicator.wait()
+    await database_sync_to_async(connections.close_all)()
+
+
 async def test_a_user_over_the_socket_limit_is_closed_with_4429_until_one_closes(users, sockets, settings) -> None:
     settings.SOCKETS_PER_USER = 2
     first = await sockets(users["alice"])
