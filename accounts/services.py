@@ -133,12 +133,20 @@ def _check_reset_proof(*, user: User, reset: KeyReset, client: ClientInfo) -> No
     """Every proof given must hold; failures count against the name, as failed log-ins and recoveries do."""
     if reset.current_recovery_auth is not None:
         _check_recovery(username=user.username, recovery_auth=reset.current_recovery_auth, client=client)
-    if reset.current_auth_key is None:
-        return
+    if reset.current_auth_key is not None:
+        _check_current_password(user, reset.current_auth_key, client=client, failed=AuditEvent.Action.KEY_RESET_FAILED)
+
+
+def _check_current_password(
+    user: User, auth_key: bytes, *, client: ClientInfo, failed: AuditEvent.Action | None = None
+) -> None:
+    """The signed-in user proves the password again; failures count against the name in the log-in throttle (and are
+    audited as ``failed``, if given)."""
     throttle.check(throttle.LOGIN_PER_USERNAME, user.username)
-    if not user.check_password(_secret(reset.current_auth_key)):
+    if not user.check_password(_secret(auth_key)):
         throttle.hit(throttle.LOGIN_PER_USERNAME, user.username)
-        record_event(AuditEvent.Action.KEY_RESET_FAILED, client=client, user=user)
+        if failed is not None:
+            record_event(failed, client=client, user=user)
         raise ApiError(ErrorCode.INVALID_CREDENTIALS, "Your current password is wrong.", field="current_auth_key")
 
 
@@ -206,10 +214,7 @@ def _replace_password(identity: Identity, new: NewPassword) -> None:
 
 
 def change_password(*, user: User, current_auth_key: bytes, new: NewPassword, client: ClientInfo) -> Identity:
-    throttle.check(throttle.LOGIN_PER_USERNAME, user.username)
-    if not user.check_password(_secret(current_auth_key)):
-        throttle.hit(throttle.LOGIN_PER_USERNAME, user.username)
-        raise ApiError(ErrorCode.INVALID_CREDENTIALS, "Your current password is wrong.", field="current_auth_key")
+    _check_current_password(user, current_auth_key, client=client)
     with transaction.atomic():
         identity = Identity.objects.select_for_update().select_related("user").get(user=user)
         _replace_password(identity, new)

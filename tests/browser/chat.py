@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, WebSocket, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, WebSocket, expect
 
 from tests.browser.accounts import log_in, sign_up, unique_username
 
@@ -355,3 +355,23 @@ def snapshot(page: Page, name: str) -> None:
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(directory) / f"{name}.png"), full_page=True)
+
+
+# --- playing the server ---------------------------------------------------------------------------------
+
+
+def rewritten_answer(mutate: Callable[[Any], None]) -> Callable[[Route], None]:
+    """A route handler playing the server: the real answer, its JSON body changed in place by ``mutate``."""
+
+    def handle(route: Route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        mutate(body)
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    return handle
+
+
+def served_identities(body: Any) -> list[dict[str, Any]]:
+    """The identities in a key-directory answer: the list under ``keys`` (by ids), or the answer itself (by name)."""
+    return [identity for identity in body.get("keys", [body]) if isinstance(identity, dict)]

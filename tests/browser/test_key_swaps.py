@@ -8,14 +8,21 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
-from playwright.sync_api import Route, expect
+from playwright.sync_api import expect
 
 from accounts.keys import fingerprint
 from accounts.models import Identity
-from tests.browser.chat import CHAT_TIMEOUT_MS, People, member_item, open_room, share_room
+from tests.browser.chat import (
+    CHAT_TIMEOUT_MS,
+    People,
+    member_item,
+    open_room,
+    rewritten_answer,
+    served_identities,
+    share_room,
+)
 from tests.browser.test_trust import key_change_dialog, swap_keys_in_database
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -27,20 +34,17 @@ def real_fingerprint(username: str) -> str:
     return fingerprint(bytes(Identity.objects.get(user__username=username).signing_public_key))
 
 
-def with_fake_fingerprints(route: Route) -> None:
+def fake_fingerprints(body: dict) -> None:
     """The directory's answer with every `fingerprint` field replaced by one of the server's choosing."""
-    answer = route.fetch()
-    body = answer.json()
-    for identity in body.get("keys", [body]):
-        if isinstance(identity, dict) and "fingerprint" in identity:
+    for identity in served_identities(body):
+        if "fingerprint" in identity:
             identity["fingerprint"] = FAKE
-    route.fulfill(response=answer, body=json.dumps(body))
 
 
 def test_the_verify_dialog_shows_fingerprints_computed_from_the_pinned_keys(people: People) -> None:
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    alice.page.route("**/api/keys**", with_fake_fingerprints)
-    alice.page.route("**/api/accounts/me", with_fake_fingerprints)
+    alice.page.route("**/api/keys**", rewritten_answer(fake_fingerprints))
+    alice.page.route("**/api/accounts/me", rewritten_answer(lambda body: fake_fingerprints(body["user"])))
     share_room(alice, bob, "Fingerprints")
     alice.page.reload()
     open_room(alice, "Fingerprints")

@@ -4,30 +4,35 @@ test a password guess against all of them at once. Accounts from before move to 
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
-from playwright.sync_api import Request, Route, expect
+from playwright.sync_api import Request, expect
 
 from accounts.models import Identity
 from accounts.selectors import own_identity_json, username_salt
 from securechat.validation import encode_base64
 from tests import reference_crypto as ref
 from tests.browser.accounts import log_in, log_in_fails, log_out
-from tests.browser.chat import CHAT_TIMEOUT_MS, PASSWORD, People, message, open_room, send_message, share_room
+from tests.browser.chat import (
+    CHAT_TIMEOUT_MS,
+    PASSWORD,
+    People,
+    message,
+    open_room,
+    rewritten_answer,
+    send_message,
+    share_room,
+)
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 FIXED_SALT = encode_base64(bytes(16))
 
 
-def serve_fixed_salt(route: Route) -> None:
+def fixed_salt(body: dict) -> None:
     """The server's pre-login answer with one salt for everybody."""
-    answer = route.fetch()
-    body = answer.json()
     body["kdf"]["salt"] = FIXED_SALT
-    route.fulfill(response=answer, body=json.dumps(body))
 
 
 def as_from_before_the_username_salt(username: str) -> None:
@@ -56,7 +61,7 @@ def test_a_salt_of_the_servers_choosing_is_refused_where_the_account_is_known(pe
     log_out(page)
     sent: list[Request] = []
     page.on("request", lambda request: sent.append(request) if request.url.endswith("/api/accounts/login") else None)
-    page.route("**/api/accounts/prelogin", serve_fixed_salt)
+    page.route("**/api/accounts/prelogin", rewritten_answer(fixed_salt))
     error = log_in_fails(page, alice.base_url, alice.username, PASSWORD)
     assert "salt of its own choosing" in error
     assert not sent, "nothing derived from the password was sent"

@@ -18,7 +18,9 @@ from tests.browser.chat import (
     member_item,
     members,
     pair_in_a_room,
+    rewritten_answer,
     send_message,
+    served_identities,
     share_room,
     title,
     user_id,
@@ -66,15 +68,12 @@ def test_a_pinned_account_served_under_anothers_name_is_no_key_change_to_accept(
     add_member(alice, mallory.username)
     mallory_id = user_id(mallory)
 
-    def relabelled(route: Route) -> None:
-        answer = route.fetch()
-        body = answer.json()
-        for served in body.get("keys", [body]):
-            if isinstance(served, dict) and served.get("id") == mallory_id:
+    def relabelled(body: dict) -> None:
+        for served in served_identities(body):
+            if served.get("id") == mallory_id:
                 served["username"] = bob.username
-        route.fulfill(response=answer, body=json.dumps(body))
 
-    alice.page.route("**/api/keys**", relabelled)
+    alice.page.route("**/api/keys**", rewritten_answer(relabelled))
     alice.page.goto(f"{alice.base_url}/rooms/{room_id}/")
     expect(member_item(alice.page, mallory.username)).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     try_to_send(alice, "for bob")
@@ -104,15 +103,12 @@ def test_a_name_answered_with_another_known_account_or_a_look_alike_is_refused(p
     mallory = people.sign_up("mallory")
     mallory_id = user_id(mallory)
 
-    def invisible_letter(route: Route) -> None:
-        answer = route.fetch()
-        body = answer.json()
-        for served in body.get("keys", []):
+    def invisible_letter(body: dict) -> None:
+        for served in served_identities(body):
             if served.get("id") == mallory_id:
                 served["username"] = bob.username + "\u200b"
-        route.fulfill(response=answer, body=json.dumps(body))
 
-    alice.page.route(re.compile(r"/api/keys\?ids="), invisible_letter)
+    alice.page.route(re.compile(r"/api/keys\?ids="), rewritten_answer(invisible_letter))
     room_id = share_room(bob, alice, "Look-alike")
     add_member(bob, mallory.username)
     alice.page.goto(f"{alice.base_url}/rooms/{room_id}/")

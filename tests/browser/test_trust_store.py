@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, Route, expect
 
 from accounts.models import Identity, TrustStore
 from tests.browser.accounts import FLOW_TIMEOUT_MS
-from tests.browser.chat import CHAT_TIMEOUT_MS, PASSWORD, People, Person, member_item, open_chat, share_room
+from tests.browser.chat import (
+    CHAT_TIMEOUT_MS,
+    PASSWORD,
+    People,
+    Person,
+    member_item,
+    open_chat,
+    rewritten_answer,
+    share_room,
+)
 from tests.browser.test_trust import verified_badge
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -35,6 +45,19 @@ def expect_refused(person: Person, why: str) -> None:
     assert not [f for f in person.frames[before:] if "/ws/chat/" in f.url]
 
 
+def no_trust_store(version: int) -> Callable[[Route], None]:
+    """The server answers every read of the trust store with none at all (writes go through)."""
+
+    def handle(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        body = json.dumps({"version": version, "sealed": None})
+        route.fulfill(status=200, content_type="application/json", body=body)
+
+    return handle
+
+
 def store_of(person: Person) -> TrustStore:
     return TrustStore.objects.get(user__username=person.username)
 
@@ -50,14 +73,7 @@ def test_a_trust_store_answered_with_null_is_refused_not_read_as_no_pins_yet(peo
     share_room(alice, bob, "Pinned")
     version = store_of(alice).version
 
-    def emptied(route: Route) -> None:
-        if route.request.method == "GET":
-            body = json.dumps({"version": version, "sealed": None})
-            route.fulfill(status=200, content_type="application/json", body=body)
-        else:
-            route.continue_()
-
-    alice.page.route("**/api/accounts/trust", emptied)
+    alice.page.route("**/api/accounts/trust", no_trust_store(version))
     expect_refused(alice, "sent no trust store")
 
 
@@ -133,13 +149,7 @@ def test_a_reset_stops_when_the_trust_store_cannot_be_opened_rather_than_forget_
     share_room(alice, bob, "Kept pins")
     page = alice.page
 
-    def emptied(route: Route) -> None:
-        if route.request.method == "GET":
-            route.fulfill(status=200, content_type="application/json", body=json.dumps({"version": 1, "sealed": None}))
-        else:
-            route.continue_()
-
-    page.route("**/api/accounts/trust", emptied)
+    page.route("**/api/accounts/trust", no_trust_store(store_of(alice).version))
     fill_reset_form(page, alice.base_url)
     page.get_by_role("button", name="Reset my keys").click()
     expect(page.get_by_role("alert").filter(has_text="Nothing was changed")).to_contain_text(
@@ -156,13 +166,10 @@ def test_a_reset_stops_when_the_trust_store_cannot_be_opened_rather_than_forget_
 def test_a_reset_proves_the_password_with_the_username_salt_not_one_the_server_serves(people: People) -> None:
     alice = people.sign_up("alice")
 
-    def fixed_salt(route: Route) -> None:
-        answer = route.fetch()
-        body = answer.json()
+    def fixed_salt(body: dict) -> None:
         body["user"]["kdf"]["salt"] = base64.b64encode(bytes(16)).decode()
-        route.fulfill(response=answer, body=json.dumps(body))
 
-    alice.page.route("**/api/accounts/me", fixed_salt)
+    alice.page.route("**/api/accounts/me", rewritten_answer(fixed_salt))
     fill_reset_form(alice.page, alice.base_url)
     alice.page.get_by_role("button", name="Reset my keys").click()
     expect(alice.page.get_by_label("Recovery key", exact=True)).to_be_visible(timeout=FLOW_TIMEOUT_MS)

@@ -331,7 +331,7 @@ export async function logIn({ username, password, onProgress = () => {} }) {
   const { user } = await postJson("/api/accounts/login", { username, auth_key: toBase64(derived.authKey) });
 
   onProgress(4, total, "Opening your keys…");
-  if (before) return moveToOwnSalt(user, username, password, derived, own, onProgress);
+  if (before) return moveToOwnSalt(user, username, password, derived, onProgress);
   rememberOwnSalt(username);
   return openSession(user, derived.wrapKey, username);
 }
@@ -343,11 +343,10 @@ export async function logIn({ username, password, onProgress = () => {} }) {
  * @param {string} typed the username as typed at log-in
  * @param {string} password
  * @param {{authKey: Uint8Array, wrapKey: CryptoKey}} old
- * @param {Kdf} own
  * @param {OnProgress} onProgress
  * @returns {Promise<OwnIdentity>}
  */
-async function moveToOwnSalt(user, typed, password, old, own, onProgress) {
+async function moveToOwnSalt(user, typed, password, old, onProgress) {
   onProgress(4, 4, "Updating your password settings…");
   const username = checkOwner(user?.username, typed);
   let accountKey;
@@ -361,16 +360,31 @@ async function moveToOwnSalt(user, typed, password, old, own, onProgress) {
       cause: error,
     });
   }
-  const next = await derivePasswordKeys(password, own);
+  return savePassword({ username, accountKey, currentAuthKey: old.authKey, password });
+}
+
+/**
+ * The end of a password change, and of a move to the username salt: the account key wrapped again under keys from
+ * `password` and the username salt, saved, and this browser's session opened with them.
+ * @param {{username: string, accountKey: CryptoKey, currentAuthKey: Uint8Array, password: string,
+ *   step?: (label: string) => void}} change `accountKey` extractable; `step` reports progress
+ * @returns {Promise<OwnIdentity>}
+ */
+async function savePassword({ username, accountKey, currentAuthKey, password, step = () => {} }) {
+  step("Deriving keys from the new password…");
+  const kdf = await ownKdf(username);
+  const next = await derivePasswordKeys(password, kdf);
+  step("Re-wrapping your account key…");
   const byPassword = await wrapAccountKey(next.wrapKey, accountKey, aadAccountKeyByPassword(username));
-  const { user: moved } = await postJson("/api/accounts/password", {
-    current_auth_key: toBase64(old.authKey),
+  step("Saving…");
+  const { user } = await postJson("/api/accounts/password", {
+    current_auth_key: toBase64(currentAuthKey),
     auth_key: toBase64(next.authKey),
-    kdf: own,
+    kdf,
     account_key_by_password: byPassword,
   });
   rememberOwnSalt(username);
-  return openSession(moved, next.wrapKey, username);
+  return openSession(user, next.wrapKey, username);
 }
 
 /**
@@ -397,22 +411,9 @@ export async function changePassword({ currentPassword, newPassword, onProgress 
     throw error;
   }
 
-  onProgress(2, total, "Deriving keys from the new password…");
-  const kdf = await ownKdf(me.username);
-  const next = await derivePasswordKeys(newPassword, kdf);
-
-  onProgress(3, total, "Re-wrapping your account key…");
-  const byPassword = await wrapAccountKey(next.wrapKey, accountKey, aadAccountKeyByPassword(me.username));
-
-  onProgress(4, total, "Saving…");
-  const { user } = await postJson("/api/accounts/password", {
-    current_auth_key: toBase64(current.authKey),
-    auth_key: toBase64(next.authKey),
-    kdf,
-    account_key_by_password: byPassword,
-  });
-  rememberOwnSalt(me.username);
-  return openSession(user, next.wrapKey, me.username);
+  let done = 1;
+  const step = (/** @type {string} */ label) => onProgress(++done, total, label);
+  return savePassword({ username: me.username, accountKey, currentAuthKey: current.authKey, password: newPassword, step });
 }
 
 /**

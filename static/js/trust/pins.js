@@ -147,7 +147,7 @@ export class Pins {
    * @returns {Promise<Sealed>}
    */
   async sealedFor(accountKey, { owner } = {}) {
-    const counter = Math.max(this.#state.counter, await this.#seenHighest()) + 1;
+    const counter = await this.#nextCounter();
     const pins = { ...this.#state.pins };
     if (owner) pins[userKey(owner.id)] = withAccepted(pins[userKey(owner.id)], await this.#keyOf(owner), owner.username);
     return sealJson(accountKey, { ...this.#state, pins, counter }, aadTrust(this.#username));
@@ -345,7 +345,7 @@ export class Pins {
 
   async #saveNow() {
     for (let attempt = 0; ; attempt++) {
-      const counter = Math.max(this.#state.counter, await this.#seenHighest()) + 1;
+      const counter = await this.#nextCounter();
       const next = { ...this.#state, counter };
       const sealed = await sealJson(this.#accountKey, next, aadTrust(this.#username));
       try {
@@ -362,6 +362,11 @@ export class Pins {
       this.#state = mergeStates(this.#state, remote.state);
       this.#version = remote.version;
     }
+  }
+
+  /** The counter of the next write: past both this store's and the newest this browser opened. */
+  async #nextCounter() {
+    return Math.max(this.#state.counter, await this.#seenHighest()) + 1;
   }
 
   /** This browser's record of the account's newest store; one that contradicts the server stops here. */

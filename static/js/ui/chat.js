@@ -563,11 +563,7 @@ class ChatPage {
    */
   keyLineNode(key, change) {
     const text = `${this.client.nameOf(change.user)}'s key changed. Compare safety numbers to verify the new one.`;
-    const known = this.keyLines.get(key);
-    if (known?.text === text) return known.node;
-    const node = conversationLine(text, change.at, { class: "roster-line key-line" });
-    this.keyLines.set(key, { node, text });
-    return node;
+    return this.drawnOnce(key, text, () => conversationLine(text, change.at, { class: "roster-line key-line" }));
   }
 
   /**
@@ -577,11 +573,7 @@ class ChatPage {
    */
   resetLineNode(key, count) {
     const text = `${count === 1 ? "1 message" : `${count} messages`} sent before your key reset: encrypted for your old keys, which no longer open them.`;
-    const known = this.keyLines.get(key);
-    if (known?.text === text) return known.node;
-    const node = el("p", { class: "roster-line reset-line" }, [el("span", { class: "line-text" }, [text])]);
-    this.keyLines.set(key, { node, text });
-    return node;
+    return this.drawnOnce(key, text, () => el("p", { class: "roster-line reset-line" }, [el("span", { class: "line-text" }, [text])]));
   }
 
   /**
@@ -591,9 +583,19 @@ class ChatPage {
    */
   dayNode(key, at) {
     const text = DAY_FORMAT.format(new Date(at));
+    return this.drawnOnce(key, text, () => el("p", { class: "day-separator", role: "separator", "aria-label": text }, [text]));
+  }
+
+  /**
+   * The node drawn for `key` before, while what it says is unchanged; else a new one from `draw`.
+   * @param {string} key
+   * @param {string} text
+   * @param {() => HTMLElement} draw
+   */
+  drawnOnce(key, text, draw) {
     const known = this.keyLines.get(key);
     if (known?.text === text) return known.node;
-    const node = el("p", { class: "day-separator", role: "separator", "aria-label": text }, [text]);
+    const node = draw();
     this.keyLines.set(key, { node, text });
     return node;
   }
