@@ -1,4 +1,4 @@
-"""Envelopes v1 and v2 (docs/PROTOCOL.md) re-done with the `cryptography` package.
+"""Envelopes v1 to v3 (docs/PROTOCOL.md) re-done with the `cryptography` package.
 
 A second, independent implementation of static/js/crypto/envelope.js: tests/vectors/envelope-v1.json pins the
 two together, and server or browser tests can use it to make valid envelopes and to open what the browser sent.
@@ -6,6 +6,7 @@ two together, and server or browser tests can use it to make valid envelopes and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import struct
@@ -28,17 +29,20 @@ from tests.reference_crypto import RAW_PUBLIC, b64, to_b64
 LABEL_ENVELOPE = b"securechat/envelope/v1|"
 # v2: a room with a roster; the header names the roster head the sender wrapped for (the wraps' info is v1's).
 LABEL_ENVELOPE_V2 = b"securechat/envelope/v2|"
+# v3: v2 (roster head null in a room from before rosters) plus key version, chain link and key commitment.
+LABEL_ENVELOPE_V3 = b"securechat/envelope/v3|"
+INFO_KEY_COMMIT = b"securechat/key-commit/v1"
 INFO_ENVELOPE_WRAP = "securechat/wrap/v1|"
 ENVELOPE_VERSION = 1
-ENVELOPE_VERSIONS = (1, 2)
+ENVELOPE_VERSIONS = (1, 2, 3)
 PAD_BLOCK = 256
 TAG_BYTES = 16
 WRAP_BYTES = 40
 HEADER_FIELDS = ("v", "room", "sender", "client_id", "sent_at")
 HEADER_FIELDS_V2 = (*HEADER_FIELDS, "roster_seq", "roster_hash")
+HEADER_FIELDS_V3 = (*HEADER_FIELDS, "key_version", "roster_seq", "roster_hash", "chain_seq", "chain_prev", "key_commit")
 BODY_FIELDS = ("eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature")
 WIRE_FIELDS = (*HEADER_FIELDS, *BODY_FIELDS)
-WIRE_FIELDS_V2 = (*HEADER_FIELDS_V2, *BODY_FIELDS)
 RELAY_FIELDS = ("id", "server_time")
 MAX_MEMBERS = 256
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -53,12 +57,13 @@ class EnvelopeError(ValueError):
 
 
 def header_fields(version: int) -> tuple[str, ...]:
-    return HEADER_FIELDS_V2 if version == 2 else HEADER_FIELDS
+    return {2: HEADER_FIELDS_V2, 3: HEADER_FIELDS_V3}.get(version, HEADER_FIELDS)
 
 
 def canonical_header(header: Mapping[str, Any]) -> bytes:
-    """``{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}`` (v2: then ``"roster_seq":…,"roster_hash":"…"``):
-    these keys, this order, no spaces."""
+    """``{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}`` then the version's further fields (v2:
+    ``roster_seq``, ``roster_hash``; v3: ``key_version``, ``roster_seq``, ``roster_hash``, ``chain_seq``,
+    ``chain_prev``, ``key_commit``): these keys, this order, no spaces."""
     fields = header_fields(header["v"])
     return json.dumps({key: header[key] for key in fields}, separators=(",", ":")).encode("ascii")
 
@@ -69,6 +74,11 @@ def wrap_info(room: str, client_id: str, member_id: int) -> bytes:
 
 def kek(shared_secret: bytes, eph_pub: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub, info=info).derive(shared_secret)
+
+
+def key_commitment(content_key: bytes) -> bytes:
+    """HKDF-SHA256(ikm = the content key, no salt, info = INFO_KEY_COMMIT), 32 bytes."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=INFO_KEY_COMMIT).derive(content_key)
 
 
 def pad(data: bytes) -> bytes:
@@ -111,7 +121,7 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
     version = envelope.get("v")
     if type(version) is not int or version not in ENVELOPE_VERSIONS:
         raise fail("v")
-    wire = WIRE_FIELDS_V2 if version == 2 else WIRE_FIELDS
+    wire = (*header_fields(version), *BODY_FIELDS)
     unknown = set(envelope) - set(wire) - set(RELAY_FIELDS)
     missing = set(wire) - set(envelope)
     if unknown or missing:
@@ -126,8 +136,14 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
             raise fail(key)
     if not is_int(header["sender"], 1) or not is_int(header["sent_at"], 0):
         raise fail("sender or sent_at")
-    if version == 2 and not is_int(header["roster_seq"], 0):
+    has_head = version == 2 or (version == 3 and (header["roster_seq"], header["roster_hash"]) != (None, None))
+    if has_head and not is_int(header["roster_seq"], 0):
         raise fail("roster_seq")
+    if version == 3:
+        if not is_int(header["key_version"], 1) or not is_int(header["chain_seq"], 1):
+            raise fail("key_version or chain_seq")
+        if (header["chain_seq"] == 1) != (header["chain_prev"] is None):
+            raise fail("chain_prev is null for chain_seq 1 only")
 
     def blob(value: Any, name: str, length: int | None = None) -> bytes:
         try:
@@ -146,8 +162,12 @@ def parse(envelope: Mapping[str, Any]) -> Parsed:
         raise fail("wrap_ids")
     if not all(is_int(member, 1) for member in ids) or any(a >= b for a, b in pairwise(ids)):
         raise fail("wrap_ids must be member ids, strictly ascending")
-    if version == 2:
+    if has_head:
         blob(header["roster_hash"], "roster_hash", 32)
+    if version == 3:
+        blob(header["key_commit"], "key_commit", 32)
+        if header["chain_prev"] is not None:
+            blob(header["chain_prev"], "chain_prev", 32)
     concatenated = blob(envelope["wraps"], "wraps", WRAP_BYTES * len(ids))
     wraps = {member: concatenated[i * WRAP_BYTES : (i + 1) * WRAP_BYTES] for i, member in enumerate(ids)}
     return Parsed(
@@ -177,12 +197,17 @@ def signed_bytes(
 
 
 def label_of(version: int) -> bytes:
-    return LABEL_ENVELOPE_V2 if version == 2 else LABEL_ENVELOPE
+    return {2: LABEL_ENVELOPE_V2, 3: LABEL_ENVELOPE_V3}.get(version, LABEL_ENVELOPE)
 
 
 def signature_input(envelope: Mapping[str, Any]) -> bytes:
     p = parse(envelope)
     return signed_bytes(canonical_header(p.header), p.eph_pub, p.iv, p.ciphertext, p.wraps, label_of(p.header["v"]))
+
+
+def envelope_hash(envelope: Mapping[str, Any]) -> str:
+    """What the next envelope of the sender's chain names as ``chain_prev``: base64 SHA-256 of the signature input."""
+    return to_b64(hashlib.sha256(signature_input(envelope)).digest())
 
 
 def verify(envelope: Mapping[str, Any], signing_public_key: Ed25519PublicKey) -> bool:
@@ -206,18 +231,34 @@ def seal(
     content_key: bytes,
     iv: bytes,
     roster_head: tuple[int, str] | None = None,
+    key_version: int | None = None,
+    chain: tuple[int, str | None] | None = None,
+    wrapped_keys: Mapping[int, bytes] | None = None,
+    ciphertext: bytes | None = None,
 ) -> dict[str, Any]:
-    """An envelope exactly as the browser makes it; every random input is a parameter. With ``roster_head``
-    ((seq, base64 hash)) it is v2, for a room with a roster."""
+    """An envelope exactly as the browser makes it; every random input is a parameter. With ``key_version`` and
+    ``chain`` ((seq, base64 hash of the one before or None)) it is v3 (``roster_head`` may be None: a room from before
+    rosters); else with ``roster_head`` ((seq, base64 hash)) v2, for a room with a roster; else v1.
+
+    For attack tests only: ``wrapped_keys`` wraps another key than ``content_key`` for the members it names, and
+    ``ciphertext`` replaces the encryption of ``text``.
+    """
     header: dict[str, Any] = {"v": 1, "room": room, "sender": sender, "client_id": client_id, "sent_at": sent_at}
-    if roster_head is not None:
+    if key_version is not None:
+        assert chain is not None
+        seq, hash_ = roster_head if roster_head is not None else (None, None)
+        header = {**header, "v": 3, "key_version": key_version, "roster_seq": seq, "roster_hash": hash_}
+        header |= {"chain_seq": chain[0], "chain_prev": chain[1], "key_commit": to_b64(key_commitment(content_key))}
+    elif roster_head is not None:
         header = {**header, "v": 2, "roster_seq": roster_head[0], "roster_hash": roster_head[1]}
     header_bytes = canonical_header(header)
-    ciphertext = AESGCM(content_key).encrypt(iv, pad(payload_bytes(text)), header_bytes)
+    if ciphertext is None:
+        ciphertext = AESGCM(content_key).encrypt(iv, pad(payload_bytes(text)), header_bytes)
+    keys = {member_id: (wrapped_keys or {}).get(member_id, content_key) for member_id in members}
     eph_pub = ephemeral_key.public_key().public_bytes(*RAW_PUBLIC)
     wraps = {
         member_id: aes_key_wrap(
-            kek(ephemeral_key.exchange(public), eph_pub, wrap_info(room, client_id, member_id)), content_key
+            kek(ephemeral_key.exchange(public), eph_pub, wrap_info(room, client_id, member_id)), keys[member_id]
         )
         for member_id, public in sorted(members.items())
     }
@@ -262,6 +303,11 @@ def open_envelope(
     try:
         shared = agreement_key.exchange(X25519PublicKey.from_public_bytes(p.eph_pub))
         content_key = aes_key_unwrap(kek(shared, p.eph_pub, info), p.wraps[my_id])
+    except (InvalidUnwrap, ValueError) as error:
+        raise EnvelopeError("decrypt_failed") from error
+    if p.header["v"] == 3 and to_b64(key_commitment(content_key)) != p.header["key_commit"]:
+        raise EnvelopeError("key_mismatch")
+    try:
         padded = AESGCM(content_key).decrypt(p.iv, p.ciphertext, header_bytes)
     except (InvalidUnwrap, InvalidTag, ValueError) as error:
         raise EnvelopeError("decrypt_failed") from error

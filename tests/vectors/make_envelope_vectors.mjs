@@ -1,8 +1,8 @@
 // @ts-check
-// Writes tests/vectors/envelope-v1.json from FIXED inputs through the real browser module
+// Writes tests/vectors/envelope-v1.json and envelope-v3.json from FIXED inputs through the real browser module
 // (static/js/crypto/envelope.js). Run once; the JSON is then a frozen contract checked by
-// tests/js/envelope.test.js and by chat/tests/test_envelope_vectors.py. Refuses to overwrite unless
-// given --force.
+// tests/js/envelope.test.js and by chat/tests/test_envelope_vectors.py. Writes only the files that are missing,
+// unless given --force.
 //
 //   node tests/vectors/make_envelope_vectors.mjs [--force]
 
@@ -11,9 +11,12 @@ import { fileURLToPath } from "node:url";
 
 import {
   canonicalHeader,
+  envelopeHash,
   infoEnvelopeWrap,
   INFO_ENVELOPE_WRAP,
+  INFO_KEY_COMMIT,
   LABEL_ENVELOPE,
+  LABEL_ENVELOPE_V3,
   pad,
   sealEnvelope,
   signatureInput,
@@ -24,6 +27,7 @@ import { counting, keyPairFromSeed } from "./make_accounts_vectors.mjs";
 
 const subtle = globalThis.crypto.subtle;
 const OUT = fileURLToPath(new URL("./envelope-v1.json", import.meta.url));
+const OUT_V3 = fileURLToPath(new URL("./envelope-v3.json", import.meta.url));
 
 export const ROOM = "7d1e5c2a-3b4f-4c6d-8e9f-0a1b2c3d4e5f";
 export const CLIENT_ID = "c0ffee00-1234-4abc-8def-0123456789ab";
@@ -31,6 +35,10 @@ export const SENT_AT = 1763790000000;
 export const TEXT = "Hello, Bob! 👋";
 export const ALICE_ID = 3;
 export const BOB_ID = 11;
+// v3: alice's second key, a roster head, and her seventh envelope in the room.
+export const KEY_VERSION = 2;
+export const ROSTER_HEAD = { seq: 4, hash: toBase64(counting(0xc1, 32)) };
+export const CHAIN = { seq: 7, prev: toBase64(counting(0xe1, 32)) };
 
 /** @param {CryptoKey} key */
 async function rawPublic(key) {
@@ -76,8 +84,10 @@ async function kekSteps(ephemeralPrivate, memberPublic, ephPub, info) {
   return { shared_secret: toBase64(shared), kek: toBase64(new Uint8Array(kek)) };
 }
 
-export async function makeVectors() {
+/** @param {3} [version] v1 unless told */
+export async function makeVectors(version) {
   const keys = await vectorKeys();
+  const v3 = version === 3;
   const alice = { id: ALICE_ID, agreementPublicKey: toBase64(await rawPublic(keys.aliceAgreement.publicKey)) };
   const bob = { id: BOB_ID, agreementPublicKey: toBase64(await rawPublic(keys.bobAgreement.publicKey)) };
   const envelope = await sealEnvelope(
@@ -90,6 +100,7 @@ export async function makeVectors() {
       // Bob first on purpose: the module must order wraps by numeric id (3 < 11), not as given or as strings.
       recipients: [bob, alice],
       signingPrivateKey: keys.aliceSigning.privateKey,
+      ...(v3 ? { keyVersion: KEY_VERSION, roster: ROSTER_HEAD, chain: CHAIN } : {}),
     },
     { ephemeralPrivateKey: keys.ephemeral.privateKey, contentKeyBytes: keys.contentKey, iv: keys.iv },
   );
@@ -100,13 +111,19 @@ export async function makeVectors() {
     { name: "bob", recipient: bob, seed: keys.seeds.bobAgreement, pair: keys.bobAgreement },
   ];
 
+  const chained = v3
+    ? { key_version: KEY_VERSION, roster_head: ROSTER_HEAD, chain: CHAIN }
+    : {};
   return {
     description:
-      "SecureChat envelope v1 (docs/PROTOCOL.md). Generated once by make_envelope_vectors.mjs from fixed seeds " +
+      `SecureChat envelope v${v3 ? 3 : 1} (docs/PROTOCOL.md). Generated once by make_envelope_vectors.mjs from fixed seeds ` +
       "(Ed25519/X25519 private keys are the raw 32-byte seeds of RFC 8032/7748); byte strings are standard base64. " +
       "Alice (id 3) sends to the room's members Alice and Bob (id 11).",
-    labels: { envelope: LABEL_ENVELOPE, wrap: INFO_ENVELOPE_WRAP },
+    labels: v3
+      ? { envelope: LABEL_ENVELOPE_V3, wrap: INFO_ENVELOPE_WRAP, key_commit: INFO_KEY_COMMIT }
+      : { envelope: LABEL_ENVELOPE, wrap: INFO_ENVELOPE_WRAP },
     inputs: {
+      ...chained,
       room: ROOM,
       client_id: CLIENT_ID,
       sent_at: SENT_AT,
@@ -135,17 +152,20 @@ export async function makeVectors() {
       }),
     ),
     signature_input: toBase64(signatureInput(envelope)),
+    ...(v3 ? { envelope_hash: await envelopeHash(envelope) } : {}),
     envelope,
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (existsSync(OUT) && !process.argv.includes("--force")) {
-    // Within v1 only the JSON shape may change (wraps as one blob since DECISIONS.md "Wraps travel as one
-    // blob"): the header, signature input and signature of the regenerated file must stay byte for byte the same.
-    console.error(`${OUT} exists; the vectors are frozen. Pass --force only for a new format version or shape.`);
-    process.exit(1);
+  // Within a version only the JSON shape may change (wraps as one blob since DECISIONS.md "Wraps travel as one
+  // blob"): the header, signature input and signature of a regenerated file must stay byte for byte the same.
+  for (const [out, version] of /** @type {[string, 3 | undefined][]} */ ([[OUT, undefined], [OUT_V3, 3]])) {
+    if (existsSync(out) && !process.argv.includes("--force")) {
+      console.log(`${out} exists and is frozen; kept (--force only for a new shape)`);
+      continue;
+    }
+    writeFileSync(out, JSON.stringify(await makeVectors(version), null, 2) + "\n");
+    console.log(`wrote ${out}`);
   }
-  writeFileSync(OUT, JSON.stringify(await makeVectors(), null, 2) + "\n");
-  console.log(`wrote ${OUT}`);
 }

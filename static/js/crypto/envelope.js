@@ -1,16 +1,20 @@
 // @ts-check
-// Envelopes v1 and v2 (docs/PROTOCOL.md): a message is encrypted once under a fresh content key, that key is
+// Envelopes v1 to v3 (docs/PROTOCOL.md): a message is encrypted once under a fresh content key, that key is
 // wrapped for every member, and the sender signs the lot, so the server relays what it can neither read nor forge.
 // A v2 envelope also names, inside what is signed, the roster head (the signed member list) it was wrapped for.
+// A v3 envelope, what browsers send now, further signs the sender's key version (a retired key cannot pass for the
+// current one), the sender's place in their chain of envelopes in the room (a counter and the hash of the one before:
+// readers see a message dropped or moved) and a commitment to the content key (every member reads the same text).
 
 import { IV_BYTES } from "./aead.js";
 import { concatBytes, fromBase64, fromUtf8, toBase64, utf8 } from "./encoding.js";
-import { infoEnvelopeWrap, LABEL_ENVELOPE, LABEL_ENVELOPE_V2 } from "./labels.js";
+import { INFO_KEY_COMMIT, infoEnvelopeWrap, LABEL_ENVELOPE, LABEL_ENVELOPE_V2, LABEL_ENVELOPE_V3 } from "./labels.js";
 import { pad, PAD_BLOCK, unpad } from "./padding.js";
 import {
   isMemberId,
   isOperationError,
   KEY_BYTES,
+  KeyCommitError,
   MAX_MEMBERS,
   openAsMember,
   sealForMembers,
@@ -23,6 +27,9 @@ export { MAX_MEMBERS } from "./sealing.js";
 export const ENVELOPE_VERSION = 1;
 // Envelopes to a room with a signed roster: v1 plus the roster head in the header.
 export const ENVELOPE_VERSION_ROSTER = 2;
+// What browsers send now: v2 (or v1 in a room from before rosters, its roster head null) plus key version, chain and
+// key commitment.
+export const ENVELOPE_VERSION_CHAINED = 3;
 // chat/protocol.py refuses more; any 16 000-character text fits (at worst 96 011 bytes of JSON).
 export const MAX_PADDED_PAYLOAD = 96 * 1024;
 
@@ -34,20 +41,34 @@ const HASH_BYTES = 32;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEADER_FIELDS = ["v", "room", "sender", "client_id", "sent_at"];
 const ROSTER_FIELDS = ["roster_seq", "roster_hash"];
+const CHAINED_FIELDS = ["key_version", ...ROSTER_FIELDS, "chain_seq", "chain_prev", "key_commit"];
 const BODY_FIELDS = ["eph_pub", "iv", "ciphertext", "wrap_ids", "wraps", "signature"];
 // Added by the server to relayed envelopes; unsigned, so never read here.
 const RELAY_FIELDS = ["id", "server_time"];
-const LABELS = { [ENVELOPE_VERSION]: LABEL_ENVELOPE, [ENVELOPE_VERSION_ROSTER]: LABEL_ENVELOPE_V2 };
+const LABELS = {
+  [ENVELOPE_VERSION]: LABEL_ENVELOPE,
+  [ENVELOPE_VERSION_ROSTER]: LABEL_ENVELOPE_V2,
+  [ENVELOPE_VERSION_CHAINED]: LABEL_ENVELOPE_V3,
+};
+/** Each version's header fields after the common ones, in their signed order. */
+const EXTRA_FIELDS = { [ENVELOPE_VERSION]: [], [ENVELOPE_VERSION_ROSTER]: ROSTER_FIELDS, [ENVELOPE_VERSION_CHAINED]: CHAINED_FIELDS };
 
 /**
  * @typedef {import("./sealing.js").Recipient} Recipient
- * @typedef {{v: number, room: string, sender: number, client_id: string, sent_at: number, roster_seq?: number,
- *   roster_hash?: string}} Header v2 only: `roster_seq` and `roster_hash` (base64 of the entry's 32-byte hash)
+ * @typedef {{v: number, room: string, sender: number, client_id: string, sent_at: number, key_version?: number,
+ *   roster_seq?: number | null, roster_hash?: string | null, chain_seq?: number, chain_prev?: string | null,
+ *   key_commit?: string}} Header v2 and v3: `roster_seq` and `roster_hash` (base64 of the entry's 32-byte hash; both
+ *   null in a v3 envelope to a room from before rosters). v3 only: `key_version`, the sender's key version that
+ *   signs it; `chain_seq`, 1 for the sender's first v3 envelope in the room and one more for each after it;
+ *   `chain_prev`, the base64 `envelopeHash` of the one before (null for the first); `key_commit`, base64 of the
+ *   content key's 32-byte commitment
  * @typedef {{seq: number, hash: string}} RosterHead
+ * @typedef {{seq: number, prev: string | null}} ChainLink the sender's place in their chain in the room
  * @typedef {Header & {eph_pub: string, iv: string, ciphertext: string, wrap_ids: number[], wraps: string,
  *   signature: string}} Envelope the wire object; relayed ones also carry `id` and `server_time`. `wrap_ids` are
  *   the members' ids, strictly ascending; `wraps` is the base64 of their 40-byte wraps concatenated in that order
- * @typedef {"malformed" | "wrong_room" | "wrong_sender" | "bad_signature" | "no_wrap" | "decrypt_failed"} Reason
+ * @typedef {"malformed" | "wrong_room" | "wrong_sender" | "bad_signature" | "no_wrap" | "key_mismatch" |
+ *   "decrypt_failed"} Reason `key_mismatch`: the key wrapped for me is not the one the sender committed to
  * @typedef {{header: Header, headerBytes: Uint8Array, ephPub: Uint8Array, iv: Uint8Array,
  *   ciphertext: Uint8Array, wraps: Map<number, Uint8Array>, signature: Uint8Array}} Parsed `wraps` in ascending
  *   id order, as the signature input takes them
@@ -70,16 +91,27 @@ export class EnvelopeError extends Error {
 
 /**
  * @param {Header} header
- * @returns {Uint8Array} UTF-8 of `{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}` (v2: then
- *   `,"roster_seq":…,"roster_hash":"…"`), no spaces
+ * @returns {Uint8Array} UTF-8 of `{"v":1,"room":"…","sender":…,"client_id":"…","sent_at":…}` then the version's
+ *   further fields in their order (v2: `roster_seq`, `roster_hash`; v3: `key_version`, `roster_seq`,
+ *   `roster_hash`, `chain_seq`, `chain_prev`, `key_commit`), no spaces
  * @throws {TypeError} if a field is missing or not of its version's shape (so the bytes could be ambiguous)
  */
 export function canonicalHeader(header) {
   const problem = headerProblem(header);
   if (problem) throw new TypeError(`envelope header: ${problem}`);
-  const { v, room, sender, client_id: clientId, sent_at: sentAt } = header;
-  const roster = v === ENVELOPE_VERSION_ROSTER ? `,"roster_seq":${header.roster_seq},"roster_hash":"${header.roster_hash}"` : "";
-  return utf8(`{"v":${v},"room":"${room}","sender":${sender},"client_id":"${clientId}","sent_at":${sentAt}${roster}}`);
+  // Every value is an integer, null, or a string of UUID or base64 characters: JSON spells each one way.
+  const fields = [...HEADER_FIELDS, ...EXTRA_FIELDS[header.v]];
+  return utf8(JSON.stringify(Object.fromEntries(fields.map((key) => [key, header[/** @type {keyof Header} */ (key)]]))));
+}
+
+/**
+ * What the next envelope of a chain names as `chain_prev`.
+ * @param {Envelope} envelope wire object
+ * @returns {Promise<string>} base64 SHA-256 of its signature input
+ * @throws {EnvelopeError} "malformed"
+ */
+export async function envelopeHash(envelope) {
+  return toBase64(new Uint8Array(await subtle.digest("SHA-256", signatureInput(envelope))));
 }
 
 /**
@@ -94,9 +126,12 @@ export function signatureInput(envelope) {
 /**
  * Encrypts `text` once and wraps the content key for every recipient.
  * @param {{room: string, senderId: number, clientId: string, sentAt: number, text: string,
- *   recipients: Recipient[], signingPrivateKey: CryptoKey, roster?: RosterHead}} message `recipients` are every
- *   current member, the sender included; `signingPrivateKey` is the sender's Ed25519 identity key; `roster`, the
- *   verified roster head the recipients are the members of, makes a v2 envelope
+ *   recipients: Recipient[], signingPrivateKey: CryptoKey, roster?: RosterHead | null, keyVersion?: number,
+ *   chain?: ChainLink}} message `recipients` are every current member, the sender included; `signingPrivateKey`
+ *   is the sender's Ed25519 identity key; `roster`, the verified roster head the recipients are the members of
+ *   (null: a room from before rosters). `keyVersion` (the version of `signingPrivateKey`) and `chain` make a v3
+ *   envelope; without them, `roster` makes a v2 one and its absence a v1 one (older formats, kept for tests and
+ *   vectors)
  * @param {import("./sealing.js").TestOnly} [testOnly] for known-answer vectors and tests ONLY (sealing.js)
  * @returns {Promise<Envelope>} wire object, keys in PROTOCOL.md order, wraps in ascending id order
  * @throws {TypeError} bad header fields, text not a string, no recipients or more than MAX_MEMBERS, duplicate or
@@ -104,15 +139,27 @@ export function signatureInput(envelope) {
  * @throws {RangeError} if the padded payload exceeds MAX_PADDED_PAYLOAD
  */
 export async function sealEnvelope(
-  { room, senderId, clientId, sentAt, text, recipients, signingPrivateKey, roster },
+  { room, senderId, clientId, sentAt, text, recipients, signingPrivateKey, roster, keyVersion, chain },
   testOnly = {},
 ) {
   /** @type {Header} */
   const header = { v: ENVELOPE_VERSION, room, sender: senderId, client_id: clientId, sent_at: sentAt };
-  if (roster !== undefined) {
+  const chained = keyVersion !== undefined;
+  if (chained) {
+    Object.assign(header, {
+      v: ENVELOPE_VERSION_CHAINED,
+      key_version: keyVersion,
+      roster_seq: roster ? roster.seq : null,
+      roster_hash: roster ? roster.hash : null,
+      chain_seq: chain?.seq,
+      chain_prev: chain?.prev,
+      // Checked with the rest below; the real commitment takes its place once the key exists.
+      key_commit: toBase64(new Uint8Array(HASH_BYTES)),
+    });
+  } else if (roster !== undefined) {
     Object.assign(header, { v: ENVELOPE_VERSION_ROSTER, roster_seq: roster?.seq, roster_hash: roster?.hash });
   }
-  const headerBytes = canonicalHeader(header);
+  let headerBytes = canonicalHeader(header);
   if (typeof text !== "string") throw new TypeError("text must be a string");
   // Without their own wrap, the sender could not read their message on another device or after a reload.
   if (!Array.isArray(recipients) || !recipients.some((r) => r?.id === senderId)) {
@@ -122,8 +169,20 @@ export async function sealEnvelope(
   if (payload.length > MAX_PADDED_PAYLOAD) {
     throw new RangeError(`message too long: ${payload.length} padded bytes, at most ${MAX_PADDED_PAYLOAD}`);
   }
+  /** @param {Uint8Array} keyCommit */
+  const committed = (keyCommit) => {
+    header.key_commit = toBase64(keyCommit);
+    headerBytes = canonicalHeader(header);
+    return headerBytes;
+  };
   const sealed = await sealForMembers(
-    { plaintext: payload, aad: headerBytes, recipients, info: (id) => infoEnvelopeWrap(room, clientId, id) },
+    {
+      plaintext: payload,
+      aad: chained ? committed : headerBytes,
+      recipients,
+      info: (id) => infoEnvelopeWrap(room, clientId, id),
+      ...(chained ? { commitInfo: INFO_KEY_COMMIT } : {}),
+    },
     testOnly,
   );
   // `ids` are ascending, so the map is in ascending id order.
@@ -178,8 +237,12 @@ export async function openEnvelope(envelope, me) {
       iv: parsed.iv,
       ciphertext: parsed.ciphertext,
       aad: parsed.headerBytes,
+      ...(header.v === ENVELOPE_VERSION_CHAINED
+        ? { commit: { info: INFO_KEY_COMMIT, expected: fromBase64(/** @type {string} */ (header.key_commit)) } }
+        : {}),
     });
   } catch (error) {
+    if (error instanceof KeyCommitError) throw new EnvelopeError("key_mismatch", undefined, { cause: error });
     // OperationError is a failed AES-KW check, GCM tag or X25519; anything else is a programming error.
     if (isOperationError(error)) throw new EnvelopeError("decrypt_failed", undefined, { cause: error });
     throw error;
@@ -215,7 +278,9 @@ export async function verifyEnvelope(envelope, senderSigningPublicKey) {
 function parseEnvelope(envelope) {
   if (!isPlainObject(envelope)) malformed("not an object");
   const wire = /** @type {Record<string, unknown>} */ (envelope);
-  const wireFields = [...HEADER_FIELDS, ...(wire.v === ENVELOPE_VERSION_ROSTER ? ROSTER_FIELDS : []), ...BODY_FIELDS];
+  const extra = Object.hasOwn(EXTRA_FIELDS, String(wire.v)) ? EXTRA_FIELDS[/** @type {number} */ (wire.v)] : null;
+  if (!extra) malformed(`unknown version ${JSON.stringify(wire.v)?.slice(0, 20)}`);
+  const wireFields = [...HEADER_FIELDS, ...extra, ...BODY_FIELDS];
   for (const key of Object.keys(wire)) {
     if (!wireFields.includes(key) && !RELAY_FIELDS.includes(key)) {
       malformed(`unknown field ${JSON.stringify(key).slice(0, 40)}`);
@@ -270,8 +335,8 @@ function parseWraps(wrapIds, blob) {
  */
 function headerProblem(header) {
   if (!isPlainObject(header)) return "not an object";
-  if (header.v !== ENVELOPE_VERSION && header.v !== ENVELOPE_VERSION_ROSTER) {
-    return `v must be ${ENVELOPE_VERSION} or ${ENVELOPE_VERSION_ROSTER}`;
+  if (!Object.hasOwn(EXTRA_FIELDS, String(header.v)) || !Number.isSafeInteger(header.v)) {
+    return `v must be ${ENVELOPE_VERSION}, ${ENVELOPE_VERSION_ROSTER} or ${ENVELOPE_VERSION_CHAINED}`;
   }
   if (typeof header.room !== "string" || !UUID.test(header.room)) return "room must be a lower-case UUID";
   if (!isMemberId(header.sender)) return "sender must be a positive safe integer";
@@ -279,14 +344,34 @@ function headerProblem(header) {
     return "client_id must be a lower-case UUID";
   }
   if (!Number.isSafeInteger(header.sent_at) || header.sent_at < 0) return "sent_at must be a non-negative safe integer";
-  if (header.v === ENVELOPE_VERSION_ROSTER) {
-    if (!Number.isSafeInteger(header.roster_seq) || /** @type {number} */ (header.roster_seq) < 0) {
-      return "roster_seq must be a non-negative safe integer";
-    }
-    if (!isHash(header.roster_hash)) return "roster_hash must be the base64 of 32 bytes";
-  } else if (header.roster_seq !== undefined || header.roster_hash !== undefined) {
-    return "only v2 names a roster head";
+  if (header.v === ENVELOPE_VERSION_CHAINED) return chainedProblem(header);
+  for (const key of CHAINED_FIELDS.filter((k) => !EXTRA_FIELDS[header.v].includes(k))) {
+    if (header[/** @type {keyof Header} */ (key)] !== undefined) return `v${header.v} has no ${key}`;
   }
+  return header.v === ENVELOPE_VERSION_ROSTER ? rosterHeadProblem(header) : null;
+}
+
+/** @param {Header} header @returns {string | null} */
+function rosterHeadProblem(header) {
+  if (!Number.isSafeInteger(header.roster_seq) || /** @type {number} */ (header.roster_seq) < 0) {
+    return "roster_seq must be a non-negative safe integer";
+  }
+  if (!isHash(header.roster_hash)) return "roster_hash must be the base64 of 32 bytes";
+  return null;
+}
+
+/** @param {Header} header @returns {string | null} */
+function chainedProblem(header) {
+  if (!isMemberId(header.key_version)) return "key_version must be a positive safe integer";
+  if (header.roster_seq !== null || header.roster_hash !== null) {
+    const problem = rosterHeadProblem(header);
+    if (problem) return `${problem} (or both null)`;
+  }
+  if (!isMemberId(header.chain_seq)) return "chain_seq must be a positive safe integer";
+  if (header.chain_seq === 1 ? header.chain_prev !== null : !isHash(header.chain_prev)) {
+    return "chain_prev must be null for chain_seq 1, else the base64 of 32 bytes";
+  }
+  if (!isHash(header.key_commit)) return "key_commit must be the base64 of 32 bytes";
   return null;
 }
 

@@ -44,11 +44,13 @@ export {
   sealBundle,
   verifyAgreementKey,
 } from "./identity.js";
-export { INFO_ENVELOPE_WRAP, infoEnvelopeWrap, LABEL_ENVELOPE } from "./labels.js";
+export { INFO_ENVELOPE_WRAP, INFO_KEY_COMMIT, infoEnvelopeWrap, LABEL_ENVELOPE, LABEL_ENVELOPE_V3 } from "./labels.js";
 export {
   canonicalHeader,
   ENVELOPE_VERSION,
+  ENVELOPE_VERSION_CHAINED,
   ENVELOPE_VERSION_ROSTER,
+  envelopeHash,
   EnvelopeError,
   MAX_MEMBERS,
   MAX_PADDED_PAYLOAD,

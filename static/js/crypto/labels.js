@@ -56,6 +56,9 @@ export function aadBundle(username) {
 // X25519 secret and the ephemeral key as salt, so it cannot collide with the password wrap key.
 export const LABEL_ENVELOPE = "securechat/envelope/v1|";
 export const LABEL_ENVELOPE_V2 = "securechat/envelope/v2|";
+export const LABEL_ENVELOPE_V3 = "securechat/envelope/v3|";
+/** HKDF info of a v3 envelope's commitment to its content key. */
+export const INFO_KEY_COMMIT = "securechat/key-commit/v1";
 export const INFO_ENVELOPE_WRAP = "securechat/wrap/v1|";
 
 /**

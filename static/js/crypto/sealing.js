@@ -2,6 +2,9 @@
 // Encrypt once, wrap the key for each member: a fresh AES-256-GCM content key, one ephemeral X25519 pair, and
 // per member an AES-KW wrap under HKDF(X25519(eph, member), salt = eph_pub, info). Envelopes (envelope.js) and a
 // room's sealed name (meta.js) are both made this way; each names its own HKDF info and associated data.
+// AES-GCM does not commit to its key: a sender could wrap two keys under which one ciphertext decrypts to two texts.
+// A v3 envelope therefore signs the key's commitment (HKDF of the key, `keyCommitment`), and a member checks the key
+// they unwrapped against it before decrypting.
 
 import { checkIv, IV_BYTES } from "./aead.js";
 import { fromBase64, randomBytes, utf8 } from "./encoding.js";
@@ -14,6 +17,16 @@ export const MAX_MEMBERS = 256;
 const AES_GCM_256 = { name: "AES-GCM", length: 256 };
 const AES_KW_256 = { name: "AES-KW", length: 256 };
 const CONTENT_KEY_USAGES = /** @type {KeyUsage[]} */ (["encrypt", "decrypt"]);
+const KEY_COMMIT_BITS = 256;
+const NO_SALT = new Uint8Array(0);
+
+/** The content key a member unwrapped is not the one the sender committed to. */
+export class KeyCommitError extends Error {
+  constructor() {
+    super("the content key does not match its commitment");
+    this.name = "KeyCommitError";
+  }
+}
 
 /**
  * @typedef {{id: number, agreementPublicKey: string}} Recipient base64 raw X25519 key
@@ -21,23 +34,36 @@ const CONTENT_KEY_USAGES = /** @type {KeyUsage[]} */ (["encrypt", "decrypt"]);
  *   known-answer vectors and tests ONLY: a fixed ephemeral key (extractable X25519), content key or IV makes
  *   blobs linkable and reuses GCM nonces. Production callers omit it and get fresh random values.
  * @typedef {{ephPub: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, ids: number[], wraps: Uint8Array[],
- *   contentKey: CryptoKey}} SealedForMembers `ids` ascending, `wraps[i]` is the wrap for `ids[i]`; `contentKey`
- *   stays in the browser (a link wrap re-wraps it)
+ *   contentKey: CryptoKey, keyCommit: Uint8Array | null}} SealedForMembers `ids` ascending, `wraps[i]` is the wrap
+ *   for `ids[i]`; `contentKey` stays in the browser (a link wrap re-wraps it); `keyCommit`: the key's commitment,
+ *   when one was asked for
+ * @typedef {Uint8Array | ((keyCommit: Uint8Array) => Uint8Array)} Aad the associated data, or (for a header that
+ *   carries the key's commitment) how to make it from the commitment
  */
 
 /**
- * @param {{plaintext: Uint8Array, aad: Uint8Array, recipients: Recipient[], info: (id: number) => string}} what
+ * @param {{plaintext: Uint8Array, aad: Aad, recipients: Recipient[], info: (id: number) => string,
+ *   commitInfo?: string}} what `commitInfo`: the HKDF info of the key's commitment, which `aad` then receives
  * @param {TestOnly} [testOnly]
  * @returns {Promise<SealedForMembers>}
  * @throws {TypeError} no recipients or more than MAX_MEMBERS, duplicate or invalid ids, or a bad agreement key
  */
-export async function sealForMembers({ plaintext, aad, recipients, info }, testOnly = {}) {
+export async function sealForMembers({ plaintext, aad, recipients, info, commitInfo }, testOnly = {}) {
   const members = checkRecipients(recipients);
   const { ephemeralPrivateKey, contentKeyBytes, iv = randomBytes(IV_BYTES) } = testOnly;
   checkIv(iv);
   const contentKey = contentKeyBytes
     ? await importContentKey(contentKeyBytes)
     : await subtle.generateKey(AES_GCM_256, true, CONTENT_KEY_USAGES);
+  let keyCommit = null;
+  if (commitInfo !== undefined) {
+    const material = await subtle.importKey("raw", await subtle.exportKey("raw", contentKey), "HKDF", false, ["deriveBits"]);
+    keyCommit = await keyCommitment(material, commitInfo);
+  }
+  if (typeof aad === "function") {
+    if (!keyCommit) throw new TypeError("associated data made from a commitment needs commitInfo");
+    aad = aad(keyCommit);
+  }
   const ciphertext = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, contentKey, plaintext));
   const ephemeral = ephemeralPrivateKey
     ? { privateKey: ephemeralPrivateKey, publicRaw: await x25519PublicOf(ephemeralPrivateKey) }
@@ -56,21 +82,45 @@ export async function sealForMembers({ plaintext, aad, recipients, info }, testO
       return new Uint8Array(await subtle.wrapKey("raw", contentKey, kek, "AES-KW"));
     }),
   );
-  return { ephPub: ephemeral.publicRaw, iv, ciphertext, ids: members.map(({ id }) => id), wraps, contentKey };
+  return { ephPub: ephemeral.publicRaw, iv, ciphertext, ids: members.map(({ id }) => id), wraps, contentKey, keyCommit };
 }
 
 /**
  * Unwrap the content key with my agreement key and decrypt.
  * @param {{ephPub: Uint8Array, wrap: Uint8Array, info: string, agreementPrivateKey: CryptoKey, iv: Uint8Array,
- *   ciphertext: Uint8Array, aad: Uint8Array}} sealed
+ *   ciphertext: Uint8Array, aad: Uint8Array, commit?: {info: string, expected: Uint8Array}}} sealed `commit`: the
+ *   key's signed commitment, checked before anything is decrypted
  * @returns {Promise<Uint8Array>} the plaintext
  * @throws {DOMException} OperationError when the wrap, the X25519 key or the GCM tag does not check
+ * @throws {KeyCommitError} when the unwrapped key is not the one committed to
  */
-export async function openAsMember({ ephPub, wrap, info, agreementPrivateKey, iv, ciphertext, aad }) {
+export async function openAsMember({ ephPub, wrap, info, agreementPrivateKey, iv, ciphertext, aad, commit }) {
   const ephemeral = await importX25519Public(ephPub);
   const kek = await deriveKek(agreementPrivateKey, ephemeral, ephPub, info, "unwrapKey");
+  if (commit) {
+    // The same wrap a second time, as HKDF material: the content key itself never leaves WebCrypto.
+    const material = await subtle.unwrapKey("raw", wrap, kek, "AES-KW", "HKDF", false, ["deriveBits"]);
+    if (!sameBytes(await keyCommitment(material, commit.info), commit.expected)) throw new KeyCommitError();
+  }
   const contentKey = await subtle.unwrapKey("raw", wrap, kek, "AES-KW", "AES-GCM", false, ["decrypt"]);
   return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv, additionalData: aad }, contentKey, ciphertext));
+}
+
+/**
+ * HKDF-SHA256(ikm = the content key, no salt, info), 32 bytes: a commitment to the key (HKDF is a PRF keyed by it and
+ * collision-resistant in it, so no two keys give one commitment).
+ * @param {CryptoKey} material the content key as HKDF key material
+ * @param {string} info
+ * @returns {Promise<Uint8Array>}
+ */
+async function keyCommitment(material, info) {
+  const params = { name: "HKDF", hash: "SHA-256", salt: NO_SALT, info: utf8(info) };
+  return new Uint8Array(await subtle.deriveBits(params, material, KEY_COMMIT_BITS));
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /**
