@@ -94,9 +94,23 @@ class Envelope(models.Model):
     # v2: the roster head the envelope was wrapped for (signed in its header); null for v1.
     roster_seq = models.BigIntegerField(null=True, blank=True)
     roster_hash = models.BinaryField(max_length=32, null=True, blank=True)
+    # v3 (signed in its header; null before): the sender's key version, their place in their chain of envelopes in the
+    # room (counter from 1; hash of the previous one, null for the first) and the commitment to the content key.
+    key_version = models.PositiveIntegerField(null=True, blank=True)
+    chain_seq = models.BigIntegerField(null=True, blank=True)
+    chain_prev = models.BinaryField(max_length=32, null=True, blank=True)
+    key_commit = models.BinaryField(max_length=32, null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["sender", "client_id"], name="chat_envelope_idempotent")]
+        constraints = [
+            models.UniqueConstraint(fields=["sender", "client_id"], name="chat_envelope_idempotent"),
+            # One envelope per place in a sender's chain: two tabs of one sender cannot both take the same place.
+            models.UniqueConstraint(
+                fields=["room", "sender", "chain_seq"],
+                condition=models.Q(chain_seq__isnull=False),
+                name="chat_envelope_chain_place",
+            ),
+        ]
         indexes = [
             models.Index(fields=["room", "id"], name="chat_envelope_room_id"),
             models.Index(fields=["sender", "id"], name="chat_envelope_sender_id"),

@@ -17,12 +17,16 @@ from django.conf import settings
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import Fields, parse_json
 
-# v1: a room from before rosters; v2: a room with a roster, naming the head it was wrapped for.
-ENVELOPE_VERSIONS = (1, 2)
+# v1: a room from before rosters; v2: a room with a roster, naming the head it was wrapped for; v3 (what browsers send
+# now): v2, or v1 with a null head, plus the sender's key version, their chain link in the room and a key commitment.
+ENVELOPE_VERSIONS = (1, 2, 3)
 ROSTER_HEAD_VERSION = 2
+CHAINED_VERSION = 3
+HASH_BYTES = 32
 ROSTER_HASH_BYTES = 32
-# Safe integers for the browser, which reads roster seqs as JavaScript numbers.
-MAX_ROSTER_SEQ = 2**53 - 1
+# Safe integers for the browser, which reads roster seqs, key versions and chain seqs as JavaScript numbers.
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_ROSTER_SEQ = MAX_SAFE_INTEGER
 PAD_BLOCK = 256
 GCM_TAG_BYTES = 16
 # 16 000 characters of text as UTF-8 JSON, padded: 96 KiB is ample.
@@ -62,9 +66,16 @@ class EnvelopeIn:
     # concatenated in that order: stored and relayed as they came.
     wrap_ids: tuple[int, ...]
     wraps: bytes
-    # v2 only: the roster head (seq and hash) the sender wrapped for, in the signed header.
+    # v2 and v3: the roster head (seq and hash) the sender wrapped for, in the signed header (v3: None in a room
+    # from before rosters).
     roster_seq: int | None = None
     roster_hash: bytes | None = None
+    # v3 only: the sender's key version, their place in their chain of envelopes in the room (a counter from 1, and
+    # the SHA-256 of the previous one's signed bytes, None for the first) and the content key's commitment.
+    key_version: int | None = None
+    chain_seq: int | None = None
+    chain_prev: bytes | None = None
+    key_commit: bytes | None = None
 
 
 def parse_frame(text: str) -> Frame:
@@ -128,20 +139,44 @@ def envelope(fields: Fields) -> EnvelopeIn:
         # One decode for all of them: WRAP_BYTES per id, exactly.
         wraps=env.bytes("wraps", length=WRAP_BYTES * len(ids)),
         **roster_head(env, version),
+        **chained(env, version),
     )
 
 
 def roster_head(env: Fields, version: int) -> dict[str, Any]:
-    """A v2 envelope's roster head; a v1 envelope carries none (its room has no roster)."""
-    if version == ROSTER_HEAD_VERSION:
+    """A v2 envelope's roster head, and a v3 one's unless both are null; a v1 envelope carries none (its room has no
+    roster)."""
+    names = ("roster_seq", "roster_hash")
+    if version == ROSTER_HEAD_VERSION or (version == CHAINED_VERSION and any(env.get(n) is not None for n in names)):
         return {
             "roster_seq": env.integer("roster_seq", minimum=0, maximum=MAX_ROSTER_SEQ),
             "roster_hash": env.bytes("roster_hash", length=ROSTER_HASH_BYTES),
         }
-    for name in ("roster_seq", "roster_hash"):
+    for name in names if version != CHAINED_VERSION else ():
         if env.get(name) is not None:
             raise ApiError(ErrorCode.WRONG_TYPE, "A v1 envelope names no roster head.", field=env.path_of(name))
     return {}
+
+
+def chained(env: Fields, version: int) -> dict[str, Any]:
+    """A v3 envelope's key version, chain link and key commitment; older versions carry none."""
+    names = ("key_version", "chain_seq", "chain_prev", "key_commit")
+    if version != CHAINED_VERSION:
+        for name in names:
+            if env.get(name) is not None:
+                raise ApiError(ErrorCode.WRONG_TYPE, f"A v{version} envelope has no {name}.", field=env.path_of(name))
+        return {}
+    chain_seq = env.integer("chain_seq", minimum=1, maximum=MAX_SAFE_INTEGER)
+    if chain_seq == 1 and env.get("chain_prev") is not None:
+        raise ApiError(
+            ErrorCode.WRONG_TYPE, "The first of a chain names no previous one.", field=env.path_of("chain_prev")
+        )
+    return {
+        "key_version": env.integer("key_version", minimum=1, maximum=MAX_SAFE_INTEGER),
+        "chain_seq": chain_seq,
+        "chain_prev": None if chain_seq == 1 else env.bytes("chain_prev", length=HASH_BYTES),
+        "key_commit": env.bytes("key_commit", length=HASH_BYTES),
+    }
 
 
 def wrap_ids(env: Fields) -> tuple[int, ...]:

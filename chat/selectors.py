@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from chat.models import Envelope, Membership, Room, RosterEntry
-from chat.protocol import PAGE_MAX, ROSTER_HEAD_VERSION, datetime_to_ms, page_that_fits
+from chat.protocol import CHAINED_VERSION, PAGE_MAX, ROSTER_HEAD_VERSION, datetime_to_ms, page_that_fits
 from securechat.errors import ApiError, ErrorCode
 from securechat.validation import encode_base64
 
@@ -119,9 +119,15 @@ def envelope_json(envelope: Envelope) -> dict[str, Any]:
         "client_id": str(envelope.client_id),
         "sent_at": datetime_to_ms(envelope.client_time),
     }
-    if envelope.version == ROSTER_HEAD_VERSION:  # the rest of the signed header, in its order
+    if envelope.version == CHAINED_VERSION:  # the rest of the signed header, in its order
+        data["key_version"] = envelope.key_version
+    if envelope.version in (ROSTER_HEAD_VERSION, CHAINED_VERSION):
         data["roster_seq"] = envelope.roster_seq
-        data["roster_hash"] = encode_base64(envelope.roster_hash)
+        data["roster_hash"] = None if envelope.roster_hash is None else encode_base64(envelope.roster_hash)
+    if envelope.version == CHAINED_VERSION:
+        data["chain_seq"] = envelope.chain_seq
+        data["chain_prev"] = None if envelope.chain_prev is None else encode_base64(envelope.chain_prev)
+        data["key_commit"] = encode_base64(envelope.key_commit)
     data["eph_pub"] = encode_base64(envelope.eph_pub)
     data["iv"] = encode_base64(envelope.iv)
     data["ciphertext"] = encode_base64(envelope.ciphertext)

@@ -673,10 +673,12 @@ def refused_by_rate(
 
 @transaction.atomic
 def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
-    rooms = storing.lock_rooms({post.room_id for post in posts})
+    chains = {(post.room_id, post.sender.pk) for post in posts if post.envelope.chain_seq is not None}
+    rooms = storing.lock_rooms({post.room_id for post in posts}, chains)
     results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {}
     new: list[Envelope] = []
     members_changed: dict[uuid.UUID, ApiError] = {}  # one member list per room, however many sends missed it
+    out_of_chain: list[Post] = []
     for post in posts:
         room = rooms.get(post.room_id)
         room_members = room.members if room is not None else set()
@@ -698,13 +700,51 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
                     members=selectors.room_json(Room.objects.get(id=post.room_id))["members"],
                 )
             results[post.key] = members_changed[post.room_id]
+        elif not _follows_on(post, room):
+            out_of_chain.append(post)
         else:
             new.append(_envelope(post))
+    results.update(_chain_refusals(out_of_chain, rooms))
     storing.insert_envelopes(new)
     newest = {room_id: room.newest for room_id, room in rooms.items()}
     for stored in sorted(new, key=lambda envelope: envelope.id):  # the room is locked: nothing else comes between
         results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True, after=newest[stored.room_id])
         newest[stored.room_id] = stored.id
+    return results
+
+
+def _follows_on(post: Post, room: storing.LockedRoom) -> bool:
+    """A v3 envelope takes the next place in its sender's chain in the room (and, taken, the place is theirs); older
+    versions have no chain. Whether its ``chain_prev`` is the previous one's hash is for readers to check: they
+    have the bytes it hashes and the server's word is not needed."""
+    seq = post.envelope.chain_seq
+    if seq is None:
+        return True
+    if seq != room.chain_ends.get(post.sender.pk, 0) + 1:
+        return False
+    room.chain_ends[post.sender.pk] = seq
+    return True
+
+
+def _chain_refusals(
+    posts: list[Post], rooms: dict[uuid.UUID, storing.LockedRoom]
+) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
+    """A resend of a stored envelope is answered as one; any other post that does not take the next place in its
+    sender's chain is refused with the sender's newest envelope there, to follow on from (another tab of theirs wrote
+    meanwhile, or this one never saw their newest)."""
+    results: dict[tuple[int, uuid.UUID], Posted | ApiError] = {
+        (envelope.sender_id, envelope.client_id): Posted(envelope, created=False) for envelope in _earlier(posts)
+    }
+    for post in posts:
+        if post.key in results:
+            continue
+        end = rooms[post.room_id].chain_ends.get(post.sender.pk, 0)
+        latest = Envelope.objects.filter(room_id=post.room_id, sender_id=post.sender.pk, chain_seq=end).first()
+        results[post.key] = ApiError(
+            ErrorCode.CHAIN_CHANGED,
+            "Your chain of messages in this room moved on: follow on from your newest message and send again.",
+            latest=None if latest is None else selectors.envelope_json(latest),
+        )
     return results
 
 
@@ -732,6 +772,10 @@ def _envelope(post: Post) -> Envelope:
         "size": len(envelope.ciphertext),
         "roster_seq": envelope.roster_seq,
         "roster_hash": envelope.roster_hash,
+        "key_version": envelope.key_version,
+        "chain_seq": envelope.chain_seq,
+        "chain_prev": envelope.chain_prev,
+        "key_commit": envelope.key_commit,
     }
     # Positional, in the model's own field order: Django's fast path (11 µs a model against 25 with keywords); the
     # id and server_time come with the insert.

@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     BAD_ENTRY = "bad_entry"
     ROSTER_CONFLICT = "roster_conflict"
     ROSTER_CHANGED = "roster_changed"
+    # A v3 envelope that does not take the next place in its sender's chain (docs/PROTOCOL.md, "Envelope v3")
+    CHAIN_CHANGED = "chain_changed"
     UNAVAILABLE = "unavailable"
 
 
@@ -57,6 +59,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_ENTRY: 400,
     ErrorCode.ROSTER_CONFLICT: 409,
     ErrorCode.ROSTER_CHANGED: 409,
+    ErrorCode.CHAIN_CHANGED: 409,
     ErrorCode.UNAVAILABLE: 503,
 }
 

@@ -68,8 +68,10 @@ def envelope(
     client_id: str | None = None,
     blocks: int = 1,
     head: tuple[int, str] | None = None,
+    chain: int | None = None,
 ) -> dict[str, Any]:
-    """An envelope to ``room`` (a Room, or an id); v2 naming ``head`` (by default a Room's own head) if there is one."""
+    """An envelope to ``room`` (a Room, or an id); v2 naming ``head`` (by default a Room's own head) if there is one.
+    With ``chain`` (the sender's place in their chain in the room) it is v3, as browsers send now."""
     if isinstance(room, Room):
         room, head = room.id, head or head_of(room)
     header: dict[str, Any] = {
@@ -79,8 +81,13 @@ def envelope(
         "client_id": client_id or str(uuid.uuid4()),
         "sent_at": int(time.time() * 1000),
     }
+    if chain is not None:
+        header |= {"v": 3, "key_version": 1, "roster_seq": None, "roster_hash": None}
     if head is not None:
         header["roster_seq"], header["roster_hash"] = head
+    if chain is not None:
+        prev = None if chain == 1 else b64(os.urandom(32))
+        header |= {"chain_seq": chain, "chain_prev": prev, "key_commit": b64(os.urandom(32))}
     return {
         **header,
         "eph_pub": b64(os.urandom(32)),

@@ -166,7 +166,7 @@ async def test_malformed_frames_get_an_error_and_the_socket_stays_open(users, ro
         ("iv", "AAAA", "bad_length"),
         ("signature", "!!", "bad_base64"),
         ("eph_pub", 7, "wrong_type"),
-        ("v", 3, "out_of_range"),
+        ("v", 4, "out_of_range"),
         ("roster_seq", -1, "out_of_range"),
         ("roster_seq", "1", "wrong_type"),
         ("roster_hash", "AAAA", "bad_length"),

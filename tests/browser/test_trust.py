@@ -46,9 +46,11 @@ def key_change_dialog(page: Page) -> Locator:
 
 
 def swap_keys_in_database(username: str) -> None:
-    """What a malicious server does: serve its own keys for ``username``."""
+    """What a malicious server does: serve its own keys for ``username``, as a newer key version (the browser never
+    takes an older or equal one in place of the pinned key)."""
     forged = signup_body("forged")
     identity = Identity.objects.get(user__username=username)
+    identity.key_version += 1
     identity.signing_public_key = base64.b64decode(forged["signing_public_key"])
     identity.agreement_public_key = base64.b64decode(forged["agreement_public_key"])
     identity.agreement_signature = base64.b64decode(forged["agreement_signature"])

@@ -45,6 +45,14 @@ function bobsClient(/** @type {(frame: any) => Promise<any>} */ answer) {
     served: null,
     agreementPublicKey: alice.keys.agreementPublicKey,
     signingKeys: [alice.keys.signingPublicKey],
+    keys: [
+      {
+        signing_public_key: alice.keys.signingPublicKey,
+        agreement_public_key: alice.keys.agreementPublicKey,
+        key_version: 1,
+        accepted_at: new Date(0).toISOString(),
+      },
+    ],
     wasVerified: false,
   };
   const trust = { contacts: async () => new Map([[alice.id, contact]]) };

@@ -531,3 +531,19 @@ test("this browser's record stops the server from serving keys from before a res
   );
   assert.ok(accountKey);
 });
+
+test("a key is never rolled back: an older or equal key version is refused in place of the accepted one", async () => {
+  const { now, load } = await setup();
+  const v1 = await directoryEntry(7, "bob");
+  const v2 = await directoryEntry(7, "bob", 2);
+  const pins = await load();
+  await pins.pin(v1);
+  now.tick();
+  await pins.accept(v2);
+  // The server serves bob's retired key again, or another key under the version already accepted.
+  await assert.rejects(pins.accept(v1), /never rolled back/);
+  const sameVersion = await directoryEntry(7, "bob", 2);
+  assert.notEqual(sameVersion.signing_public_key, v2.signing_public_key);
+  await assert.rejects(pins.accept(sameVersion), /never rolled back/);
+  assert.equal(pins.current(7)?.signing_public_key, v2.signing_public_key);
+});

@@ -126,3 +126,56 @@ test("each day's first message is preceded by that day's date", () => {
   );
   assert.equal(/** @type {any} */ (items[3]).at, T + day);
 });
+
+/**
+ * A verified v3 message of `sender` at place `seq` of their chain, naming `prev` as the one before.
+ * @param {number} id @param {number} sender @param {number} seq @param {string | null} [prev]
+ */
+function chained(id, sender, seq, prev = seq === 1 ? null : `h${sender}.${seq - 1}`) {
+  const envelope = { v: 3, roster_seq: null, sent_at: T, chain_seq: seq };
+  return { key: `k${id}`, id, sender, status: "sent", envelope, sentAt: T, chain: { seq, prev, hash: `h${sender}.${seq}`, keyVersion: 1 } };
+}
+
+/** @param {any[]} items */
+const gaps = (items) => {
+  const shown = items.filter((i) => i.type !== "day");
+  return shown.flatMap((i, n) => (i.type === "gap" ? [[`m${shown[n + 1].message.id}`, i.user, i.count]] : []));
+};
+
+test("a sender's chain in order, interleaved with another's, shows no warning", () => {
+  const messages = [chained(1, 3, 1), chained(2, 11, 4), chained(3, 3, 2), chained(4, 11, 5), chained(5, 3, 3)];
+  const items = timeline({ messages, steps: [], reachedStart: true, oldestId: 1 });
+  assert.deepEqual(warnings(items), [[1, null], [2, null], [3, null], [4, null], [5, null]]);
+  assert.deepEqual(gaps(items), []);
+});
+
+test("two stored ids swapped and one envelope dropped: the moved message and the gap are shown", () => {
+  // alice wrote 1 "do NOT sell", 2 "sell everything", 3 "ok"; the server swapped 1 and 2 and dropped 3's successor.
+  const messages = [chained(10, 3, 2), chained(11, 3, 1), chained(12, 3, 4)];
+  const items = timeline({ messages, steps: [], reachedStart: true, oldestId: 10 });
+  assert.deepEqual(warnings(items), [[10, null], [11, "out_of_order"], [12, null]]);
+  assert.deepEqual(gaps(items), [["m12", 3, 1]]);
+});
+
+test("a dropped run of messages is one line with their count, before the next message of that sender", () => {
+  const messages = [chained(1, 3, 1), chained(2, 11, 1), chained(3, 3, 5)];
+  const items = timeline({ messages, steps: [], reachedStart: true, oldestId: 1 });
+  assert.deepEqual(gaps(items), [["m3", 3, 3]]);
+  assert.deepEqual(
+    items.filter((i) => i.type !== "day").map((i) => i.type),
+    ["message", "message", "gap", "message"],
+  );
+});
+
+test("two envelopes in one place, or one that names another predecessor, are a fork", () => {
+  const duplicate = timeline({ messages: [chained(1, 3, 1), chained(2, 3, 2), chained(3, 3, 2, "h3.1")], steps: [], reachedStart: true, oldestId: 1 });
+  assert.deepEqual(warnings(duplicate), [[1, null], [2, null], [3, "forked"]]);
+  const other = timeline({ messages: [chained(1, 3, 1), chained(2, 3, 2, "not h3.1")], steps: [], reachedStart: true, oldestId: 1 });
+  assert.deepEqual(warnings(other), [[1, null], [2, "forked"]]);
+});
+
+test("history not loaded yet is no gap: only places between two served messages count", () => {
+  const items = timeline({ messages: [chained(40, 3, 17), chained(41, 3, 18)], steps: [], reachedStart: false, oldestId: 40 });
+  assert.deepEqual(warnings(items), [[40, null], [41, null]]);
+  assert.deepEqual(gaps(items), []);
+});

@@ -3,7 +3,7 @@
 // Everything that reaches the UI went through openEnvelope; anything that failed is kept as a
 // warning with its reason, never shown as a message.
 
-import { openEnvelope, sealEnvelope } from "../crypto/index.js";
+import { envelopeHash, openEnvelope, sealEnvelope } from "../crypto/index.js";
 import { SocketError } from "../net/socket.js";
 import { NO_ONE_ADDED, RosterBlocked, RosterBook } from "../roster/book.js";
 import { memberIds } from "../roster/chain.js";
@@ -16,6 +16,10 @@ export const UNPROVEN_LEGACY =
   `it may have ${NO_ONE_ADDED}. Nothing is sent here.`;
 const TYPING_EVERY_MS = 2500;
 const RESEAL_ATTEMPTS = 3;
+/** Refusals after which a send is sealed again: the room's members or roster, or my chain there, moved on. */
+const RESEAL_ON = new Set(["members_changed", "roster_changed", "chain_changed"]);
+/** Reasons an envelope fails with after its signature verified: it is its sender's, and holds its place in their chain. */
+const SIGNED_REASONS = new Set(["no_wrap", "key_mismatch", "decrypt_failed", "before_reset", "retired_key", "unknown_roster", "wrong_members"]);
 
 /**
  * @typedef {import("../net/socket.js").ChatSocket} ChatSocket
@@ -28,13 +32,17 @@ const RESEAL_ATTEMPTS = 3;
  *   (`rosters`), and only the roster's are used
  * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
  *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
- *            reason: string | null, verified: boolean, envelope: any, signedWith?: string}} Message
- *   signedWith: the signing key (base64) the envelope verified under
+ *            reason: string | null, verified: boolean, envelope: any, signedWith?: string, chain?: Link}} Message
+ *   signedWith: the signing key (base64) the envelope verified under; chain: a v3 envelope's place in its sender's
+ *   chain in the room, once its signature verified
+ * @typedef {import("./timeline.js").Link} Link
  *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
  * @typedef {{room: Room, messages: Map<string, Message>, oldestId: number | null, newestId: number,
- *            reachedStart: boolean, loaded: boolean, syncing: Promise<void> | null, syncAgain: boolean}} RoomState
+ *            reachedStart: boolean, loaded: boolean, syncing: Promise<void> | null, syncAgain: boolean,
+ *            chainEnd: {seq: number, hash: string} | null}} RoomState
  *   newestId: every envelope of the room up to it has reached this tab (a reconnect syncs from it).
+ *   chainEnd: my newest envelope in the room that this tab knows of, which my next one follows on from.
  */
 
 /**
@@ -83,7 +91,7 @@ export class ChatClient extends EventTarget {
     this.lastTyping = new Map();
     /** Whether the problem shown is about a send still waiting to be retried. */
     this.sendProblem = false;
-    /** The latest send's sealing and transmission: each send's waits for it, so sends go out in the order made. */
+    /** The latest send: each waits for the one before to be stored, so each takes the next place in my chain. */
     this.transmitted = Promise.resolve();
     /** The live frame being filed: the next waits for it. */
     this.live = Promise.resolve();
@@ -173,9 +181,9 @@ export class ChatClient extends EventTarget {
     const own = this.keys.identity?.signing_public_key;
     const messages = this.messages(roomId);
     const mine = messages.some(
-      (m) => m.envelope?.v === 1 && m.id !== null && m.sender === this.userId && m.status === "sent" && m.signedWith === own,
+      (m) => m.envelope && !namesHead(m.envelope) && m.id !== null && m.sender === this.userId && m.status === "sent" && m.signedWith === own,
     );
-    return Boolean(own) && mine && !messages.some((m) => m.envelope?.v === 2);
+    return Boolean(own) && mine && !messages.some((m) => m.envelope && namesHead(m.envelope));
   }
 
   /**
@@ -205,6 +213,7 @@ export class ChatClient extends EventTarget {
       loaded: false,
       syncing: null,
       syncAgain: false,
+      chainEnd: null,
     };
     this.rooms.set(room.id, fresh);
     return fresh;
@@ -405,6 +414,7 @@ export class ChatClient extends EventTarget {
     for (const env of fresh) {
       const message = await this.open(roomId, env, senders.get(env.sender) ?? null);
       state.messages.set(message.key, message);
+      if (message.sender === this.userId) this.#extendChain(state, message);
       done += 1;
       if (fresh.length > 10 && done % 10 === 0) this.emit("progress", { room: roomId, done, total: fresh.length });
     }
@@ -437,25 +447,31 @@ export class ChatClient extends EventTarget {
       envelope: env,
     };
     if (!sender || !sender.signingKeys.length) return { ...message, reason: "unknown_sender" };
-    let reason = "bad_signature";
-    // Only keys this user accepted count; an old message verifies against the key it was signed with.
-    for (const signingKey of [...sender.signingKeys].reverse()) {
-      let text;
+    const accepted = sender.keys;
+    // Only keys this user accepted count. A v3 envelope names its key version: only that version's key verifies
+    // it. An older one verifies against any, the newest first (an old message against the key it was signed with).
+    const candidates = env.v === 3 ? accepted.filter((k) => k.key_version === env.key_version) : [...accepted].reverse();
+    let reason = env.v === 3 ? "unknown_key" : "bad_signature";
+    for (const key of candidates) {
+      let text = null;
       try {
-        ({ text } = await this.openWith(roomId, env, signingKey));
+        ({ text } = await this.openWith(roomId, env, key.signing_public_key));
+        reason = "";
       } catch (error) {
         reason = /** @type {any} */ (error).reason ?? "malformed";
-        if (reason !== "bad_signature") break;
-        continue;
+        if (reason === "bad_signature") continue;
       }
+      if (!SIGNED_REASONS.has(reason) && reason !== "") break;
+      // The sender's signature holds; whether it was theirs to make when it was stored is the retired key's question.
+      const signed = { signedWith: key.signing_public_key, chain: await chainLink(env) };
+      if (retired(key, accepted, env)) return { ...message, ...signed, reason: "retired_key" };
+      // Genuine, but for my keys from before my own reset: no fault of anyone's.
+      const mineOnceOpened = (reason === "decrypt_failed" || reason === "no_wrap") && this.#beforeMyReset(env.sent_at);
+      if (reason) return { ...message, ...signed, reason: mineOnceOpened ? "before_reset" : reason };
       const checked = await this.againstRoster(roomId, env);
-      return { ...message, ...checked, text: checked.status === "sent" ? text : null, signedWith: signingKey };
+      return { ...message, ...checked, ...signed, text: checked.status === "sent" ? text : null };
     }
-    // Genuine (the signature verified) but for my keys from before my own reset: no fault of anyone's.
-    if ((reason === "decrypt_failed" || reason === "no_wrap") && this.#beforeMyReset(env.sent_at)) {
-      return { ...message, reason: "before_reset" };
-    }
-    if (reason === "bad_signature" && sender.status === "changed" && sender.served) {
+    if ((reason === "bad_signature" || reason === "unknown_key") && sender.status === "changed" && sender.served) {
       // Signed by the key the server serves now, which the user has not accepted.
       const byNewKey = await this.openWith(roomId, env, sender.served.signing_public_key).then(
         () => true,
@@ -464,6 +480,37 @@ export class ChatClient extends EventTarget {
       if (byNewKey) reason = "key_not_accepted";
     }
     return { ...message, reason };
+  }
+
+  /**
+   * My own envelope, verified: the end of my chain in the room if it is further on than the one this tab knew.
+   * @param {RoomState} state
+   * @param {Message} message
+   */
+  #extendChain(state, message) {
+    const link = message.chain;
+    if (link && (!state.chainEnd || link.seq > state.chainEnd.seq)) state.chainEnd = { seq: link.seq, hash: link.hash };
+  }
+
+  /**
+   * The server says my chain in the room ends elsewhere than this tab thought (another tab of mine wrote, or this one
+   * had not loaded my newest): follow on from the envelope it names, once it verifies as mine. A server that names an
+   * older one makes me take a place twice, which every reader sees as a fork; it cannot make me skip unseen.
+   * @param {string} roomId
+   * @param {any} latest my newest envelope in the room, as the server says; null: none yet
+   */
+  async #followOn(roomId, latest) {
+    const state = this.state(roomId);
+    if (latest === null || latest === undefined) {
+      state.chainEnd = null;
+      return;
+    }
+    const me = (await this.trust.contacts([/** @type {number} */ (this.userId)])).get(/** @type {number} */ (this.userId));
+    const opened = await this.open(roomId, latest, me ?? null);
+    if (latest.sender !== this.userId || latest.room !== roomId || !opened.chain) {
+      throw new Error("The server's account of your last message in this room does not verify; nothing was sent.");
+    }
+    state.chainEnd = { seq: opened.chain.seq, hash: opened.chain.hash };
   }
 
   /**
@@ -484,7 +531,7 @@ export class ChatClient extends EventTarget {
    * @returns {Promise<Partial<Message>>}
    */
   async againstRoster(roomId, env) {
-    if (env.v !== 2) return { status: "sent" };
+    if (!namesHead(env)) return { status: "sent" };
     const { reason } = await this.rosters.checkEnvelope(roomId, env, env.wrap_ids);
     return reason ? { status: "failed", reason } : { status: "sent" };
   }
@@ -549,29 +596,37 @@ export class ChatClient extends EventTarget {
     }
   }
 
+  /**
+   * One send at a time, in the order made: each is sealed once the one before is stored (or refused), so it takes the
+   * next place in my chain in the room, and messages are stored in the order they were written.
+   * @param {string} roomId @param {string} text @param {string} clientId @param {number} sentAt
+   */
+  sealAndSend(roomId, text, clientId, sentAt) {
+    const turn = this.transmitted.then(() => this.#sendInTurn(roomId, text, clientId, sentAt));
+    this.transmitted = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    return turn;
+  }
+
   /** @param {string} roomId @param {string} text @param {string} clientId @param {number} sentAt */
-  async sealAndSend(roomId, text, clientId, sentAt) {
+  async #sendInTurn(roomId, text, clientId, sentAt) {
     for (let attempt = 1; ; attempt += 1) {
       const room = this.state(roomId).room;
-      // Sealing takes a varying time (a first key lookup is slower), so a send made just after another could be
-      // transmitted first and stored (and shown) before it. Each seals and transmits after the one made before it;
-      // only the waits for their acks overlap.
-      const turn = this.transmitted.then(() => this.seal(roomId, room, text, clientId, sentAt));
-      this.transmitted = turn.then(
-        () => undefined,
-        () => undefined,
-      );
-      const { envelope, acked } = await turn;
+      const { envelope, acked } = await this.seal(roomId, room, text, clientId, sentAt);
       try {
         const ack = await acked;
         // Our own broadcast may already have filed it; otherwise file it from what we sent. An ack can come before
         // the frame of an earlier commit to the room: the newest id moves on with the room's frames, not with acks.
-        await this.onEnvelopes(roomId, [{ ...envelope, id: ack.id }], { advance: false });
+        const stored = { ...envelope, id: ack.id, server_time: new Date().toISOString() };
+        await this.onEnvelopes(roomId, [stored], { advance: false });
         return;
       } catch (error) {
         const refused = error instanceof SocketError ? error.code : null;
-        if ((refused !== "members_changed" && refused !== "roster_changed") || attempt >= RESEAL_ATTEMPTS) throw error;
-        await this.reread(roomId, room, /** @type {SocketError} */ (error));
+        if (!RESEAL_ON.has(refused ?? "") || attempt >= RESEAL_ATTEMPTS) throw error;
+        if (refused === "chain_changed") await this.#followOn(roomId, /** @type {SocketError} */ (error).frame.latest);
+        else await this.reread(roomId, room, /** @type {SocketError} */ (error));
       }
     }
   }
@@ -604,6 +659,7 @@ export class ChatClient extends EventTarget {
     const signed = await this.rosters.recipients(roomId);
     if (!signed && !this.usableUnsigned(roomId)) throw new RosterBlocked(UNPROVEN_LEGACY);
     const ids = signed ? signed.members : room.members.map((/** @type {Member} */ m) => m.id);
+    const end = this.state(roomId).chainEnd;
     const envelope = await sealEnvelope({
       room: roomId,
       senderId: /** @type {number} */ (this.userId),
@@ -612,7 +668,9 @@ export class ChatClient extends EventTarget {
       text,
       recipients: await this.trust.recipients(ids),
       signingPrivateKey: this.keys.signingPrivateKey,
-      ...(signed ? { roster: signed.head } : {}),
+      roster: signed ? signed.head : null,
+      keyVersion: this.keys.identity?.key_version ?? 1,
+      chain: end ? { seq: end.seq + 1, prev: end.hash } : { seq: 1, prev: null },
     });
     return { envelope, acked: this.socket.sendEnvelope(roomId, envelope) };
   }
@@ -678,6 +736,37 @@ export class ChatClient extends EventTarget {
 /** @param {number} sender @param {string} clientId */
 function messageKey(sender, clientId) {
   return `${sender}:${clientId}`;
+}
+
+/** Whether an envelope names a roster head (v2, and v3 outside rooms from before rosters). @param {any} env */
+function namesHead(env) {
+  return env.roster_seq !== undefined && env.roster_seq !== null;
+}
+
+/**
+ * Whether `key` was retired before the envelope was stored: the key accepted after it (a newer version: pins.js never
+ * accepts an older one) was accepted by then. When it was stored is the server's word, but a message it places
+ * later than that cannot pass for the sender's; one it places earlier sits among what the old key could sign anyway
+ * (docs/TRUST.md).
+ * @param {import("../trust/pins.js").PinnedKey} key the accepted key the envelope verified under
+ * @param {import("../trust/pins.js").PinnedKey[]} accepted oldest first
+ * @param {any} env
+ */
+function retired(key, accepted, env) {
+  const newer = accepted[accepted.indexOf(key) + 1];
+  if (!newer) return false;
+  // A missing or unreadable time is no alibi.
+  return !(Date.parse(env.server_time) < Date.parse(newer.accepted_at));
+}
+
+/**
+ * A v3 envelope's place in its sender's chain, and the hash the next one names.
+ * @param {any} env
+ * @returns {Promise<Link | undefined>}
+ */
+async function chainLink(env) {
+  if (env.v !== 3) return undefined;
+  return { seq: env.chain_seq, prev: env.chain_prev, hash: await envelopeHash(env), keyVersion: env.key_version };
 }
 
 /** @param {unknown} error */

@@ -8,6 +8,10 @@
 // change of members that came before it (by those places, or by the signed times of both, with room for clocks
 // that disagree) was wrapped for a list that was out of date; and a v1 message after the room's roster began was
 // wrapped for the server's list. The server's `after` alone can neither hide nor invent either.
+//
+// Each sender's v3 envelopes form a chain in the room (a counter and the hash of the one before, signed): a place
+// that holds nothing the server served is a missing message, a place served out of turn is a message moved, and two
+// envelopes in one place (or one that does not name the one before it) a fork.
 
 import { changesMembers } from "../roster/chain.js";
 
@@ -17,17 +21,23 @@ export const CLOCK_SKEW_MS = 10 * 60 * 1000;
 const QUIET = new Set(["reseal"]);
 
 /**
- * @typedef {{key: string, id: number | null, status: string, reason?: string | null, envelope: any,
- *   sentAt: number}} Message a message of the chat client
+ * @typedef {{key: string, id: number | null, sender: number, status: string, reason?: string | null, envelope: any,
+ *   sentAt: number, chain?: Link}} Message a message of the chat client
  *   (client.js, which imports this module: naming its type here would make the hashed static files depend on each
  *   other)
  * @typedef {import("../roster/chain.js").Step} Step
- * @typedef {"stale" | "unsigned" | null} Warning
+ * @typedef {{seq: number, prev: string | null, hash: string, keyVersion: number}} Link a verified v3 envelope's place
+ *   in its sender's chain in the room, the hash of the one before it (null for the first) and its own hash
+ * @typedef {"stale" | "unsigned" | "out_of_order" | "forked" | null} Warning `out_of_order`: shown after a later message
+ *   of its sender's; `forked`: another envelope of its sender's holds its place, or the one before is not the one it
+ *   names
  * @typedef {{user: number, at: number, keyVersion: number}} KeyChange a member's key this account accepted in place
  *   of an older one, and when (ms)
  * @typedef {{type: "message", key: string, message: Message, warning: Warning} |
  *   {type: "roster", key: string, step: Step} | {type: "key", key: string, change: KeyChange} |
- *   {type: "reset", key: string, count: number} | {type: "day", key: string, at: number}} Item `day`: where a new
+ *   {type: "reset", key: string, count: number} | {type: "day", key: string, at: number} |
+ *   {type: "gap", key: string, user: number, count: number}} Item `gap`: messages of `user` the server did not
+ *   serve, where they belong; `day`: where a new
  *   day (in local time) begins, before its first message `reset`: messages in a row that were encrypted for this
  *   account's keys from before its own key reset, which it can no longer open (one quiet line, not a warning each)
  */
@@ -40,6 +50,7 @@ const QUIET = new Set(["reseal"]);
  */
 export function timeline({ messages, steps, reachedStart, oldestId, keyChanges = [] }) {
   const positions = positionsOf(messages, steps);
+  const chains = chainFindings(messages);
   /** @type {{at: number, item: Item}[]} */
   const placed = [];
   steps.forEach((step, seq) => {
@@ -52,9 +63,12 @@ export function timeline({ messages, steps, reachedStart, oldestId, keyChanges =
   });
   messages.forEach((message, index) => {
     const at = message.id ?? Number.MAX_SAFE_INTEGER + index;
-    const warning = warningFor(message, steps, positions);
+    const warning = chains.warnings.get(message.key) ?? warningFor(message, steps, positions);
     placed.push({ at, item: { type: "message", key: message.key, message, warning } });
   });
+  for (const { before, user, count } of chains.gaps) {
+    placed.push({ at: /** @type {number} */ (before.id) - 0.3, item: { type: "gap", key: `gap:${before.key}`, user, count } });
+  }
   for (const change of keyChanges) {
     // Before the first message sent after it (by signed time), once that part of the history is loaded.
     const next = messages.find((m) => m.id !== null && m.sentAt > change.at);
@@ -127,11 +141,50 @@ function warningFor(message, steps, positions) {
   /** Whether the change at `seq` came before this message: by its place, or by both signed times. */
   const before = (/** @type {number} */ seq) =>
     positions[seq] < /** @type {number} */ (message.id) || envelope.sent_at > steps[seq].entry.body.at + CLOCK_SKEW_MS;
-  if (envelope.v === 1) return before(0) ? "unsigned" : null;
+  if (envelope.roster_seq === undefined || envelope.roster_seq === null) return before(0) ? "unsigned" : null;
   for (let seq = envelope.roster_seq + 1; seq < steps.length; seq++) {
     if (changesMembers(steps[seq].entry.body.op) && before(seq)) return "stale";
   }
   return null;
+}
+
+/**
+ * What each sender's chain shows, read in the order the server placed the messages (by id).
+ * @param {Message[]} messages oldest first
+ * @returns {{warnings: Map<string, Warning>, gaps: {before: Message, user: number, count: number}[]}} `gaps`: places
+ *   of a chain between two served messages that no served message holds, before the first message after them
+ */
+export function chainFindings(messages) {
+  const placed = messages.filter((m) => m.chain && m.id !== null);
+  /** @type {Map<number, Map<number, Message>>} sender → seq → the first message served in that place */
+  const bySeq = new Map();
+  for (const message of placed) {
+    const own = bySeq.get(message.sender) ?? new Map();
+    bySeq.set(message.sender, own);
+    const seq = /** @type {Link} */ (message.chain).seq;
+    if (!own.has(seq)) own.set(seq, message);
+  }
+  /** @type {Map<string, Warning>} */
+  const warnings = new Map();
+  /** @type {{before: Message, user: number, count: number}[]} */
+  const gaps = [];
+  /** @type {Map<number, number>} sender → the furthest place served so far */
+  const furthest = new Map();
+  for (const message of placed) {
+    const { seq, prev } = /** @type {Link} */ (message.chain);
+    const own = /** @type {Map<number, Message>} */ (bySeq.get(message.sender));
+    const before = own.get(seq - 1)?.chain?.hash;
+    const top = furthest.get(message.sender);
+    if (own.get(seq) !== message || (before !== undefined && before !== prev)) warnings.set(message.key, "forked");
+    else if (top !== undefined && seq < top) warnings.set(message.key, "out_of_order");
+    if (top !== undefined && seq > top + 1) {
+      let count = 0;
+      for (let missing = top + 1; missing < seq; missing++) if (!own.has(missing)) count += 1;
+      if (count) gaps.push({ before: message, user: message.sender, count });
+    }
+    furthest.set(message.sender, Math.max(top ?? seq, seq));
+  }
+  return { warnings, gaps };
 }
 
 /**

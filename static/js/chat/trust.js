@@ -9,9 +9,10 @@ import { Pins } from "../trust/pins.js";
  * @typedef {import("./directory.js").PublicKeys} PublicKeys
  * @typedef {{id: number, username: string, status: "trusted" | "changed" | "missing" | "impostor", verified: boolean,
  *            served: PublicKeys | null, agreementPublicKey: string | null, signingKeys: string[],
- *            wasVerified: boolean}} Contact
+ *            keys: import("../trust/pins.js").PinnedKey[], wasVerified: boolean}} Contact
  *   served: what the directory serves now; agreementPublicKey: the pinned (accepted) key to encrypt to;
- *   signingKeys: every signing key ever accepted for this user (old messages verify against old keys);
+ *   signingKeys: every signing key ever accepted for this user (old messages verify against old keys); keys: the
+ *   same with their versions and when each was accepted, oldest first;
  *   wasVerified: for a changed key, whether the user had verified the key it replaces.
  */
 
@@ -123,6 +124,7 @@ export class TrustGate extends EventTarget {
       served,
       agreementPublicKey: pinned?.agreement_public_key ?? null,
       signingKeys: this.pins.acceptedSigningKeys(id),
+      keys: this.pins.keysOf(id),
     };
   }
 

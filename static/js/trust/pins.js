@@ -278,7 +278,8 @@ export class Pins {
    * @param {PublicIdentity} identity
    * @returns {Promise<void>}
    * @throws {PinError} the agreement key is not signed by the signing key, or the identity comes under another name
-   *   than the one pinned for it, or under a name pinned for someone else (usernames never change)
+   *   than the one pinned for it, or under a name pinned for someone else (usernames never change), or its key
+   *   version is not newer than the accepted one (a key is never rolled back to an older, perhaps stolen, one)
    */
   async accept(identity) {
     const key = await this.#keyOf(identity);
@@ -290,6 +291,13 @@ export class Pins {
     }
     const status = this.check(identity);
     if (status === "same") return;
+    const current = this.#state.pins[id]?.keys.at(-1);
+    if (current && identity.key_version <= current.key_version) {
+      throw new PinError(
+        `The server offers ${identity.username}'s key version ${identity.key_version}, which is not newer than the ` +
+          `version ${current.key_version} you accepted. A key is never rolled back: not accepted.`,
+      );
+    }
     this.#state.pins[id] = withAccepted(this.#state.pins[id], key, identity.username);
     await this.save();
   }

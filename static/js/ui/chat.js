@@ -23,6 +23,9 @@ const REASONS = {
   wrong_room: "it was made for another room",
   wrong_sender: "it claims another sender",
   key_not_accepted: "it is signed with a new key of the sender that you have not accepted",
+  retired_key: "it is signed with a retired key: one the sender replaced before it was stored, which may be in someone else's hands",
+  unknown_key: "it names a key of the sender's that you never accepted",
+  key_mismatch: "its content key is not the one its sender committed to — members may have been given different texts",
   unknown_sender: "the sender's keys are missing or invalid",
   unknown_roster: "it names a member list that is not in this room's signed list (forged, or a fork)",
   wrong_members: "it was encrypted for other people than the room's signed member list",
@@ -31,6 +34,9 @@ const WARNINGS = {
   stale: (/** @type {string} */ sender) =>
     `⚠ ${sender} is sending to an out-of-date member list: someone no longer in the room may read this.`,
   unsigned: () => "⚠ Sent without the room's signed member list, after the room had one.",
+  out_of_order: (/** @type {string} */ sender) => `⚠ Out of order: ${sender} sent this before a message of theirs shown above it.`,
+  forked: (/** @type {string} */ sender) =>
+    `⚠ This does not follow on from ${sender}'s previous message here: the server may be showing you a different conversation from the one others see.`,
 };
 const NOT_YET_SIGNED = "membership not yet signed";
 const STATUS_TEXT = {
@@ -513,6 +519,7 @@ class ChatPage {
       else if (item.type === "roster") nodes.push(this.lineNode(item.step));
       else if (item.type === "key") nodes.push(this.keyLineNode(item.key, item.change));
       else if (item.type === "day") nodes.push(this.dayNode(item.key, item.at));
+      else if (item.type === "gap") nodes.push(this.gapLineNode(item.key, item.user, item.count));
       else nodes.push(this.resetLineNode(item.key, item.count));
     }
     showInOrder(transcript, nodes);
@@ -564,6 +571,19 @@ class ChatPage {
   keyLineNode(key, change) {
     const text = `${this.client.nameOf(change.user)}'s key changed. Compare safety numbers to verify the new one.`;
     return this.drawnOnce(key, text, () => conversationLine(text, change.at, { class: "roster-line key-line" }));
+  }
+
+  /**
+   * Messages of one sender that the server did not serve, where they belong in their chain: a warning line.
+   * @param {string} key
+   * @param {number} user
+   * @param {number} count
+   */
+  gapLineNode(key, user, count) {
+    const who = user === this.client.userId ? "you" : this.client.nameOf(user);
+    const what = count === 1 ? "A message" : `${count} messages`;
+    const text = `⚠ ${what} from ${who} ${count === 1 ? "is" : "are"} missing here: the server did not deliver ${count === 1 ? "it" : "them"}.`;
+    return this.drawnOnce(key, text, () => el("p", { class: "roster-line gap-line", role: "note" }, [el("span", { class: "line-text" }, [text])]));
   }
 
   /**
