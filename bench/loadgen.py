@@ -77,27 +77,37 @@ class Member:
 class RoomPlan:
     room_id: str
     member_ids: tuple[int, ...]
-    head: tuple[int, str]  # the room's roster head (seq, base64 hash): every send is a v2 envelope naming it
+    head: tuple[int, str]  # the room's roster head (seq, base64 hash): every send is a v3 envelope naming it
+
+
+# Each sender's next place in their chain in a room, kept across steps (the server stores only the next place).
+_chain_places: dict[tuple[str, int], int] = {}
 
 
 class Frames:
     """Pre-built send frames, so the generator spends its CPU on the sockets, not on ``json.dumps``.
 
-    A frame is ``head + client_id + mid + sent_at + tail``; each sender cycles through a few variants
-    whose random bytes differ (the server cannot tell random bytes from ciphertext either way).
+    A frame is ``head + client_id + mid + sent_at + chain + tail``, where ``chain`` is the sender's next place in
+    their chain in the room and the previous envelope's hash; each sender cycles through a few variants whose random
+    bytes differ (the server cannot tell random bytes from ciphertext or hashes either way).
     """
 
     def __init__(self, room: RoomPlan, sender: int, blocks: int) -> None:
-        self._variants: list[tuple[bytes, bytes, bytes]] = []
+        self._variants: list[tuple[bytes, bytes, bytes, bytes]] = []
+        self._place = (room.room_id, sender)
+        self._prev = f'"{b64(os.urandom(32))}"'
         for _ in range(VARIANTS_PER_SENDER):
             envelope = {
-                "v": 2,
+                "v": 3,
                 "room": room.room_id,
                 "sender": sender,
                 "client_id": "\x00",
                 "sent_at": "\x01",
+                "key_version": 1,
                 "roster_seq": room.head[0],
                 "roster_hash": room.head[1],
+                "chain_seq": "\x02",
+                "key_commit": b64(os.urandom(32)),
                 "eph_pub": b64(os.urandom(32)),
                 "iv": b64(os.urandom(12)),
                 "ciphertext": b64(os.urandom(256 * blocks + 16)),
@@ -107,14 +117,18 @@ class Frames:
             }
             text = json.dumps({"op": "send", "room": room.room_id, "envelope": envelope}, separators=(",", ":"))
             head, rest = text.split('"\\u0000"', 1)
-            mid, tail = rest.split('"\\u0001"', 1)
-            self._variants.append((f'{head}"'.encode(), f'"{mid}'.encode(), tail.encode()))
+            mid, rest = rest.split('"\\u0001"', 1)
+            between, tail = rest.split('"\\u0002"', 1)
+            self._variants.append((f'{head}"'.encode(), f'"{mid}'.encode(), between.encode(), tail.encode()))
         self._next = 0
 
     def make(self, client_id: bytes, sent_at_ms: int) -> bytes:
-        head, mid, tail = self._variants[self._next]
+        head, mid, between, tail = self._variants[self._next]
         self._next = (self._next + 1) % len(self._variants)
-        return b"".join((head, client_id, mid, str(sent_at_ms).encode(), tail))
+        seq = _chain_places.get(self._place, 1)
+        _chain_places[self._place] = seq + 1
+        chain = f'{seq},"chain_prev":{"null" if seq == 1 else self._prev}'.encode()
+        return b"".join((head, client_id, mid, str(sent_at_ms).encode(), between, chain, tail))
 
 
 class ClientIds:

@@ -71,16 +71,26 @@ def ameasure(run: Callable[[], Awaitable[Any]], reps: int, per: int = 1) -> tupl
     return asyncio.run(all_runs())
 
 
+# Each sender's next place in their chain in a room: the server stores only the next place.
+_chain_places: dict[tuple[str, int], int] = {}
+
+
 def send_text(room: stack.BenchRoom, sender: int) -> str:
     ids = sorted(m.id for m in room.members)
+    seq = _chain_places.get((room.id, sender), 1)
+    _chain_places[(room.id, sender)] = seq + 1
     envelope = {
-        "v": 2,
+        "v": 3,
         "room": room.id,
         "sender": sender,
         "client_id": str(uuid.uuid4()),
         "sent_at": int(time.time() * 1000),
+        "key_version": 1,
         "roster_seq": room.head[0],
         "roster_hash": room.head[1],
+        "chain_seq": seq,
+        "chain_prev": None if seq == 1 else b64(os.urandom(32)),
+        "key_commit": b64(os.urandom(32)),
         "eph_pub": b64(os.urandom(32)),
         "iv": b64(os.urandom(12)),
         "ciphertext": b64(os.urandom(272)),
