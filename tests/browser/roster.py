@@ -101,8 +101,18 @@ def store_as_is(envelope: dict) -> int:
 
     b = base64.b64decode
     roster = (
-        {"roster_seq": envelope["roster_seq"], "roster_hash": b(envelope["roster_hash"])} if envelope["v"] == 2 else {}
+        {"roster_seq": envelope["roster_seq"], "roster_hash": b(envelope["roster_hash"])}
+        if envelope.get("roster_seq") is not None
+        else {}
     )
+    if envelope["v"] == 3:
+        prev = envelope["chain_prev"]
+        roster |= {
+            "key_version": envelope["key_version"],
+            "chain_seq": envelope["chain_seq"],
+            "chain_prev": None if prev is None else b(prev),
+            "key_commit": b(envelope["key_commit"]),
+        }
     return Envelope.objects.create(
         room_id=envelope["room"],
         sender_id=envelope["sender"],
