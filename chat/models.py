@@ -94,9 +94,10 @@ class Envelope(models.Model):
     # v2: the roster head the envelope was wrapped for (signed in its header); null for v1.
     roster_seq = models.BigIntegerField(null=True, blank=True)
     roster_hash = models.BinaryField(max_length=32, null=True, blank=True)
-    # v3 (signed in its header; null before): the sender's key version, their place in their chain of envelopes in the
-    # room (counter from 1; hash of the previous one, null for the first) and the commitment to the content key.
-    key_version = models.PositiveIntegerField(null=True, blank=True)
+    # v3 (signed in its header; null before): the sender's key version (a safe integer, as the browser reads it),
+    # their place in their chain of envelopes in the room (counter from 1; hash of the previous one, null for the
+    # first) and the commitment to the content key.
+    key_version = models.BigIntegerField(null=True, blank=True)
     chain_seq = models.BigIntegerField(null=True, blank=True)
     chain_prev = models.BinaryField(max_length=32, null=True, blank=True)
     key_commit = models.BinaryField(max_length=32, null=True, blank=True)

@@ -704,8 +704,9 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
             out_of_chain.append(post)
         else:
             new.append(_envelope(post))
-    results.update(_chain_refusals(out_of_chain, rooms))
     storing.insert_envelopes(new)
+    # After the insert: a post that lost its place to another of this batch is told of the winner.
+    results.update(_chain_refusals(out_of_chain, rooms))
     newest = {room_id: room.newest for room_id, room in rooms.items()}
     for stored in sorted(new, key=lambda envelope: envelope.id):  # the room is locked: nothing else comes between
         results[(stored.sender_id, stored.client_id)] = Posted(stored, created=True, after=newest[stored.room_id])

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="envelope",
             name="key_version",
-            field=models.PositiveIntegerField(blank=True, null=True),
+            field=models.BigIntegerField(blank=True, null=True),
         ),
         migrations.AddConstraint(
             model_name="envelope",

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ChatClient } from "../../static/js/chat/client.js";
-import { envelopeHash, generateIdentity, publicKeys, sealEnvelope } from "../../static/js/crypto/index.js";
+import { timeline } from "../../static/js/chat/timeline.js";
+import { envelopeHash, generateIdentity, publicKeys, sealEnvelope, toBase64 } from "../../static/js/crypto/index.js";
 import { SocketError } from "../../static/js/net/socket.js";
 
 const ROOM = crypto.randomUUID();
@@ -192,4 +193,123 @@ async function fromBob(seq, prev, id) {
     chain: { seq, prev },
   });
   return { ...sealed, id, server_time: new Date().toISOString() };
+}
+
+/** The conversation as bob's page draws it: each message with its warning. @param {ChatClient} client */
+function drawn(client) {
+  return timeline({ messages: client.messages(ROOM), steps: [], reachedStart: true, oldestId: 1 })
+    .filter((item) => item.type === "message")
+    .map((item) => /** @type {any} */ (item))
+    .map(({ message, warning }) => [message.id, message.text, warning]);
+}
+
+test("a retired key's message dated before the change but placed after the sender's newer-key ones is retired", async () => {
+  const bobs = clientOf(BOB, bob);
+  const later = ACCEPTED_V2 + 3_600_000;
+  const first = await fromAlice({ signer: aliceOld, id: 1, storedAt: ACCEPTED_V2 - 86_400_000 });
+  const second = await fromAlice({ signer: aliceNew, id: 2, storedAt: later, keyVersion: 2, seq: 2, prev: await envelopeHash(first) });
+  // Whoever holds alice's old key follows on at the tail of her chain; the server dates it long before the change.
+  const forged = await fromAlice({ signer: aliceOld, id: 3, storedAt: later, seq: 3, prev: await envelopeHash(second) });
+  await bobs.onEnvelopes(ROOM, [first, second, { ...forged, server_time: "2000-01-01T00:00:00.000Z" }]);
+  assert.deepEqual(drawn(bobs), [
+    [1, "message 1", null],
+    [2, "message 2", null],
+    [3, null, "retired"],
+  ]);
+});
+
+test("a retired key's message placed after anything stored or signed after the change is retired, in any format", async () => {
+  const bobs = clientOf(BOB, bob);
+  const later = ACCEPTED_V2 + 3_600_000;
+  const bobsOwn = await fromBob(1, null, 1);
+  const early = "2000-01-01T00:00:00.000Z";
+  const v3 = await fromAlice({ signer: aliceOld, id: 2, storedAt: later });
+  const v2 = await fromAlice({ signer: aliceOld, id: 3, storedAt: later, v3: false });
+  await bobs.onEnvelopes(ROOM, [{ ...bobsOwn, server_time: new Date(later).toISOString() }, { ...v3, server_time: early }, { ...v2, server_time: early }]);
+  assert.deepEqual(
+    drawn(bobs).map(([id, , warning]) => [id, warning]),
+    [
+      [1, null],
+      [2, "retired"],
+      [3, "retired"],
+    ],
+  );
+});
+
+test("a current key's v2 envelope after the sender's v3 ones is marked: its place is not checked", async () => {
+  const bobs = clientOf(BOB, bob);
+  const later = ACCEPTED_V2 + 3_600_000;
+  const v3 = await fromAlice({ signer: aliceNew, id: 1, storedAt: later, keyVersion: 2 });
+  const v2 = await fromAlice({ signer: aliceNew, id: 2, storedAt: later, v3: false });
+  await bobs.onEnvelopes(ROOM, [v3, v2]);
+  assert.deepEqual(
+    drawn(bobs).map(([id, , warning]) => [id, warning]),
+    [
+      [1, null],
+      [2, "downgraded"],
+    ],
+  );
+});
+
+test("a send follows on from no 'latest' signed with my retired key, nor one older than my newest it knows", async () => {
+  const { bobOld, bobWithReset } = await resetBob();
+  const forged = await sealEnvelope({
+    room: ROOM,
+    senderId: BOB,
+    clientId: crypto.randomUUID(),
+    sentAt: ACCEPTED_V2 + 1,
+    text: "forged as bob",
+    recipients: [{ id: BOB, agreementPublicKey: bob.pub.agreementPublicKey }],
+    signingPrivateKey: bobOld.identity.signing.privateKey,
+    keyVersion: 1,
+    roster: null,
+    chain: { seq: 7, prev: toBase64(new Uint8Array(32).fill(7)) },
+  });
+  const retiredLatest = { ...forged, id: 50, server_time: new Date(ACCEPTED_V2 + 1).toISOString() };
+  const refusing = bobWithReset(async () => {
+    throw new SocketError({ code: "chain_changed", detail: "moved on", latest: retiredLatest });
+  });
+  await assert.rejects(refusing.send(ROOM, "hello"), /does not verify/);
+
+  // This tab had place 3 stored; the server names place 2 as my newest.
+  const one = await fromBob(1, null, 1);
+  const second = await fromBob(2, await envelopeHash(one), 2);
+  const third = await fromBob(3, await envelopeHash(second), 3);
+  const behind = clientOf(BOB, bob, undefined, async () => {
+    throw new SocketError({ code: "chain_changed", detail: "moved on", latest: second });
+  });
+  await behind.onEnvelopes(ROOM, [one, second, third]);
+  await assert.rejects(behind.send(ROOM, "hello"), /older message/);
+});
+
+test("an envelope served without a valid place in the room is not shown, and the page says so", async () => {
+  const bobs = clientOf(BOB, bob);
+  /** @type {string[]} */
+  const problems = [];
+  bobs.addEventListener("problem", (event) => problems.push(/** @type {CustomEvent} */ (event).detail.message));
+  const env = await fromAlice({ signer: aliceNew, id: 1, storedAt: ACCEPTED_V2 + 1, keyVersion: 2 });
+  await bobs.onEnvelopes(ROOM, [{ ...env, id: null }, { ...env, id: 2 ** 53 }, { ...env, id: "7" }]);
+  assert.equal(bobs.messages(ROOM).length, 0);
+  assert.match(problems[0], /without a valid place/);
+});
+
+/** Bob after a key reset: his old key (version 1) retired when his own browser accepted the new one. */
+async function resetBob() {
+  const bobOld = await identity();
+  const own = {
+    ...bobContact,
+    signingKeys: [bobOld.pub.signingPublicKey, bob.pub.signingPublicKey],
+    keys: [pinned(bobOld, 1, 0), pinned(bob, 2, ACCEPTED_V2)],
+  };
+  /** @param {(room: string, envelope: any) => Promise<any>} sendEnvelope */
+  const bobWithReset = (sendEnvelope) => {
+    const client = clientOf(BOB, bob, undefined, sendEnvelope);
+    const contacts = new Map([
+      [ALICE, aliceContact],
+      [BOB, own],
+    ]);
+    client.trust.contacts = async (/** @type {number[]} */ ids) => new Map(ids.map((id) => [id, contacts.get(id)]));
+    return client;
+  };
+  return { bobOld, bobWithReset };
 }

@@ -547,3 +547,19 @@ test("a key is never rolled back: an older or equal key version is refused in pl
   await assert.rejects(pins.accept(sameVersion), /never rolled back/);
   assert.equal(pins.current(7)?.signing_public_key, v2.signing_public_key);
 });
+
+test("a key accepted before comes back under no label: a retired key served as a newer version is refused", async () => {
+  const { now, load } = await setup();
+  const v1 = await directoryEntry(7, "bob");
+  const v2 = await directoryEntry(7, "bob", 2);
+  const pins = await load();
+  await pins.pin(v1);
+  now.tick();
+  await pins.accept(v2);
+  // The server relabels bob's retired key as version 3, and his current one as version 99.
+  await assert.rejects(pins.accept({ ...v1, key_version: 3 }), /never rolled back/);
+  await assert.rejects(pins.accept({ ...v2, key_version: 99 }), /never rolled back/);
+  await assert.rejects(pins.accept({ ...(await directoryEntry(7, "bob")), key_version: 1e300 }), TypeError);
+  assert.equal(pins.current(7)?.signing_public_key, v2.signing_public_key);
+  assert.equal(pins.current(7)?.key_version, 2);
+});

@@ -8,7 +8,7 @@ import { SocketError } from "../net/socket.js";
 import { NO_ONE_ADDED, RosterBlocked, RosterBook } from "../roster/book.js";
 import { memberIds } from "../roster/chain.js";
 import { MemoryHeads } from "../roster/heads.js";
-import { timeline } from "./timeline.js";
+import { placeFindings, timeline } from "./timeline.js";
 
 export const PAGE_SIZE = 50;
 export const UNPROVEN_LEGACY =
@@ -32,9 +32,11 @@ const SIGNED_REASONS = new Set(["no_wrap", "key_mismatch", "decrypt_failed", "be
  *   (`rosters`), and only the roster's are used
  * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
  *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
- *            reason: string | null, verified: boolean, envelope: any, signedWith?: string, chain?: Link}} Message
+ *            reason: string | null, verified: boolean, envelope: any, signedWith?: string, chain?: Link,
+ *            signedKey?: import("./timeline.js").SignedKey}} Message
  *   signedWith: the signing key (base64) the envelope verified under; chain: a v3 envelope's place in its sender's
- *   chain in the room, once its signature verified
+ *   chain in the room, once its signature verified; signedKey: that key's version, and when (ms) this account
+ *   accepted the key that replaced it (null: none has)
  * @typedef {import("./timeline.js").Link} Link
  *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
@@ -404,6 +406,10 @@ export class ChatClient extends EventTarget {
    */
   async onEnvelopes(roomId, envelopes, { advance = true } = {}) {
     const state = this.rooms.get(roomId);
+    // A place in the room is a positive safe integer: one that is not cannot be put in order, so it is not shown.
+    const placeable = envelopes.filter((env) => Number.isSafeInteger(env?.id) && env.id > 0);
+    if (placeable.length < envelopes.length) this.report(new Error("The server sent a message without a valid place in the room; it is not shown."));
+    envelopes = placeable;
     if (!state || !envelopes.length) return;
     const fresh = envelopes.filter((env) => {
       const known = state.messages.get(messageKey(env.sender, env.client_id));
@@ -422,7 +428,22 @@ export class ChatClient extends EventTarget {
       if (advance) state.newestId = Math.max(state.newestId, env.id);
       state.oldestId = state.oldestId === null ? env.id : Math.min(state.oldestId, env.id);
     }
+    this.#retireByPlace(state);
     this.emit("messages", { room: roomId });
+  }
+
+  /**
+   * Messages that what comes before them shows were signed with a key already replaced: never their sender's words,
+   * here or anywhere the text could be shown. More history only adds evidence, so a retired message stays retired.
+   * @param {RoomState} state
+   */
+  #retireByPlace(state) {
+    for (const [key, warning] of placeFindings(this.messages(state.room.id))) {
+      const message = state.messages.get(key);
+      if (warning === "retired" && message?.status === "sent") {
+        state.messages.set(key, { ...message, status: "failed", reason: "retired_key", text: null });
+      }
+    }
   }
 
   /**
@@ -463,7 +484,9 @@ export class ChatClient extends EventTarget {
       }
       if (!SIGNED_REASONS.has(reason) && reason !== "") break;
       // The sender's signature holds; whether it was theirs to make when it was stored is the retired key's question.
-      const signed = { signedWith: key.signing_public_key, chain: await chainLink(env) };
+      const successor = accepted[accepted.indexOf(key) + 1];
+      const signedKey = { version: key.key_version, retiredAt: successor ? Date.parse(successor.accepted_at) : null };
+      const signed = { signedWith: key.signing_public_key, chain: await chainLink(env), signedKey };
       if (retired(key, accepted, env)) return { ...message, ...signed, reason: "retired_key" };
       // Genuine, but for my keys from before my own reset: no fault of anyone's.
       const mineOnceOpened = (reason === "decrypt_failed" || reason === "no_wrap") && this.#beforeMyReset(env.sent_at);
@@ -494,23 +517,31 @@ export class ChatClient extends EventTarget {
 
   /**
    * The server says my chain in the room ends elsewhere than this tab thought (another tab of mine wrote, or this one
-   * had not loaded my newest): follow on from the envelope it names, once it verifies as mine. A server that names an
-   * older one makes me take a place twice, which every reader sees as a fork; it cannot make me skip unseen.
+   * had not loaded my newest): follow on from the envelope it names, once it verifies as mine, signed with a key of
+   * mine that was current when it was stored, and no further back than my newest this tab knows. A server that names
+   * an older one, among those this tab does not know, makes me take a place twice, which every reader sees as a fork;
+   * it cannot make me skip unseen.
    * @param {string} roomId
    * @param {any} latest my newest envelope in the room, as the server says; null: none yet
    */
   async #followOn(roomId, latest) {
     const state = this.state(roomId);
+    const known = state.chainEnd;
     if (latest === null || latest === undefined) {
-      state.chainEnd = null;
+      if (known) throw new Error("The server denies your earlier messages in this room; nothing was sent.");
       return;
     }
     const me = (await this.trust.contacts([/** @type {number} */ (this.userId)])).get(/** @type {number} */ (this.userId));
     const opened = await this.open(roomId, latest, me ?? null);
-    if (latest.sender !== this.userId || latest.room !== roomId || !opened.chain) {
+    const link = opened.chain;
+    const mine = latest.sender === this.userId && latest.room === roomId && link && opened.reason !== "retired_key";
+    if (!mine || !link || link.seq >= Number.MAX_SAFE_INTEGER) {
       throw new Error("The server's account of your last message in this room does not verify; nothing was sent.");
     }
-    state.chainEnd = { seq: opened.chain.seq, hash: opened.chain.hash };
+    if (known && (link.seq < known.seq || (link.seq === known.seq && link.hash !== known.hash))) {
+      throw new Error("The server names an older message as your last in this room; nothing was sent.");
+    }
+    state.chainEnd = { seq: link.seq, hash: link.hash };
   }
 
   /**

@@ -22,15 +22,18 @@ const QUIET = new Set(["reseal"]);
 
 /**
  * @typedef {{key: string, id: number | null, sender: number, status: string, reason?: string | null, envelope: any,
- *   sentAt: number, chain?: Link}} Message a message of the chat client
+ *   sentAt: number, chain?: Link, signedKey?: SignedKey}} Message a message of the chat client
  *   (client.js, which imports this module: naming its type here would make the hashed static files depend on each
  *   other)
  * @typedef {import("../roster/chain.js").Step} Step
  * @typedef {{seq: number, prev: string | null, hash: string, keyVersion: number}} Link a verified v3 envelope's place
  *   in its sender's chain in the room, the hash of the one before it (null for the first) and its own hash
- * @typedef {"stale" | "unsigned" | "out_of_order" | "forked" | null} Warning `out_of_order`: shown after a later message
- *   of its sender's; `forked`: another envelope of its sender's holds its place, or the one before is not the one it
- *   names
+ * @typedef {{version: number, retiredAt: number | null}} SignedKey the version of the accepted key a message verified
+ *   under, and when this account accepted the key that replaced it (ms; null: none has)
+ * @typedef {"stale" | "unsigned" | "out_of_order" | "forked" | "retired" | "downgraded" | null} Warning
+ *   `out_of_order`: shown after a later message of its sender's; `forked`: another envelope of its sender's holds its
+ *   place, or the one before is not the one it names; `retired`: signed with a key that, by what comes before it, had
+ *   been replaced (never shown as the sender's words); `downgraded`: a v1 or v2 envelope after its sender's v3 ones
  * @typedef {{user: number, at: number, keyVersion: number}} KeyChange a member's key this account accepted in place
  *   of an older one, and when (ms)
  * @typedef {{type: "message", key: string, message: Message, warning: Warning} |
@@ -51,6 +54,7 @@ const QUIET = new Set(["reseal"]);
 export function timeline({ messages, steps, reachedStart, oldestId, keyChanges = [] }) {
   const positions = positionsOf(messages, steps);
   const chains = chainFindings(messages);
+  const places = placeFindings(messages);
   /** @type {{at: number, item: Item}[]} */
   const placed = [];
   steps.forEach((step, seq) => {
@@ -63,7 +67,7 @@ export function timeline({ messages, steps, reachedStart, oldestId, keyChanges =
   });
   messages.forEach((message, index) => {
     const at = message.id ?? Number.MAX_SAFE_INTEGER + index;
-    const warning = chains.warnings.get(message.key) ?? warningFor(message, steps, positions);
+    const warning = places.get(message.key) ?? chains.warnings.get(message.key) ?? warningFor(message, steps, positions);
     placed.push({ at, item: { type: "message", key: message.key, message, warning } });
   });
   for (const { before, user, count } of chains.gaps) {
@@ -146,6 +150,37 @@ function warningFor(message, steps, positions) {
     if (changesMembers(steps[seq].entry.body.op) && before(seq)) return "stale";
   }
   return null;
+}
+
+/**
+ * What the order of the messages says of their keys and formats. A message signed with a key its sender has since
+ * replaced is retired once anything before it shows a time at or after the replacement was accepted: a stored time
+ * (the server's word, which it cannot take back for the messages it placed earlier), a signed sending time (less the
+ * clocks' tolerance), or a message of the same sender's under a newer key. A v1 or v2 envelope after its sender's v3
+ * ones has no place in their chain to check.
+ * @param {Message[]} messages oldest first
+ * @returns {Map<string, Warning>}
+ */
+export function placeFindings(messages) {
+  /** @type {Map<string, Warning>} */
+  const warnings = new Map();
+  let shownBy = -Infinity; // the latest time the messages so far vouch for
+  /** @type {Map<number, number>} */
+  const newestKey = new Map();
+  /** @type {Set<number>} */
+  const chained = new Set();
+  for (const message of messages) {
+    const key = message.signedKey;
+    if (message.id === null || !key) continue;
+    const newer = (newestKey.get(message.sender) ?? 0) > key.version;
+    if (key.retiredAt !== null && (newer || shownBy >= key.retiredAt)) warnings.set(message.key, "retired");
+    else if (message.envelope?.v !== 3 && chained.has(message.sender)) warnings.set(message.key, "downgraded");
+    if (message.envelope?.v === 3) chained.add(message.sender);
+    newestKey.set(message.sender, Math.max(newestKey.get(message.sender) ?? 0, key.version));
+    const stored = Date.parse(message.envelope?.server_time);
+    shownBy = Math.max(shownBy, Number.isFinite(stored) ? stored : -Infinity, message.sentAt - CLOCK_SKEW_MS);
+  }
+  return warnings;
 }
 
 /**

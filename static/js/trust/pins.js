@@ -291,11 +291,18 @@ export class Pins {
     }
     const status = this.check(identity);
     if (status === "same") return;
-    const current = this.#state.pins[id]?.keys.at(-1);
-    if (current && identity.key_version <= current.key_version) {
+    const accepted = this.#state.pins[id]?.keys ?? [];
+    const current = accepted.at(-1);
+    // The version is the server's word, so a key accepted before comes back under no label: a retired (perhaps
+    // stolen) key served again as "newer" is as much a roll-back as an older version.
+    const reused = accepted.some(
+      (k) => k.signing_public_key === key.signing_public_key || k.agreement_public_key === key.agreement_public_key,
+    );
+    if (current && (identity.key_version <= current.key_version || reused)) {
       throw new PinError(
-        `The server offers ${identity.username}'s key version ${identity.key_version}, which is not newer than the ` +
-          `version ${current.key_version} you accepted. A key is never rolled back: not accepted.`,
+        `The server offers ${identity.username} a key that is not newer than the one you accepted ` +
+          `(version ${identity.key_version}${reused ? ", a key they had before" : ""}). A key is never rolled back: ` +
+          "not accepted.",
       );
     }
     this.#state.pins[id] = withAccepted(this.#state.pins[id], key, identity.username);
@@ -444,8 +451,8 @@ export class Pins {
     }
     checkPublicKey(identity.signing_public_key, "signing");
     checkPublicKey(identity.agreement_public_key, "agreement");
-    if (!Number.isInteger(identity.key_version) || identity.key_version < 1) {
-      throw new TypeError("identity key_version must be a positive integer");
+    if (!Number.isSafeInteger(identity.key_version) || identity.key_version < 1) {
+      throw new TypeError("identity key_version must be a positive safe integer");
     }
     const signed = await verifyAgreementKey(
       identity.signing_public_key,

@@ -35,6 +35,8 @@ const WARNINGS = {
     `⚠ ${sender} is sending to an out-of-date member list: someone no longer in the room may read this.`,
   unsigned: () => "⚠ Sent without the room's signed member list, after the room had one.",
   out_of_order: (/** @type {string} */ sender) => `⚠ Out of order: ${sender} sent this before a message of theirs shown above it.`,
+  downgraded: (/** @type {string} */ sender) =>
+    `⚠ Sent in an older format after ${sender}'s newer messages here: its place in the conversation is not checked.`,
   forked: (/** @type {string} */ sender) =>
     `⚠ This does not follow on from ${sender}'s previous message here: the server may be showing you a different conversation from the one others see.`,
 };
@@ -786,8 +788,9 @@ function renderMessage(msg, me, verified, warning) {
   ]);
   const attrs = { class: `message ${msg.status}${msg.sender === me ? " mine" : ""}`, "data-key": msg.key };
   if (msg.id !== null) attrs["data-id"] = String(msg.id);
-  if (msg.status === "failed") {
-    const why = REASONS[/** @type {keyof REASONS} */ (msg.reason)] ?? msg.reason;
+  if (msg.status === "failed" || warning === "retired") {
+    const reason = warning === "retired" ? "retired_key" : msg.reason;
+    const why = REASONS[/** @type {keyof REASONS} */ (reason)] ?? reason;
     return el("article", attrs, [
       header,
       el("p", { class: "warning" }, [`⚠ Message not shown: failed verification — ${why}.`]),
