@@ -34,11 +34,14 @@ const WARNINGS = {
   stale: (/** @type {string} */ sender) =>
     `⚠ ${sender} is sending to an out-of-date member list: someone no longer in the room may read this.`,
   unsigned: () => "⚠ Sent without the room's signed member list, after the room had one.",
-  out_of_order: (/** @type {string} */ sender) => `⚠ Out of order: ${sender} sent this before a message of theirs shown above it.`,
-  downgraded: (/** @type {string} */ sender) =>
-    `⚠ Sent in an older format after ${sender}'s newer messages here: its place in the conversation is not checked.`,
-  forked: (/** @type {string} */ sender) =>
-    `⚠ This does not follow on from ${sender}'s previous message here: the server may be showing you a different conversation from the one others see.`,
+  out_of_order: (/** @type {string} */ sender, mine = false) =>
+    mine
+      ? "⚠ Out of order: you sent this before a message of yours shown above it."
+      : `⚠ Out of order: ${sender} sent this before a message of theirs shown above it.`,
+  downgraded: (/** @type {string} */ sender, mine = false) =>
+    `⚠ Sent in an older format after ${mine ? "your" : `${sender}'s`} newer messages here: its place in the conversation is not checked.`,
+  forked: (/** @type {string} */ sender, mine = false) =>
+    `⚠ This does not follow on from ${mine ? "your" : `${sender}'s`} previous message here: the server may be showing you a different conversation from the one others see.`,
 };
 const NOT_YET_SIGNED = "membership not yet signed";
 const STATUS_TEXT = {
@@ -798,7 +801,7 @@ function renderMessage(msg, me, verified, warning) {
   }
   const body = el("p", { class: "text" }, [msg.text ?? ""]);
   const children = [header, body];
-  if (warning) children.push(el("p", { class: "warning" }, [WARNINGS[warning](msg.senderName)]));
+  if (warning) children.push(el("p", { class: "warning" }, [WARNINGS[warning](msg.senderName, msg.sender === me)]));
   if (msg.status === "pending") children.push(el("span", { class: "state" }, ["Sending…"]));
   if (msg.status === "rejected") children.push(el("span", { class: "state error" }, [`Not sent: ${msg.reason}`]));
   return el("article", attrs, children);
