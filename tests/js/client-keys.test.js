@@ -313,3 +313,36 @@ async function resetBob() {
   };
   return { bobOld, bobWithReset };
 }
+
+test("a room's sends go out one at a time, each following on from the one before, and all count as waiting", async () => {
+  /** @type {any[]} */
+  const sent = [];
+  /** @type {((ack: any) => void)[]} */
+  const acks = [];
+  /** @type {(() => void)[]} */
+  const arrived = [];
+  const [firstSent, secondSent] = [0, 1].map(() => new Promise((resolve) => arrived.push(() => resolve(undefined))));
+  const bobs = clientOf(BOB, bob, undefined, (_room, envelope) => {
+    sent.push(envelope);
+    arrived[sent.length - 1]?.();
+    return new Promise((resolve) => acks.push(resolve));
+  });
+  const first = bobs.send(ROOM, "one");
+  const second = bobs.send(ROOM, "two");
+  assert.equal(bobs.waiting(), 2, "both show as waiting, the second before it goes out");
+  // The first is stored only now; the second, sealed after it, names it (sealed ahead, it could not know its place).
+  await firstSent;
+  acks[0]({ id: 1 });
+  await first;
+  await secondSent;
+  assert.deepEqual(
+    sent.map((e) => [e.chain_seq, e.chain_prev]),
+    [
+      [1, null],
+      [2, await envelopeHash(sent[0])],
+    ],
+  );
+  acks[1]({ id: 2 });
+  await second;
+  assert.equal(bobs.waiting(), 0);
+});

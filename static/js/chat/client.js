@@ -42,9 +42,10 @@ const SIGNED_REASONS = new Set(["no_wrap", "key_mismatch", "decrypt_failed", "be
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
  * @typedef {{room: Room, messages: Map<string, Message>, oldestId: number | null, newestId: number,
  *            reachedStart: boolean, loaded: boolean, syncing: Promise<void> | null, syncAgain: boolean,
- *            chainEnd: {seq: number, hash: string} | null}} RoomState
+ *            chainEnd: {seq: number, hash: string} | null, sending: Promise<void>}} RoomState
  *   newestId: every envelope of the room up to it has reached this tab (a reconnect syncs from it).
  *   chainEnd: my newest envelope in the room that this tab knows of, which my next one follows on from.
+ *   sending: my latest send to the room: the next waits for it (each takes the next place in my chain).
  */
 
 /**
@@ -93,8 +94,6 @@ export class ChatClient extends EventTarget {
     this.lastTyping = new Map();
     /** Whether the problem shown is about a send still waiting to be retried. */
     this.sendProblem = false;
-    /** The latest send: each waits for the one before to be stored, so each takes the next place in my chain. */
-    this.transmitted = Promise.resolve();
     /** The live frame being filed: the next waits for it. */
     this.live = Promise.resolve();
   }
@@ -216,6 +215,7 @@ export class ChatClient extends EventTarget {
       syncing: null,
       syncAgain: false,
       chainEnd: null,
+      sending: Promise.resolve(),
     };
     this.rooms.set(room.id, fresh);
     return fresh;
@@ -628,17 +628,28 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * One send at a time, in the order made: each is sealed once the one before is stored (or refused), so it takes the
-   * next place in my chain in the room, and messages are stored in the order they were written.
+   * One send at a time per room, in the order made: each is sealed once the one before is stored (or refused), so it
+   * takes the next place in my chain there, and messages are stored in the order they were written. (Sealed ahead,
+   * a message would name a predecessor that a refusal could still replace.) Other rooms do not wait.
    * @param {string} roomId @param {string} text @param {string} clientId @param {number} sentAt
    */
   sealAndSend(roomId, text, clientId, sentAt) {
-    const turn = this.transmitted.then(() => this.#sendInTurn(roomId, text, clientId, sentAt));
-    this.transmitted = turn.then(
+    const state = this.state(roomId);
+    const turn = state.sending.then(() => this.#sendInTurn(roomId, text, clientId, sentAt));
+    state.sending = turn.then(
       () => undefined,
       () => undefined,
     );
     return turn;
+  }
+
+  /** My messages not yet stored (sent or waiting their turn), in every room. */
+  waiting() {
+    let count = 0;
+    for (const state of this.rooms.values()) {
+      for (const message of state.messages.values()) if (message.status === "pending") count += 1;
+    }
+    return count;
   }
 
   /** @param {string} roomId @param {string} text @param {string} clientId @param {number} sentAt */

@@ -113,7 +113,10 @@ class ChatPage {
     const c = this.client;
     c.addEventListener("rooms", () => this.renderRooms());
     c.addEventListener("room", (e) => this.isCurrent(detail(e).id) && this.renderRoomHeader());
-    c.addEventListener("messages", (e) => this.isCurrent(detail(e).room) && this.renderTranscript());
+    c.addEventListener("messages", (e) => {
+      if (this.isCurrent(detail(e).room)) this.renderTranscript();
+      this.renderStatus(c.socket.status);
+    });
     c.addEventListener("presence", (e) => this.isCurrent(detail(e).room) && this.renderMembers());
     c.addEventListener("typing", (e) => this.onTyping(detail(e)));
     c.addEventListener("progress", (e) => this.isCurrent(detail(e).room) && this.showProgress(detail(e)));
@@ -702,7 +705,7 @@ class ChatPage {
 
   /** @param {string} status */
   renderStatus(status) {
-    const pending = this.client.socket.pending.size;
+    const pending = this.client.waiting();
     const waiting = pending ? ` · ${pending} message${pending > 1 ? "s" : ""} waiting to be sent` : "";
     $("connection").textContent = `${STATUS_TEXT[/** @type {keyof STATUS_TEXT} */ (status)] ?? status}${waiting}`;
     $("connection").dataset.status = status;
