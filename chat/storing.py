@@ -68,14 +68,17 @@ def lock_rooms(
         _fetch(connection, f"{lock}ORDER BY {qn(room_pk.column)} FOR UPDATE", params)
     # Each room's newest id once (one step back along the (room, id) index) and its roster head, then its members:
     # a subquery beside each member row ran once per member, 0.75 ms for a room of 256. Then each sender's chain end,
-    # one step back along the (room, sender, chain_seq) index each (a MAX over an IN list would read them all).
+    # one step back along the (room, sender, chain_seq) index each (a MAX over an IN list would read them all), from
+    # one list of (room, sender) pairs: one subquery for the planner, however many senders.
     chains = sorted(set(chains))
+    pairs = ", ".join(["(%s, %s)"] * len(chains))
     chain_end = (
-        f" UNION ALL SELECT %s, %s, (SELECT MAX({qn('chain_seq')}) FROM {envelope} "  # noqa: S608
-        f"WHERE {qn('room_id')} = %s AND {qn('sender_id')} = %s), {_CHAIN_ROW}, NULL"
+        f" UNION ALL SELECT pair.column1, pair.column2, (SELECT MAX({qn('chain_seq')}) FROM {envelope} "  # noqa: S608
+        f"WHERE {qn('room_id')} = pair.column1 AND {qn('sender_id')} = pair.column2), {_CHAIN_ROW}, NULL "
+        f"FROM (VALUES {pairs}) AS pair"
     )
     chain_params = [
-        value for room_id, sender in chains for value in (room_pk.get_db_prep_value(room_id, connection), sender) * 2
+        value for room_id, sender in chains for value in (room_pk.get_db_prep_value(room_id, connection), sender)
     ]
     read = (
         f"SELECT {room}.{qn(room_pk.column)}, NULL, (SELECT MAX({envelope}.{qn('id')}) FROM {envelope} "  # noqa: S608
@@ -84,7 +87,7 @@ def lock_rooms(
         f"WHERE {room}.{qn(room_pk.column)} IN ({placeholders}) UNION ALL "
         f"SELECT {qn('room_id')}, {qn('user_id')}, NULL, NULL, NULL FROM {membership} "
         f"WHERE {qn('room_id')} IN ({placeholders}) AND {qn('left_at')} IS NULL"
-        f"{chain_end * len(chains)}"
+        f"{chain_end if chains else ''}"
     )
     rooms: dict[uuid.UUID, LockedRoom] = {}
     ends: list[tuple[uuid.UUID, int, int]] = []
