@@ -533,13 +533,7 @@ test("this browser's record stops the server from serving keys from before a res
 });
 
 test("a key is never rolled back: an older or equal key version is refused in place of the accepted one", async () => {
-  const { now, load } = await setup();
-  const v1 = await directoryEntry(7, "bob");
-  const v2 = await directoryEntry(7, "bob", 2);
-  const pins = await load();
-  await pins.pin(v1);
-  now.tick();
-  await pins.accept(v2);
+  const { pins, v1, v2 } = await bobChangedOnce();
   // The server serves bob's retired key again, or another key under the version already accepted.
   await assert.rejects(pins.accept(v1), /never rolled back/);
   const sameVersion = await directoryEntry(7, "bob", 2);
@@ -549,13 +543,7 @@ test("a key is never rolled back: an older or equal key version is refused in pl
 });
 
 test("a key accepted before comes back under no label: a retired key served as a newer version is refused", async () => {
-  const { now, load } = await setup();
-  const v1 = await directoryEntry(7, "bob");
-  const v2 = await directoryEntry(7, "bob", 2);
-  const pins = await load();
-  await pins.pin(v1);
-  now.tick();
-  await pins.accept(v2);
+  const { pins, v1, v2 } = await bobChangedOnce();
   // The server relabels bob's retired key as version 3, and his current one as version 99.
   await assert.rejects(pins.accept({ ...v1, key_version: 3 }), /never rolled back/);
   await assert.rejects(pins.accept({ ...v2, key_version: 99 }), /never rolled back/);
@@ -563,3 +551,15 @@ test("a key accepted before comes back under no label: a retired key served as a
   assert.equal(pins.current(7)?.signing_public_key, v2.signing_public_key);
   assert.equal(pins.current(7)?.key_version, 2);
 });
+
+/** Pins where bob (7) was first seen with key version 1 and his version 2 was accepted later. */
+async function bobChangedOnce() {
+  const { now, load } = await setup();
+  const v1 = await directoryEntry(7, "bob");
+  const v2 = await directoryEntry(7, "bob", 2);
+  const pins = await load();
+  await pins.pin(v1);
+  now.tick();
+  await pins.accept(v2);
+  return { pins, v1, v2 };
+}
