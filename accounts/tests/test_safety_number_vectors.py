@@ -2,7 +2,7 @@
 
 tests/vectors/safety-v1.json was produced once by static/js/crypto/safety.js (see
 tests/vectors/make_safety_vectors.mjs). A server-side or native client must compute the same 60 digits, so the
-algorithm is written out again here from the description in DESIGN §4. No Django, no database.
+algorithm is written out again here from its description in docs/TRUST.md, "Safety numbers". No Django, no database.
 """
 
 from __future__ import annotations

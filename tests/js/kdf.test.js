@@ -36,7 +36,7 @@ async function fingerprintOfAesKey(/** @type {CryptoKey} */ key) {
   return new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, new Uint8Array(32)));
 }
 
-test("constants match DESIGN.md §2", () => {
+test("constants match docs/ACCOUNTS.md, Key hierarchy", () => {
   assert.equal(PBKDF2_ITERATIONS, 600000);
   assert.equal(SALT_BYTES, 16);
   assert.equal(INFO_AUTH, "securechat/auth/v1");

@@ -98,8 +98,9 @@ export async function makeVectors() {
 
   return {
     description:
-      "SecureChat account key hierarchy v1 (DESIGN.md §2). Generated once by make_accounts_vectors.mjs; " +
-      "all byte strings are standard base64. HKDF-SHA256 uses an empty salt everywhere.",
+      "SecureChat account key hierarchy v1 (docs/ACCOUNTS.md, Key hierarchy). " +
+      "Generated once by make_accounts_vectors.mjs; all byte strings are standard base64. " +
+      "HKDF-SHA256 uses an empty salt everywhere.",
     username,
     password: {
       password,

@@ -1,5 +1,5 @@
 // @ts-check
-// Password and recovery-key derivations (DESIGN.md §2). The master key never leaves WebCrypto:
+// Password and recovery-key derivations (docs/ACCOUNTS.md, "Key hierarchy"). The master key never leaves WebCrypto:
 // only the auth key (32 bytes) is ever sent to the server.
 
 import { fromBase32, randomBytes, toBase32, utf8 } from "./encoding.js";

@@ -1,5 +1,5 @@
 // @ts-check
-// Safety numbers (docs DESIGN §4): Signal-style 60 digits from two identities, the same on both
+// Safety numbers (docs/TRUST.md, "Safety numbers"): Signal-style 60 digits from two identities, the same on both
 // sides, compared out of band. Each user contributes 30 digits derived from their signing key and
 // lower-cased username by 5200 rounds of SHA-512, which makes finding a colliding key expensive.
 // Mirrored by tests/vectors/safety-v1.json and accounts/tests/test_safety_number_vectors.py.
