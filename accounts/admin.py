@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 
 from accounts.keys import fingerprint
 from accounts.models import AuditEvent, KeyEvent, User
-from securechat.admin import ReadOnlyAdmin, ReadOnlyInline
-from securechat.paginators import LargeTablePaginator
+from toolkit.admin import ReadOnlyAdmin, ReadOnlyInline
+from toolkit.paginators import LargeTablePaginator
 
 
 class KeyEventInline(ReadOnlyInline):

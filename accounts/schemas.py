@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 
 from accounts.keys import agreement_key_is_signed
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields, Sealed
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import Fields, Sealed
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{3,32}")
 KDF_ALGORITHM = "PBKDF2-SHA256"

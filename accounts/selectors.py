@@ -11,7 +11,7 @@ from django.utils.crypto import constant_time_compare
 from accounts.keys import fingerprint
 from accounts.models import Identity, KeyEvent, TrustStore, User
 from accounts.schemas import KDF_ALGORITHM, KDF_MIN_ITERATIONS, KDF_SALT_BYTES, USERNAME_PATTERN, Kdf
-from securechat.validation import Sealed, encode_base64
+from toolkit.validation import Sealed, encode_base64
 
 
 def identity_by_username(username: str) -> Identity | None:

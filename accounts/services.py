@@ -4,49 +4,22 @@ from __future__ import annotations
 
 import functools
 import secrets
-from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
+from accounts.audit import ClientInfo, record_event
 from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
 from accounts.schemas import KeyReset, NewAccount, NewIdentity, NewPassword, TrustStoreWrite
 from accounts.selectors import account_key_by_recovery, identity_by_username
 from accounts.signals import keys_changed
-from securechat import throttle
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Sealed, encode_base64
+from toolkit import throttle
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import Sealed, encode_base64
 
 WRONG_LOGIN = "Wrong username or password."
 WRONG_RECOVERY = "Wrong username or recovery key."
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Where a request came from, for the audit log and the throttles."""
-
-    ip_address: str | None
-    user_agent: str = ""
-
-
-def record_event(
-    action: AuditEvent.Action,
-    *,
-    client: ClientInfo,
-    user: User | None = None,
-    username: str = "",
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent.objects.create(
-        action=action,
-        user=user,
-        username=(username or (user.username if user else ""))[:150],
-        ip_address=client.ip_address,
-        user_agent=client.user_agent[:300],
-        detail=detail or {},
-    )
 
 
 def _secret(value: bytes) -> str:

@@ -10,24 +10,13 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import schemas, selectors, services
+from accounts.audit import client_info
 from accounts.models import User
-from securechat import throttle
-from securechat.api import json_endpoint, read_json
-from securechat.errors import ApiError, ErrorCode
+from toolkit import throttle
+from toolkit.api import json_endpoint, read_json
+from toolkit.errors import ApiError, ErrorCode
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def client_info(request: HttpRequest) -> services.ClientInfo:
-    return services.ClientInfo(
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=storable(request.headers.get("User-Agent", "")),
-    )
-
-
-def storable(text: str) -> str:
-    """A header as the audit log can keep it: without NUL (Postgres refuses it) or unpaired surrogates."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def signed_in(request: HttpRequest, user: User, status: int = 200) -> JsonResponse:

@@ -5,16 +5,16 @@ to one part can be judged in a minute on a shared machine. CPU time (``time.proc
 other people's load than wall time does; both are given. Parts:
 
 - parse: one ``send`` frame read and checked (``chat.protocol``), rooms of 10 and 100;
-- store: ``services.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 and a lone send to a room of
+- store: ``store.post_envelopes`` for batches of 1, 5 and 20 sends to a room of 10 and a lone send to a room of
   100 (one transaction each);
 - rate: the send-rate counters of one batch (``throttle.hit_each``) for 1 and 10 senders;
-- fan-out: one ``messages`` frame published and received by a subscribed worker (``chat.fanout``), 1 and 10
+- fan-out: one ``messages`` frame published and received by a subscribed worker (``chat.sending.fanout``), 1 and 10
   envelopes; and one batch's frames for 8 rooms published at once, by the fan-out's script and by a MULTI
   transaction;
 - frame log: the arguments autobahn formats for a debug line on every frame daphne sends, with autobahn's own
-  helpers (as they run when ``click`` is installed, and without it) and with ``securechat.frame_logging``'s.
+  helpers (as they run when ``click`` is installed, and without it) and with ``securechat.patches.frame_logging``'s.
 - socket write: a 1 kB frame written to a connection as daphne's are (Twisted's asyncio reactor, real TCP) until
-  the other end can read it, with Twisted's buffered write and with ``securechat.prompt_writes``';
+  the other end can read it, with Twisted's buffered write and with ``securechat.patches.prompt_writes``';
 - gc: a full garbage collection with the application loaded, with the start-up objects in the collector's sight
   and frozen out of it (``securechat.asgi``).
 
@@ -119,31 +119,30 @@ def parse_rows(rooms: dict[int, stack.BenchRoom], reps: int) -> list[tuple[str, 
 def store_rows(rooms: dict[int, stack.BenchRoom], reps: int) -> list[tuple[str, float, float]]:
     """Batches of 1, 5 and 20 to a room of 10, and a lone send to a room of 100 (what grows with the members)."""
     from accounts.models import User
-    from chat import protocol, services
+    from chat import protocol
+    from chat.sending import store
 
     rows = []
     for size, batch in ((10, 1), (10, 5), (10, 20), (100, 1)):
         room = rooms[size]
         users = {u.pk: u for u in User.objects.filter(pk__in=[m.id for m in room.members])}
 
-        def posts(count: int, room: stack.BenchRoom = room, users: dict[int, User] = users) -> list[services.Post]:
+        def posts(count: int, room: stack.BenchRoom = room, users: dict[int, User] = users) -> list[store.Post]:
             made = []
             for index in range(count):
                 sender = room.members[index % len(room.members)].id
                 frame = protocol.parse_frame(send_text(room, sender))
-                made.append(
-                    services.Post(users[sender], protocol.room_id(frame.fields), protocol.envelope(frame.fields))
-                )
+                made.append(store.Post(users[sender], protocol.room_id(frame.fields), protocol.envelope(frame.fields)))
             return made
 
         batches = iter([posts(batch) for _ in range(reps)])
-        cpu, wall = measure(lambda b=batches: services.post_envelopes(next(b), refused={}), reps, per=batch)
+        cpu, wall = measure(lambda b=batches: store.post_envelopes(next(b), refused={}), reps, per=batch)
         rows.append((f"store: per send, batches of {batch} (room of {size})", cpu, wall))
     return rows
 
 
 def rate_rows(reps: int) -> list[tuple[str, float, float]]:
-    from securechat import throttle
+    from toolkit import throttle
 
     limit = throttle.Limit("bench-paths", 10**9, 60, "")
     rows = []
@@ -167,7 +166,7 @@ class CountingSocket:
 
 
 def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
-    from chat.fanout import room_fanout
+    from chat.sending.fanout import room_fanout
 
     rows = []
     for count in (1, 10):
@@ -189,7 +188,7 @@ def fanout_rows(reps: int) -> list[tuple[str, float, float]]:
 def publish_rows(reps: int) -> list[tuple[str, float, float]]:
     """One batch's frames for 8 rooms published at once (no receiving): the fan-out's script, and a MULTI
     transaction of 8 PUBLISH commands as the fan-out sent them before."""
-    from chat.fanout import room_fanout
+    from chat.sending.fanout import room_fanout
 
     frames = [(str(uuid.uuid4()), "x" * 1200) for _ in range(8)]
 
@@ -204,7 +203,7 @@ def publish_rows(reps: int) -> list[tuple[str, float, float]]:
             await pipe.execute()
 
     return [
-        ("fan-out: publish frames for 8 rooms, one script (chat.fanout)", *ameasure(script, reps)),
+        ("fan-out: publish frames for 8 rooms, one script (chat.sending.fanout)", *ameasure(script, reps)),
         ("fan-out: publish frames for 8 rooms, a MULTI transaction", *ameasure(multi, reps)),
     ]
 
@@ -213,14 +212,14 @@ def frame_log_rows(reps: int) -> list[tuple[str, float, float]]:
     import autobahn.util
     from autobahn.websocket.protocol import WebSocketProtocol
 
-    from securechat import frame_logging
+    from securechat.patches import frame_logging
 
     peer = "tcp4:127.0.0.1:50000"
     has_click = autobahn.util._HAS_CLICK  # autobahn colours the text with click when it is installed
     cases = [
         ("autobahn's helpers, click installed", autobahn.util.hltype, autobahn.util.hlval, True),
         ("autobahn's helpers, no click", autobahn.util.hltype, autobahn.util.hlval, False),
-        ("securechat.frame_logging's helpers", frame_logging.plain_type, frame_logging.plain_value, False),
+        ("securechat.patches.frame_logging's helpers", frame_logging.plain_type, frame_logging.plain_value, False),
     ]
     rows = []
     for label, hltype, hlval, click in cases:
@@ -245,7 +244,7 @@ def socket_write_rows(reps: int) -> list[tuple[str, float, float]]:
     from twisted.internet import protocol, tcp
     from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 
-    from securechat import prompt_writes
+    from securechat.patches import prompt_writes
 
     loop = asyncio.new_event_loop()
     reactor = AsyncioSelectorReactor(eventloop=loop)
@@ -272,7 +271,7 @@ def socket_write_rows(reps: int) -> list[tuple[str, float, float]]:
     rows = []
     for label, write in (
         ("Twisted's, sent by the event loop", prompt_writes._buffered_write),
-        ("securechat.prompt_writes', sent at once", prompt_writes.write_now),
+        ("securechat.patches.prompt_writes', sent at once", prompt_writes.write_now),
     ):
         tcp.Connection.write = write
         rows.append(

@@ -14,9 +14,9 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.html import format_html
 
 from chat.models import Envelope, Membership, Room, RosterEntry
-from securechat.admin import ReadOnlyAdmin, ReadOnlyInline
-from securechat.paginators import LargeTablePaginator
-from securechat.validation import encode_base64
+from toolkit.admin import ReadOnlyAdmin, ReadOnlyInline
+from toolkit.paginators import LargeTablePaginator
+from toolkit.validation import encode_base64
 
 RECENT_CHOICES = 30
 

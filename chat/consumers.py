@@ -17,14 +17,13 @@ from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from accounts.audit import ClientInfo, socket_client_info
 from accounts.selectors import session_is_current
-from accounts.services import ClientInfo
-from accounts.views import storable
 from chat import events, protocol, roster, selectors, services
-from chat.fanout import CLOSE_TRY_AGAIN, room_fanout
-from chat.presence import REFRESH_SECONDS, presence
-from chat.writer import envelope_writer
-from securechat.errors import ApiError, ErrorCode
+from chat.sending.batch import envelope_writer
+from chat.sending.fanout import CLOSE_TRY_AGAIN, room_fanout
+from chat.sending.presence import REFRESH_SECONDS, presence
+from toolkit.errors import ApiError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
         for room in rooms:
             await self._join_group(room["id"])
-        await self.send_json({"type": "ready", "user": self.user.pk, "rooms": rooms})
+        await self.send_json(protocol.ready_frame(self.user.pk, rooms))
         self.heartbeat = asyncio.create_task(self._keep_present())
         # The member lists just sent in `ready` are current: no query for them.
         await self._announce_presence({room["id"]: {m["id"] for m in room["members"]} for room in rooms})
@@ -163,7 +162,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def _post(self, room_id: uuid.UUID, envelope: protocol.EnvelopeIn, ref: str | None) -> None:
         posted = await envelope_writer().post(self.user, room_id, envelope)
         # Persisted (and relayed to the room by the writer, in id order): acknowledge to the sender.
-        await self.send_json({**posted.ack(), "ref": ref})
+        await self.send_json(protocol.ack_frame(posted.envelope.client_id, posted.envelope.id, room_id, ref))
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         self.sending.discard(task)
@@ -195,13 +194,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         membership = selectors.membership_of(self.user, room_id)
         items, more = selectors.envelopes_after(membership, after, protocol.PAGE_MAX)
         encoded, more = protocol.page_that_fits(items, more, keep_newest=False)
-        return _envelopes_frame(ref, room_id, encoded, more=more, start=after <= membership.joined_after)
+        return protocol.envelopes_frame(ref, room_id, encoded, more=more, start=after <= membership.joined_after)
 
     def _page_before(self, ref: str | None, room_id: uuid.UUID, before: int | None, limit: int) -> str:
         membership = selectors.membership_of(self.user, room_id)
         items, more = selectors.envelopes_before(membership, before, limit)
         encoded, more = protocol.page_that_fits(items, more, keep_newest=True)
-        return _envelopes_frame(ref, room_id, encoded, more=more, start=not more)
+        return protocol.envelopes_frame(ref, room_id, encoded, more=more, start=not more)
 
     async def op_roster(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)
@@ -213,38 +212,33 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         entry = roster.entry(frame.fields)
         append = database_sync_to_async(services.append_entry)
         appended = await append(actor=self.user, room_id=room_id, entry=entry, client=self._client())
-        await self.send_json({"type": "appended", **appended.answer(), "ref": frame.ref})
+        await self.send_json(protocol.appended_frame(appended.answer(), frame.ref))
 
     def _roster_page(self, ref: str | None, room_id: uuid.UUID, start: int) -> str:
         selectors.membership_of(self.user, room_id)
         encoded, more = selectors.roster_page(room_id, start)
-        fields = {"type": "roster", "ref": ref, "room": str(room_id), "more": more}
-        return protocol.frame_with_list(fields, "entries", encoded)
+        return protocol.roster_page_frame(ref, room_id, encoded, more=more)
 
     def _client(self) -> ClientInfo:
-        """Where this socket comes from, for the audit log."""
-        client = self.scope.get("client")
-        headers = dict(self.scope.get("headers") or [])
-        agent = headers.get(b"user-agent", b"").decode("latin-1")
-        return ClientInfo(ip_address=client[0] if client else None, user_agent=storable(agent))
+        return socket_client_info(self.scope)
 
     # --- channel layer -> client ------------------------------------------------------
 
     async def roster_entries(self, event: dict[str, Any]) -> None:
         if event["room"] in self.rooms:
-            await self.send_json({"type": "roster", "room": event["room"], "entries": event["entries"]})
+            await self.send_json(protocol.roster_frame(event["room"], event["entries"]))
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user"] != self.user.pk and event["room"] in self.rooms:
-            await self.send_json({"type": "typing", "room": event["room"], "user": event["user"]})
+            await self.send_json(protocol.typing_frame(event["room"], event["user"]))
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
         if event["room"] in self.rooms:
-            await self.send_json({"type": "presence", "room": event["room"], "online": event["online"]})
+            await self.send_json(protocol.presence_frame(event["room"], event["online"]))
 
     async def keys_changed(self, event: dict[str, Any]) -> None:
         if event["room_id"] in self.rooms:
-            await self.send_json({"type": "keys", "user": event["user"]})
+            await self.send_json(protocol.keys_frame(event["user"]))
 
     async def session_ended(self, event: dict[str, Any]) -> None:
         """The user's keys were reset: every socket of theirs closes, saying why (their sessions ended with it)."""
@@ -263,7 +257,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         room_id = event["room_id"]
         if room_id in self.rooms:
             await self._leave_group(room_id)
-            await self.send_json({"type": "room", "event": "removed", "room": {"id": room_id}})
+            await self.send_json(protocol.room_frame("removed", {"id": room_id}))
 
     async def _send_room(self, kind: str, room_id: str) -> dict[str, Any] | None:
         read = database_sync_to_async(selectors.room_for)
@@ -275,7 +269,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 room = await read(self.user, room_id)
         except ApiError:
             return None  # no longer a member: the user group brings the removal
-        await self.send_json({"type": "room", "event": kind, "room": room})
+        await self.send_json(protocol.room_frame(kind, room))
         return room
 
     async def _join_group(self, room_id: str) -> bool:
@@ -309,8 +303,3 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             while True:
                 await presence().connect(self.user.pk, self.channel_name)
                 await asyncio.sleep(REFRESH_SECONDS)
-
-
-def _envelopes_frame(ref: str | None, room_id: uuid.UUID, encoded: list[str], *, more: bool, start: bool) -> str:
-    fields = {"type": "envelopes", "ref": ref, "room": str(room_id), "more": more, "start": start}
-    return protocol.frame_with_list(fields, "items", encoded)

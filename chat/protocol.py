@@ -1,5 +1,5 @@
 """The WebSocket protocol's frames (docs/PROTOCOL.md): incoming ones parsed and checked at the edge into typed
-values, and outgoing lists of envelopes cut to what one frame may carry.
+values, and every outgoing one built here (lists of envelopes cut to what one frame may carry).
 
 Only structure is checked here: lengths, types, limits. Who may do what is the services' business.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields, parse_json
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import Fields, parse_json
 
 # v1: a room from before rosters; v2: a room with a roster, naming the head it was wrapped for; v3 (what browsers send
 # now): v2, or v1 with a null head, plus the sender's key version, their chain link in the room and a key commitment.
@@ -207,10 +207,62 @@ def datetime_to_ms(value: datetime) -> int:
     return (value - EPOCH) // timedelta(milliseconds=1)
 
 
+# --- outgoing frames ------------------------------------------------------------------------------------------------
+
+
 def error_frame(error: ApiError, ref: str | None = None) -> dict[str, Any]:
     frame = {"type": "error", **error.as_dict()}
     frame.setdefault("ref", ref)
     return frame
+
+
+def ready_frame(user_id: int, rooms: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "ready", "user": user_id, "rooms": rooms}
+
+
+def ack_frame(client_id: uuid.UUID, envelope_id: int, room: uuid.UUID, ref: str | None) -> dict[str, Any]:
+    """A send is stored (and only then): its id, under the sender's ``client_id``."""
+    return {"type": "ack", "client_id": str(client_id), "id": envelope_id, "room": str(room), "ref": ref}
+
+
+def appended_frame(answer: dict[str, Any], ref: str | None) -> dict[str, Any]:
+    return {"type": "appended", **answer, "ref": ref}
+
+
+def room_frame(event: str, room: dict[str, Any]) -> dict[str, Any]:
+    """The user's list of rooms changed: ``added``, ``updated`` (with the room as ``room_json`` has it) or
+    ``removed`` (with its id only)."""
+    return {"type": "room", "event": event, "room": room}
+
+
+def roster_frame(room: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """New entries of a room's roster, as they are appended."""
+    return {"type": "roster", "room": room, "entries": entries}
+
+
+def typing_frame(room: str, user_id: int) -> dict[str, Any]:
+    return {"type": "typing", "room": room, "user": user_id}
+
+
+def presence_frame(room: str, online: list[int]) -> dict[str, Any]:
+    return {"type": "presence", "room": room, "online": online}
+
+
+def keys_frame(user_id: int) -> dict[str, Any]:
+    """A member's keys changed: read them again."""
+    return {"type": "keys", "user": user_id}
+
+
+def envelopes_frame(ref: str | None, room: uuid.UUID, encoded: list[str], *, more: bool, start: bool) -> str:
+    """A page of history (``history``) or of what came after an id (``sync``), items already encoded."""
+    fields = {"type": "envelopes", "ref": ref, "room": str(room), "more": more, "start": start}
+    return frame_with_list(fields, "items", encoded)
+
+
+def roster_page_frame(ref: str | None, room: uuid.UUID, encoded: list[str], *, more: bool) -> str:
+    """A page of a room's roster entries from a seq (``roster``), entries already encoded."""
+    fields = {"type": "roster", "ref": ref, "room": str(room), "more": more}
+    return frame_with_list(fields, "entries", encoded)
 
 
 # --- outgoing lists of envelopes ---------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from chat.protocol import (
     ROSTER_HASH_BYTES,
     WRAP_BYTES,
 )
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields, encode_base64
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import Fields, encode_base64
 
 LABEL = b"securechat/roster/v1|"
 VERSION = 1

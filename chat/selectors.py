@@ -11,8 +11,8 @@ from django.db.models import Prefetch, QuerySet
 from accounts.models import User
 from chat.models import Envelope, Membership, Room, RosterEntry
 from chat.protocol import CHAINED_VERSION, PAGE_MAX, ROSTER_HEAD_VERSION, datetime_to_ms, page_that_fits
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import encode_base64
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import encode_base64
 
 
 def active_memberships() -> QuerySet[Membership]:

@@ -10,11 +10,11 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
-from accounts.views import client_info
+from accounts.audit import client_info
 from chat import protocol, roster, selectors, services
-from securechat.api import MAX_BODY_BYTES, json_endpoint, read_json
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields
+from toolkit.api import MAX_BODY_BYTES, json_endpoint, read_json
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import Fields
 
 # An entry's body (at most roster.MAX_BODY) travels as a JSON string in the request: its quotes are escaped.
 MAX_ENTRY_REQUEST_BYTES = 2 * roster.MAX_BODY + MAX_BODY_BYTES

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from accounts.audit import client_info, record_event
 from accounts.models import AuditEvent
-from securechat import throttle
-from securechat.errors import ApiError
+from toolkit import throttle
+from toolkit.errors import ApiError
 
 
 class SecureChatAdminSite(admin.AdminSite):
@@ -20,10 +19,6 @@ class SecureChatAdminSite(admin.AdminSite):
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if request.method != "POST":
             return super().login(request, extra_context)
-        # Imported here: accounts.services imports models, which need the app registry ready.
-        from accounts.services import record_event
-        from accounts.views import client_info
-
         client = client_info(request)
         username = request.POST.get("username", "")[:150]
         address = client.ip_address or "unknown"
@@ -50,25 +45,3 @@ def _as_get(request: HttpRequest) -> HttpRequest:
     """The same request as a GET, to render the log-in form without checking the password."""
     request.method = "GET"
     return request
-
-
-class ReadOnlyPermissions:
-    """Staff look; nobody adds, edits or deletes history from the console."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyAdmin(ReadOnlyPermissions, admin.ModelAdmin):
-    pass
-
-
-class ReadOnlyInline(ReadOnlyPermissions, admin.TabularInline):
-    extra = 0
-    can_delete = False

@@ -17,12 +17,11 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from securechat import frame_logging, prompt_writes  # noqa: E402
+from securechat import patches  # noqa: E402
 from securechat.routing import websocket_urlpatterns  # noqa: E402
 from securechat.socket_auth import socket_auth_stack  # noqa: E402
 
-frame_logging.install()  # daphne's frames without per-frame log formatting
-prompt_writes.install()  # and sent when written, not a turn of the event loop later
+patches.install()  # daphne's frames sent when written, without per-frame log formatting
 
 application = ProtocolTypeRouter(
     {
@@ -32,6 +31,5 @@ application = ProtocolTypeRouter(
 )
 
 # Everything loaded so far (Django, the apps, the URL patterns) lives as long as the worker: out of the collector's
-# sight, a full collection scans only what came later (``make bench-paths``: 38 ms with them in sight, under 1 µs
-# frozen; docs/DECISIONS.md).
+# sight, a full collection scans only what came later (docs/PERFORMANCE.md, ``make bench-paths``, "gc" rows).
 gc.freeze()

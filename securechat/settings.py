@@ -146,7 +146,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "/accounts/login/"
-CSRF_FAILURE_VIEW = "securechat.api.csrf_failure"
+CSRF_FAILURE_VIEW = "toolkit.api.csrf_failure"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

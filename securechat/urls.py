@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from securechat import api, views
+from securechat import views
+from toolkit import api
 
 urlpatterns = [
     path("", views.home, name="home"),

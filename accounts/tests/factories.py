@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.test import Client
 
 from accounts.keys import AGREEMENT_KEY_LABEL
-from securechat.validation import Fields
+from toolkit.validation import Fields
 
 RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
 
@@ -88,8 +88,9 @@ def reset_body(username: str, current_auth_key: bytes, *, key_version: int = 2, 
 def reset_keys(user: Any, key_version: int = 2) -> Any:
     """The user resets their keys to ``identity_keys(user.username, key_version)`` (proving it as the browser
     would: the auth key of their password, set here since tests do not know the one made at sign-up)."""
+    from accounts.audit import ClientInfo
     from accounts.schemas import key_reset
-    from accounts.services import ClientInfo, _secret, reset_identity
+    from accounts.services import _secret, reset_identity
 
     auth_key = os.urandom(32)
     user.set_password(_secret(auth_key))

@@ -14,12 +14,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.test import Client
 
+from accounts.audit import ClientInfo
 from accounts.models import User
 from accounts.schemas import new_account
-from accounts.services import ClientInfo, register
+from accounts.services import register
 from accounts.tests.factories import identity_keys, signup_body
 from chat.models import Room
-from securechat.validation import Fields
+from toolkit.validation import Fields
 
 LOCAL = ClientInfo(ip_address="127.0.0.1", user_agent="tests")
 

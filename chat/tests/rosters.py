@@ -23,9 +23,9 @@ from accounts.tests.factories import identity_keys
 from chat import roster, services
 from chat.models import Room
 from chat.tests.factories import LOCAL
-from securechat.validation import Fields
 from tests import reference_roster as ref
 from tests.reference_crypto import to_b64
+from toolkit.validation import Fields
 
 KEEP: Any = object()  # the link as it is
 

@@ -250,7 +250,7 @@ def test_staff_log_in_works_with_the_right_password(admin_user: User) -> None:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner estimate is Postgres's")
 def test_a_big_table_is_paged_on_the_planner_estimate_without_counting(staff: Client, room: Room, users) -> None:
-    from securechat.paginators import COUNT_CAP
+    from toolkit.paginators import COUNT_CAP
 
     make_envelopes(room, users["alice"], COUNT_CAP + 500)
     with connection.cursor() as cursor:

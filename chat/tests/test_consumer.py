@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from accounts.models import AuditEvent
 from chat import consumers, selectors
 from chat.models import Envelope
-from chat.presence import presence
+from chat.sending.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of
 from chat.tests.factories import connect, envelope, send_frame, session_cookie
 from chat.tests.rosters import Chain

@@ -5,12 +5,13 @@ place (readers would see a fork) and a tab that fell behind is told where its ch
 import pytest
 from channels.db import database_sync_to_async
 
-from chat import protocol, services
+from chat import protocol
 from chat.models import Envelope
+from chat.sending import store
 from chat.tests.conftest import next_envelope, next_of
 from chat.tests.factories import envelope, send_frame
 from chat.tests.rosters import make_room
-from securechat.validation import Fields
+from toolkit.validation import Fields
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -95,8 +96,8 @@ async def test_malformed_v3_fields_are_refused_with_a_stable_code(users, room, s
     assert await database_sync_to_async(Envelope.objects.count)() == 0
 
 
-def post(user, room, env) -> services.Post:
-    return services.Post(user, room.id, protocol.envelope(Fields({"envelope": env})))
+def post(user, room, env) -> store.Post:
+    return store.Post(user, room.id, protocol.envelope(Fields({"envelope": env})))
 
 
 async def test_a_key_version_up_to_the_browsers_largest_integer_is_stored_beside_other_senders_posts(
@@ -109,7 +110,7 @@ def a_large_key_version_beside_another_post(users, room) -> None:
     ids = [users["alice"].pk, users["bob"].pk]
     large = envelope(room, users["alice"].pk, ids, chain=1) | {"key_version": 2**53 - 1}
     honest = envelope(room, users["bob"].pk, ids, chain=1)
-    results = services.post_envelopes([post(users["bob"], room, honest), post(users["alice"], room, large)], refused={})
+    results = store.post_envelopes([post(users["bob"], room, honest), post(users["alice"], room, large)], refused={})
     assert [type(result).__name__ for result in results] == ["Posted", "Posted"]
     assert Envelope.objects.get(sender=users["alice"]).key_version == 2**53 - 1
 
@@ -121,8 +122,8 @@ async def test_two_posts_for_one_place_in_one_batch_the_second_is_told_of_the_fi
 def two_posts_for_one_place(users, room) -> None:
     ids = [users["alice"].pk, users["bob"].pk]
     first, second = (envelope(room, users["alice"].pk, ids, chain=1) for _ in range(2))
-    won, lost = services.post_envelopes(
+    won, lost = store.post_envelopes(
         [post(users["alice"], room, first), post(users["alice"], room, second)], refused={}
     )
-    assert isinstance(won, services.Posted)
+    assert isinstance(won, store.Posted)
     assert lost.code == "chain_changed" and lost.extra["latest"]["client_id"] == first["client_id"]

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from redis import asyncio as aioredis
 
-from chat.fanout import room_fanout
+from chat.sending.fanout import room_fanout
 from chat.tests.factories import envelope, send_frame
 from chat.tests.sockets import next_of
 

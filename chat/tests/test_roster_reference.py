@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from chat import protocol, roster
-from securechat.errors import ApiError
-from securechat.validation import Fields
 from tests import reference_envelope
 from tests import reference_roster as ref
 from tests.reference_crypto import RAW_PUBLIC, to_b64
+from toolkit.errors import ApiError
+from toolkit.validation import Fields
 
 ROOM = "7d1e5c2a-3b4f-4c6d-8e9f-0a1b2c3d4e5f"
 AT = 1_763_790_000_000

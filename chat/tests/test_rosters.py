@@ -21,13 +21,14 @@ from accounts.tests.factories import identity_keys
 from chat import protocol, roster, selectors, services
 from chat.models import Membership, Room, RosterEntry
 from chat.protocol import MAX_MEMBERS
+from chat.sending import store
 from chat.tests.factories import LOCAL, envelope, make_user, private_keys
 from chat.tests.rosters import Chain, key_lookup, make_room, new_link
-from securechat.errors import ApiError
-from securechat.validation import Fields
 from tests import reference_roster as ref
 from tests.dbscan import describe, scan_database
 from tests.hardening.roles import snapshot
+from toolkit.errors import ApiError
+from toolkit.validation import Fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,7 +122,7 @@ def test_a_member_added_later_starts_after_the_newest_envelope(users) -> None:
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     room, chain = make_room(alice, bob)
     sent = protocol.envelope(Fields({"envelope": envelope(room, alice.pk, [alice.pk, bob.pk])}))
-    [posted] = services.post_envelopes([services.Post(alice, room.id, sent)], refused={})
+    [posted] = store.post_envelopes([store.Post(alice, room.id, sent)], refused={})
     chain.append(alice, "add", member=carol)
     stay = Membership.objects.get(room=room, user=carol)
     assert stay.joined_after == posted.envelope.id

@@ -12,22 +12,23 @@ from channels.db import database_sync_to_async
 from django import db
 from django.db import connection, transaction
 
-from chat import protocol, services
+from chat import protocol
 from chat.consumers import SENDS_IN_FLIGHT
 from chat.models import Envelope, Room
+from chat.sending import store
 from chat.tests.factories import envelope, send_frame
 from chat.tests.rosters import make_room
 from chat.tests.sockets import next_of, none_of
-from securechat.errors import ApiError
-from securechat.validation import Fields
 from tests.servers import database_url
+from toolkit.errors import ApiError
+from toolkit.validation import Fields
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def post(user, room, members, client_id=None, head=None) -> services.Post:
+def post(user, room, members, client_id=None, head=None) -> store.Post:
     frame = Fields({"envelope": envelope(room, user.pk, members, client_id, head=head)})
-    return services.Post(user, room.id, protocol.envelope(frame))
+    return store.Post(user, room.id, protocol.envelope(frame))
 
 
 def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_order(users, room) -> None:
@@ -42,7 +43,7 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
         post(bob, room, both, repeated),  # the same send again, in the same batch
         post(alice, room, both),
     ]
-    results = services.post_envelopes(batch, refused={})
+    results = store.post_envelopes(batch, refused={})
     assert [r.code if isinstance(r, ApiError) else r.created for r in results] == [
         True,
         "not_member",
@@ -51,11 +52,11 @@ def test_one_bad_send_in_a_batch_is_refused_alone_and_the_rest_are_stored_in_ord
         False,
         True,
     ]
-    stored = [r.envelope.id for r in results if isinstance(r, services.Posted)]
+    stored = [r.envelope.id for r in results if isinstance(r, store.Posted)]
     assert stored[1] == stored[2] and stored == sorted(stored)
     assert list(Envelope.objects.order_by("id").values_list("id", flat=True)) == sorted(set(stored))
     # A later resend of a stored one is a repeat, answered with the first id.
-    [again] = services.post_envelopes([batch[3]], refused={})
+    [again] = store.post_envelopes([batch[3]], refused={})
     assert (again.created, again.envelope.id) == (False, stored[1])
 
 
@@ -64,7 +65,7 @@ def test_every_field_of_a_batch_is_stored_as_sent(users, room) -> None:
     both = [alice.pk, bob.pk]
     batch = [post(alice, room, both), post(bob, room, both), post(alice, room, both)]
 
-    results = services.post_envelopes(batch, refused={})
+    results = store.post_envelopes(batch, refused={})
 
     for sent, posted in zip(batch, results, strict=True):
         stored = Envelope.objects.get(id=posted.envelope.id)
@@ -86,7 +87,7 @@ def test_every_field_of_a_batch_is_stored_as_sent(users, room) -> None:
 def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(users, room, chain) -> None:
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     holding, release = threading.Event(), threading.Event()
-    held: list[services.Posted | ApiError] = []
+    held: list[store.Posted | ApiError] = []
 
     def holder() -> None:  # adds carol and stores a message, holding the room's lock until told to commit
         try:
@@ -94,7 +95,7 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
                 Room.objects.select_for_update().get(id=room.id)
                 chain.append(alice, "add", member=carol)
                 everyone = [alice.pk, bob.pk, carol.pk]
-                held.extend(services.post_envelopes([post(bob, room, everyone, head=chain.head)], refused={}))
+                held.extend(store.post_envelopes([post(bob, room, everyone, head=chain.head)], refused={}))
                 holding.set()
                 release.wait(10)
         finally:
@@ -106,7 +107,7 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
     waiting = ThreadPoolExecutor(1)
     # Wrapped for carol too, at the new head, as a client told of her joining would; it waits for the room's lock.
     sent = post(alice, room, [alice.pk, bob.pk, carol.pk], head=chain.head)
-    batch = waiting.submit(services.post_envelopes, [sent], refused={})
+    batch = waiting.submit(store.post_envelopes, [sent], refused={})
     with psycopg.connect(database_url(connection.settings_dict)) as watcher:
         waiting_for_lock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
         waiting_for_lock += "AND wait_event_type = 'Lock'"
@@ -122,7 +123,7 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
 
     assert waited  # else the batch ran after the commit, and this test would show nothing
     # Carol's membership counted (no members_changed), and the frame will say it follows the holder's message.
-    assert isinstance(posted, services.Posted) and posted.created, posted
+    assert isinstance(posted, store.Posted) and posted.created, posted
     assert posted.after == held[0].envelope.id
 
 
@@ -132,7 +133,7 @@ async def test_a_batch_over_the_senders_rate_refuses_only_the_sends_past_the_lim
     alice, bob = users["alice"], users["bob"]
     both = [alice.pk, bob.pk]
     batch = [post(alice, room, both) for _ in range(5)] + [post(bob, room, both)]
-    results = await database_sync_to_async(services.post_envelopes)(batch, refused=await services.over_rate(batch))
+    results = await database_sync_to_async(store.post_envelopes)(batch, refused=await store.over_rate(batch))
     assert [r.code if isinstance(r, ApiError) else "stored" for r in results] == [
         "stored",
         "stored",

@@ -1,4 +1,4 @@
-"""Daphne's WebSocket frames go in and out without formatting a debug line each (securechat.frame_logging)."""
+"""Daphne's WebSocket frames go in and out without formatting a debug line each (securechat.patches.frame_logging)."""
 
 import pytest
 from autobahn.twisted import websocket as twisted_websocket

@@ -1,5 +1,5 @@
 """daphne's connections send a write at once, keep the order of what the socket could not take yet, and still close
-on a dead peer (securechat.prompt_writes), on Twisted's real asyncio reactor and real sockets."""
+on a dead peer (securechat.patches.prompt_writes), on Twisted's real asyncio reactor and real sockets."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from twisted.internet import protocol, tcp
 from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 
-from securechat import prompt_writes
+from securechat.patches import prompt_writes
 
 
 class Recorder(protocol.Protocol):

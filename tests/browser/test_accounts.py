@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from accounts.models import Identity, User
-from securechat import throttle
 from tests import reference_crypto as ref
 from tests.browser.accounts import (
     FLOW_TIMEOUT_MS,
@@ -42,6 +41,7 @@ from tests.browser.accounts import (
 )
 from tests.dbscan import describe, find_in, scan_database
 from tests.servers import Server
+from toolkit import throttle
 
 # Spaces, symbols and a non-ASCII letter: any URL-, form- or JSON-encoding of it differs from the text.
 PASSWORD = "Correct horse & battery/staple+ünd 42"

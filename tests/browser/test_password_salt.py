@@ -11,7 +11,6 @@ from playwright.sync_api import Request, expect
 
 from accounts.models import Identity
 from accounts.selectors import own_identity_json, username_salt
-from securechat.validation import encode_base64
 from tests import reference_crypto as ref
 from tests.browser.accounts import log_in, log_in_fails, log_out
 from tests.browser.chat import (
@@ -24,6 +23,7 @@ from tests.browser.chat import (
     send_message,
     share_room,
 )
+from toolkit.validation import encode_base64
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

@@ -24,11 +24,12 @@ from accounts.services import register
 from accounts.tests.factories import b64, signup_body
 from chat import protocol, services
 from chat.models import Envelope, Membership, Room
+from chat.sending import store
 from chat.tests.factories import LOCAL, connect, envelope
 from chat.tests.rosters import Chain, make_room, new_link
 from chat.tests.sockets import next_of, none_of  # noqa: F401 (the hardening tests import them from here)
-from securechat.errors import ApiError
-from securechat.validation import Fields
+from toolkit.errors import ApiError
+from toolkit.validation import Fields
 
 # Towards the scene's room: never signed in; signed in but never a member; a member the owner removed;
 # a member; the owner; an operator (is_staff and is_superuser, as `createsuperuser` makes) who is no member.
@@ -82,7 +83,7 @@ class Scene:
 def post(sender: User, room: Room, members: list[int]) -> Envelope:
     frame = Fields({"envelope": envelope(room, sender.pk, members)})
     # Stored as the writer stores it; the scene is made within every rate.
-    [posted] = services.post_envelopes([services.Post(sender, room.id, protocol.envelope(frame))], refused={})
+    [posted] = store.post_envelopes([store.Post(sender, room.id, protocol.envelope(frame))], refused={})
     if isinstance(posted, ApiError):
         raise posted
     return posted.envelope

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from securechat.errors import ErrorCode
+from toolkit.errors import ErrorCode
 
 ERROR_CODES = frozenset(code.value for code in ErrorCode)
 

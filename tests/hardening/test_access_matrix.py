@@ -45,7 +45,6 @@ from chat.models import Envelope, RosterEntry
 from chat.tests.factories import envelope as make_envelope
 from chat.tests.factories import send_frame
 from chat.tests.rosters import new_link
-from securechat.errors import HTTP_STATUS, ErrorCode
 from securechat.routing import websocket_urlpatterns
 from tests import reference_roster as ref
 from tests.hardening.roles import (  # noqa: F401 (fixtures)
@@ -65,6 +64,7 @@ from tests.hardening.roles import (  # noqa: F401 (fixtures)
     register_user,
     scene_fixture,
 )
+from toolkit.errors import HTTP_STATUS, ErrorCode
 
 
 @dataclass(frozen=True)

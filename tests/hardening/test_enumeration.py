@@ -27,8 +27,8 @@ from django.test import Client
 from accounts.models import AuditEvent, User
 from accounts.services import _decoy_hash
 from accounts.tests.factories import api_client, b64, new_password_body, post, signup_body
-from securechat import throttle
 from tests.hardening.roles import auth_key, isolated_cache_fixture, recovery_auth  # noqa: F401 (fixtures)
+from toolkit import throttle
 
 EXISTING, UNKNOWN = "alice", "nobody-here"
 WRONG = bytes(32)

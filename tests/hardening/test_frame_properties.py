@@ -28,9 +28,9 @@ from chat.models import Envelope, Room, RosterEntry
 from chat.tests.factories import connect, envelope, make_user
 from chat.tests.rosters import Chain, make_room
 from chat.tests.sockets import next_of
-from securechat.errors import ApiError
 from tests import reference_roster as ref
 from tests.hardening.strategies import ERROR_CODES, deep_nesting, examples, json_values, mutated, texts
+from toolkit.errors import ApiError
 
 VECTOR = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "envelope-v1.json").read_text())["envelope"]
 ROOM = "7d1e5c2a-3b4f-4c6d-8e9f-0a1b2c3d4e5f"

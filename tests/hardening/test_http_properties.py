@@ -33,8 +33,6 @@ from accounts.tests.factories import new_password_body, sealed, signup_body
 from chat.models import Envelope, Membership, Room, RosterEntry
 from chat.tests.factories import LOCAL
 from chat.tests.rosters import Chain, make_room
-from securechat.errors import HTTP_STATUS, ErrorCode
-from securechat.validation import Fields
 from tests import reference_roster as ref
 from tests.hardening.strategies import (
     ERROR_CODES,
@@ -45,6 +43,8 @@ from tests.hardening.strategies import (
     raw_bodies,
     texts,
 )
+from toolkit.errors import HTTP_STATUS, ErrorCode
+from toolkit.validation import Fields
 
 pytestmark = pytest.mark.django_db
 

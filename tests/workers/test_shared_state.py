@@ -12,9 +12,9 @@ import pytest
 import websockets
 
 from accounts.tests.factories import b64
-from securechat import throttle
 from tests.http import BrowserSession
 from tests.servers import Server, daphne, server_env
+from toolkit import throttle
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (several workers)")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from chat.services import purge_envelopes
+from chat.retention import purge_envelopes
 
 
 class Command(BaseCommand):

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -27,6 +26,8 @@ from django.conf import settings
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+
+from toolkit.per_loop import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ class RedisBus:
         """One PUBLISH per frame, all in one script: one round trip, published all or none, and in order.
 
         A script, not a MULTI transaction: redis-py handles a transaction's every command and its "QUEUED" reply in
-        Python, which took twice the CPU for a batch of 8 rooms (docs/PERFORMANCE.md).
+        Python, which costs more CPU than the script (docs/PERFORMANCE.md).
         """
         if len(frames) == 1:
             [(room_id, frame)] = frames
@@ -227,14 +228,22 @@ class RedisBus:
                 await pubsub.aclose()
 
 
-_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomFanout] = weakref.WeakKeyDictionary()
+def _fanout_here() -> RoomFanout:
+    return RoomFanout(RedisBus(*_bus_settings()) if settings.REDIS_URL else None)
+
+
+def _bus_settings() -> tuple[str, str]:
+    return (settings.REDIS_URL, settings.REDIS_KEY_PREFIX)
+
+
+def _fits_settings(fanout: RoomFanout) -> bool:
+    where = _bus_settings() if settings.REDIS_URL else None
+    return (fanout.bus.where if fanout.bus else None) == where
+
+
+_fanouts: PerLoop[RoomFanout] = PerLoop(_fanout_here, _fits_settings)
 
 
 def room_fanout() -> RoomFanout:
     """This worker's fan-out (one per event loop), on the Redis the settings name."""
-    loop = asyncio.get_running_loop()
-    fanout = _fanouts.get(loop)
-    where = (settings.REDIS_URL, settings.REDIS_KEY_PREFIX) if settings.REDIS_URL else None
-    if fanout is None or (fanout.bus.where if fanout.bus else None) != where:
-        fanout = _fanouts[loop] = RoomFanout(RedisBus(*where) if where else None)
-    return fanout
+    return _fanouts.get()

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 
-from securechat.errors import ApiError, ErrorCode
-from securechat.redis_clients import async_redis
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.redis_clients import async_redis
 
 
 @dataclass(frozen=True)

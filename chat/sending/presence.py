@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
-from securechat.redis_clients import async_redis
+from toolkit.redis_clients import async_redis
 
 TTL_SECONDS = 60
 REFRESH_SECONDS = 20

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.defaults import page_not_found
 
-from securechat.errors import ApiError, ErrorCode
-from securechat.validation import Fields, parse_json
+from toolkit.errors import ApiError, ErrorCode
+from toolkit.validation import Fields, parse_json
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -12,10 +12,25 @@ connection, a socket error) is left to Twisted's own write. The effect is measur
 
 from __future__ import annotations
 
-from twisted.internet import tcp
-from twisted.internet.abstract import _dataMustBeBytes
+from twisted.internet import abstract, tcp
+
+from securechat.patches.checks import require_attributes, require_set_by
 
 _buffered_write = tcp.Connection.write
+
+# What ``write_now`` reads of a connection: Twisted's own state, private and public.
+CONNECTION_STATE = (
+    "TLS",
+    "producer",
+    "streamingProducer",
+    "producerPaused",
+    "disconnecting",
+    "connected",
+    "_writeDisconnected",
+    "dataBuffer",
+    "writeSomeData",
+    "write",
+)
 
 
 def write_now(self: tcp.Connection, data: bytes) -> None:
@@ -23,7 +38,7 @@ def write_now(self: tcp.Connection, data: bytes) -> None:
     if not _may_write_now(self):
         _buffered_write(self, data)
         return
-    _dataMustBeBytes(data)
+    abstract._dataMustBeBytes(data)
     if not data:
         return
     sent = self.writeSomeData(data)
@@ -44,6 +59,12 @@ def _may_write_now(connection: tcp.Connection) -> bool:
         or connection.dataBuffer
         or connection._tempDataBuffer
     )
+
+
+def check() -> None:
+    require_attributes(__name__, tcp.Connection, CONNECTION_STATE)
+    require_set_by(__name__, abstract.FileDescriptor.__init__, ("_tempDataBuffer",))
+    require_attributes(__name__, abstract, ("_dataMustBeBytes",))
 
 
 def install() -> None:

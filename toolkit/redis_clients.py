@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-
 from django.conf import settings
 from redis import asyncio as aioredis
 
+from toolkit.per_loop import PerLoop
+
 # A client's connections belong to the event loop that opened them: one client per loop.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+_clients: PerLoop[aioredis.Redis] = PerLoop(lambda: aioredis.from_url(settings.REDIS_URL))
 
 
 def async_redis() -> aioredis.Redis | None:
     if not settings.REDIS_URL:
         return None
-    loop = asyncio.get_running_loop()
-    if loop not in _clients:
-        _clients[loop] = aioredis.from_url(settings.REDIS_URL)
-    return _clients[loop]
+    return _clients.get()

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from securechat.errors import ApiError, ErrorCode
+from toolkit.errors import ApiError, ErrorCode
 
 AES_GCM_IV_BYTES = 12
 AES_GCM_TAG_BYTES = 16

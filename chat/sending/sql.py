@@ -2,8 +2,7 @@
 by the ORM.
 
 Storing is the one path that runs for every message, and on it the ORM's query building cost more than the
-queries: a lone send took 2.3 ms of CPU to store through the ORM, 0.5 ms with these statements (``make bench-paths``,
-docs/PERFORMANCE.md). The statements work on Postgres and SQLite, and what is stored is exactly what ``bulk_create``
+queries (docs/PERFORMANCE.md, ``make bench-paths``). The statements work on Postgres and SQLite, and what is stored is exactly what ``bulk_create``
 would store: on SQLite the values go through the model fields' own preparation, on Postgres as psycopg adapts them
 (``_row``; a test reads every field back).
 """
@@ -67,7 +66,7 @@ def lock_rooms(
         lock = f"SELECT {qn(room_pk.column)} FROM {room} WHERE {qn(room_pk.column)} IN ({placeholders}) "  # noqa: S608
         _fetch(connection, f"{lock}ORDER BY {qn(room_pk.column)} FOR UPDATE", params)
     # Each room's newest id once (one step back along the (room, id) index) and its roster head, then its members:
-    # a subquery beside each member row ran once per member, 0.75 ms for a room of 256. Then each sender's chain end,
+    # a subquery beside each member row would run once per member. Then each sender's chain end,
     # one step back along the (room, sender, chain_seq) index each (a MAX over an IN list would read them all), from
     # one list of (room, sender) pairs: one subquery for the planner, however many senders.
     chains = sorted(set(chains))
@@ -146,8 +145,7 @@ def _fetch(connection: BaseDatabaseWrapper, sql: str, params: list[object]) -> l
     On Postgres the values travel apart from the statement (server-side binding): Django's cursors splice
     them into the SQL text in Python, which for a batch of ciphertexts cost more than the insert. The statement goes
     with Postgres's own numbered placeholders through a raw cursor: psycopg's cursors find the ``%s`` placeholders
-    anew for every statement of over 50 values, a fifth of the CPU of storing a batch of 5 and a third of a batch of 20
-    (docs/PERFORMANCE.md).
+    anew for every statement of over 50 values (docs/PERFORMANCE.md).
     """
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
@@ -176,7 +174,7 @@ def _row(envelope: Envelope, fields: list[Field], connection: BaseDatabaseWrappe
 
     On Postgres a value is sent as the attribute holds it (psycopg adapts UUIDs, aware datetimes, integers and bytes
     as Django would), once the fields that set their own value (``auto_now_add``) have set it, and JSON fields as
-    JSONB: the fields' own preparation took 40 % of the CPU of storing a batch of 10 (docs/PERFORMANCE.md).
+    JSONB: the fields' own preparation was a large share of the CPU of storing a batch (docs/PERFORMANCE.md).
     Elsewhere each field prepares its value.
     """
     if connection.vendor != "postgresql":
