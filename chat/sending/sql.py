@@ -2,9 +2,9 @@
 by the ORM.
 
 Storing is the one path that runs for every message, and on it the ORM's query building cost more than the
-queries (docs/PERFORMANCE.md, ``make bench-paths``). The statements work on Postgres and SQLite, and what is stored is exactly what ``bulk_create``
-would store: on SQLite the values go through the model fields' own preparation, on Postgres as psycopg adapts them
-(``_row``; a test reads every field back).
+queries (docs/PERFORMANCE.md, ``make bench-paths``). The statements work on Postgres and SQLite, and what is stored
+is exactly what ``bulk_create`` would store: on SQLite the values go through the model fields' own preparation, on
+Postgres as psycopg adapts them (``_row``; a test reads every field back).
 """
 
 from __future__ import annotations
