@@ -10,14 +10,24 @@ and 127.0.0.3 and 127.0.0.4 are clients behind it.
 from __future__ import annotations
 
 import http.client
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from accounts.models import AuditEvent
 from accounts.tests.factories import b64
+from chat.tests.factories import session_cookie
+from tests.hardening.roles import (  # noqa: F401 (fixtures)
+    Scene,
+    fast_hashing_fixture,
+    fresh_layer_fixture,
+    isolated_cache_fixture,
+    live_scene_fixture,
+)
 from tests.http import BrowserSession
 from tests.nginx_like import PROXY_ADDRESS, nginx_in_front
 from tests.servers import Server, deployed_daphne, server_env
@@ -82,6 +92,38 @@ def test_behind_the_proxy_the_address_it_forwards_counts_and_the_one_the_client_
         # The proxy's own address was not what was counted: someone else behind it is still answered.
         neighbour = BrowserSession(source_address=ALSO_BEHIND_PROXY)
         assert neighbour.post_json(f"{proxy.url}/api/accounts/prelogin", {"username": "neighbour"})[0] == 200
+
+
+def audited_address_of_a_rename_over_a_socket(scene: Scene, ws_url: str, *, source: str, name: str) -> str | None:
+    """The owner renames the scene's room over a chat socket opened from ``source`` with a forged X-Forwarded-For;
+    the address the audit log recorded for it."""
+    owner = scene.users["owner"]
+    base = ws_url.replace("ws://", "http://")
+    headers = {"Cookie": session_cookie(owner), **forged(777)}
+    wire = scene.chain.entry(owner, "rename", name=name)
+    with connect(
+        f"{ws_url}/ws/chat/", origin=base, additional_headers=headers, source_address=(source, 0), open_timeout=10
+    ) as socket:
+        assert json.loads(socket.recv(timeout=10))["type"] == "ready"
+        socket.send(json.dumps({"op": "append", "room": str(scene.room.id), "entry": wire, "ref": name}))
+        frame = json.loads(socket.recv(timeout=10))
+        while frame.get("ref") != name:  # the room's events may come first
+            frame = json.loads(socket.recv(timeout=10))
+        assert frame["type"] == "appended", frame
+    scene.chain.accept(wire, name=name)
+    changed = AuditEvent.objects.filter(action=AuditEvent.Action.ROOM_CHANGED, user=owner).latest("id")
+    return changed.ip_address
+
+
+def test_the_audit_log_records_a_sockets_real_address_directly_and_behind_the_proxy(
+    live_scene: Scene, server: Server
+) -> None:
+    assert audited_address_of_a_rename_over_a_socket(live_scene, server.ws_url, source=DIRECT, name="Direct") == DIRECT
+    with nginx_in_front(server) as proxy:
+        proxied = f"ws://127.0.0.1:{proxy.port}"
+        assert audited_address_of_a_rename_over_a_socket(live_scene, proxied, source=BEHIND_PROXY, name="Proxied") == (
+            BEHIND_PROXY
+        )
 
 
 def get(port: int, path: str, *, source: str, headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
