@@ -26,4 +26,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "262144", "--proxy-headers", "securechat.asgi:application"]
+# daphne reads no proxy header itself (it would believe any client's X-Forwarded-For): the app does, from TRUSTED_PROXIES.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--websocket-max-message-size", "262144", "securechat.asgi:application"]

@@ -36,6 +36,8 @@ def record_event(
     )
 
 
+# REMOTE_ADDR and a socket's scope["client"] are the address securechat/proxy_headers.py decided (the peer, or what a
+# trusted proxy said it was): never read a forwarding header here, the app does not get one.
 def client_info(request: HttpRequest) -> ClientInfo:
     return ClientInfo(
         ip_address=request.META.get("REMOTE_ADDR") or None,

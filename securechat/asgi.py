@@ -1,8 +1,8 @@
 """ASGI entry point: HTTP to Django, WebSocket through the origin check and the session.
 
-Read the WebSocket stack outside in: a socket from a foreign origin is refused before
-anything else runs; then the session cookie names the user; then the URL picks the
-consumer.
+Read the stack outside in: for both, the client's address and scheme are decided first (the TCP peer, or what a
+trusted proxy says); a socket from another origin is refused before anything else runs; then the session cookie
+names the user; then the URL picks the consumer.
 """
 
 import gc
@@ -15,19 +15,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "securechat.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from securechat import patches  # noqa: E402
+from securechat.proxy_headers import ProxyHeaders  # noqa: E402
 from securechat.routing import websocket_urlpatterns  # noqa: E402
 from securechat.socket_auth import socket_auth_stack  # noqa: E402
+from securechat.websocket_origin import SameOriginOnly  # noqa: E402
 
 patches.install()  # daphne's frames sent when written, without per-frame log formatting
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns))),
-    }
+application = ProxyHeaders(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": SameOriginOnly(socket_auth_stack(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )
 
 # Everything loaded so far (Django, the apps, the URL patterns) lives as long as the worker: out of the collector's

@@ -24,8 +24,17 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="") or load_or_create_secret_key(DATA_DIR / "secret_key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Served over TLS (directly or behind a proxy that sets X-Forwarded-Proto).
+# Served over TLS (directly, or behind a proxy in TRUSTED_PROXIES that sets X-Forwarded-Proto).
 HTTPS = env.bool("HTTPS", default=False)
+
+# --- Who is asking: the client's address and scheme, and which pages may open a socket ---------------------------
+# The reverse proxies in front of daphne, as addresses or CIDR networks (e.g. "172.30.80.0/24"). Only when the TCP
+# peer is one of them are its X-Forwarded-For (right-most entry that is not a trusted proxy) and X-Forwarded-Proto
+# believed, for HTTP and WebSocket alike; from anyone else they are dropped (securechat/proxy_headers.py). Empty: no
+# proxy, the peer is the client. A WebSocket opens only from the site's own origin (scheme, host and port, as the
+# handshake reached it) or one in CSRF_TRUSTED_ORIGINS (securechat/websocket_origin.py).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# --- end of who is asking -----------------------------------------------------------------------------------------
 
 INSTALLED_APPS = [
     "daphne",
@@ -189,8 +198,7 @@ SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No SECURE_PROXY_SSL_HEADER: a request's scheme is the one securechat/proxy_headers.py decided (scope["scheme"]).
 # /healthz answers plain HTTP probes from inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 

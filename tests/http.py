@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import http.client
 import http.cookiejar
 import json
 import urllib.error
@@ -9,12 +11,27 @@ import urllib.request
 from typing import Any
 
 
-class BrowserSession:
-    """One cookie jar; can talk to several servers on the same host (as behind one load balancer)."""
+class _FromAddress(urllib.request.HTTPHandler):
+    """Connects from ``address`` (another loopback address is another client to the server)."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+
+    def http_open(self, request: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(http.client.HTTPConnection, source_address=(self.address, 0)), request)
+
+
+class BrowserSession:
+    """One cookie jar; can talk to several servers on the same host (as behind one load balancer); from
+    ``source_address`` when given."""
+
+    def __init__(self, source_address: str | None = None) -> None:
         self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPCookieProcessor(self.cookies)]
+        if source_address is not None:
+            handlers.append(_FromAddress(source_address))
+        self.opener = urllib.request.build_opener(*handlers)
 
     def csrf_token(self) -> str | None:
         return next((cookie.value for cookie in self.cookies if cookie.name == "csrftoken"), None)
@@ -22,7 +39,7 @@ class BrowserSession:
     def get(self, url: str) -> tuple[int, bytes]:
         return self._send(urllib.request.Request(url))
 
-    def post_json(self, url: str, body: Any) -> tuple[int, Any]:
+    def post_json(self, url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
         if self.csrf_token() is None:
             self.get(url.split("/api/")[0] + "/")
         request = urllib.request.Request(
@@ -34,6 +51,7 @@ class BrowserSession:
                 "X-CSRFToken": self.csrf_token() or "",
                 "Origin": url.split("/api/")[0],
                 "Referer": url,
+                **(headers or {}),
             },
         )
         status, raw = self._send(request)

@@ -161,3 +161,19 @@ def daphne(env: Mapping[str, str], log_dir: Path, name: str = "daphne", *, healt
     port = free_port()
     log_path = log_dir / f"{name}-{port}.log"
     return Server(command=daphne_command(port), env=env, port=port, log_path=log_path, healthy=healthy)
+
+
+def deployed_daphne(env: Mapping[str, str], log_dir: Path, name: str = "deployed") -> Server:
+    """The app as docker-compose.yml's ``web`` service starts it (its command, flags and all), on a free port of
+    127.0.0.1 rather than every interface; entering it returns once /healthz says 200."""
+    import yaml  # a test requirement; the benchmarks import this module without it
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = list(compose["services"]["web"]["command"])
+    port = free_port()
+    command[command.index("-b") + 1] = "127.0.0.1"
+    command[command.index("-p") + 1] = str(port)
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.environ.get('PATH', ''))}"  # its `daphne`
+    return Server(
+        command=command, env={**env, "PATH": path}, port=port, log_path=log_dir / f"{name}-{port}.log", healthy=True
+    )

@@ -45,12 +45,16 @@ def session_cookie(user: User) -> str:
     return f"sessionid={client.cookies['sessionid'].value}"
 
 
+# What a browser on the test server's page sends with a socket: the server's Host and the page's origin.
+PAGE_HEADERS = [(b"host", b"testserver"), (b"origin", b"http://testserver")]
+
+
 async def connect(
     user: User | None, origin: str = "http://testserver", path: str = "/ws/chat/"
 ) -> WebsocketCommunicator:
     from securechat.asgi import application  # imported late: it builds the middleware from settings
 
-    headers = [(b"origin", origin.encode())]
+    headers = [(b"host", b"testserver"), (b"origin", origin.encode())]
     if user is not None:
         cookie = await database_sync_to_async(session_cookie)(user)
         headers.append((b"cookie", cookie.encode()))

@@ -13,7 +13,7 @@ from chat import consumers, selectors
 from chat.models import Envelope
 from chat.sending.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of
-from chat.tests.factories import connect, envelope, send_frame, session_cookie
+from chat.tests.factories import PAGE_HEADERS, connect, envelope, send_frame, session_cookie
 from chat.tests.rosters import Chain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -31,7 +31,7 @@ async def test_sockets_with_an_unknown_session_are_refused(users, cookie) -> Non
     from securechat.asgi import application
 
     communicator = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"origin", b"http://testserver"), (b"cookie", cookie.encode())]
+        application, "/ws/chat/", headers=[*PAGE_HEADERS, (b"cookie", cookie.encode())]
     )
     await communicator.connect()
     assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
@@ -45,7 +45,7 @@ async def test_a_session_from_before_a_password_change_opens_no_socket(users) ->
     alice.set_password("a new auth key")  # what changing the password or recovering the account does
     await database_sync_to_async(alice.save)()
     communicator = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"origin", b"http://testserver"), (b"cookie", cookie.encode())]
+        application, "/ws/chat/", headers=[*PAGE_HEADERS, (b"cookie", cookie.encode())]
     )
     await communicator.connect()
     assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}

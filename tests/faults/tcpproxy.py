@@ -12,6 +12,9 @@ ORM in the main thread can cut a server off mid-conversation:
 
 An upstream that refuses a connection is skipped for the next one, as a load balancer does (nginx's
 ``proxy_next_upstream error``); when every upstream refuses, the client's connection is reset.
+
+To stand in for an HTTP reverse proxy, ``rewrite_head`` rewrites the request head (request line and headers) of each
+connection's first request, given the client's address, and ``source_host`` is the address it connects upstream from.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Literal, TypeVar
 
 Address = tuple[str, int]
 Mode = Literal["open", "refuse", "blackhole"]
+HeadRewriter = Callable[[bytes, Address], bytes]
 T = TypeVar("T")
 
 HEAD_BYTES = 16 * 1024  # what is kept of what a client sent first (request line and headers)
@@ -68,12 +72,22 @@ async def _cancel_the_rest() -> None:
 
 
 class TcpProxy:
-    def __init__(self, upstreams: Sequence[Address], *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        upstreams: Sequence[Address],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        source_host: str | None = None,
+        rewrite_head: HeadRewriter | None = None,
+    ) -> None:
         if not upstreams:
             raise ValueError("a proxy needs at least one upstream")
         self.upstreams = list(upstreams)
         self.host = host
         self.port = port
+        self.source_host = source_host
+        self.rewrite_head = rewrite_head
         self.mode: Mode = "open"
         self.avoided: set[Address] = set()
         self._next = 0
@@ -219,12 +233,16 @@ class TcpProxy:
                     pass
                 return
             for upstream in self._candidates():
+                source = (self.source_host, 0) if self.source_host else None
                 try:
-                    upstream_reader, upstream_writer = await asyncio.open_connection(*upstream)
+                    upstream_reader, upstream_writer = await asyncio.open_connection(*upstream, local_addr=source)
                 except OSError:
                     continue  # a dead upstream: the next one takes the connection
                 conn.upstream = upstream
                 conn.writers.append(upstream_writer)
+                if self.rewrite_head is not None:
+                    conn.head = self.rewrite_head(await reader.readuntil(b"\r\n\r\n"), conn.client)
+                    upstream_writer.write(conn.head)
                 await asyncio.gather(
                     self._pipe(reader, upstream_writer, conn, keep_head=True),
                     self._pipe(upstream_reader, writer, conn, keep_head=False),
@@ -232,7 +250,13 @@ class TcpProxy:
                 )
                 return
             _reset(writer)  # no upstream took it
-        except (asyncio.CancelledError, ConnectionError, OSError):
+        except (
+            asyncio.CancelledError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            OSError,
+        ):
             pass
         finally:
             self._live.discard(conn)

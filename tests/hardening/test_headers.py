@@ -178,6 +178,7 @@ def production(transactional_db: None, static_root: Path, server_logs: Path) -> 
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="127.0.0.1",
         CSRF_TRUSTED_ORIGINS="",
+        TRUSTED_PROXIES="127.0.0.1",  # the test plays the TLS-terminating proxy, from this address
     )
     with daphne(env, server_logs, name="production") as server:
         yield server
