@@ -26,6 +26,17 @@ class User(AbstractUser):
         ]
 
 
+class UsernameKey(models.Model):
+    """A key under which a username is unique (``accounts/usernames.py``): names that read alike share a key, so the
+    second of them cannot be taken."""
+
+    key = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="username_keys")
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.user_id})"
+
+
 class Identity(models.Model):
     """A user's public keys and the wrapped private material only the browser can open."""
 

@@ -10,16 +10,19 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
 from accounts.audit import ClientInfo, record_event
-from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
+from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User, UsernameKey
 from accounts.schemas import KeyReset, NewAccount, NewIdentity, NewPassword, TrustStoreWrite
 from accounts.selectors import account_key_by_recovery, identity_by_username
 from accounts.signals import keys_changed
+from accounts.usernames import lookalike_keys
 from toolkit import throttle
 from toolkit.errors import ApiError, ErrorCode
 from toolkit.validation import Sealed, encode_base64
 
 WRONG_LOGIN = "Wrong username or password."
 WRONG_RECOVERY = "Wrong username or recovery key."
+NAME_TAKEN = "That username is taken."
+NAME_LOOKS_TAKEN = "That username reads like one that is taken: choose another."
 
 
 def _secret(value: bytes) -> str:
@@ -57,7 +60,9 @@ def _record_key_version(identity: Identity, kind: KeyEvent.Kind) -> None:
 def register(*, account: NewAccount, client: ClientInfo) -> User:
     """Create the user and their identity at once; a taken name changes nothing."""
     if User.objects.filter(username__iexact=account.username).exists():
-        raise ApiError(ErrorCode.USERNAME_TAKEN, "That username is taken.", field="username")
+        raise ApiError(ErrorCode.USERNAME_TAKEN, NAME_TAKEN, field="username")
+    if UsernameKey.objects.filter(key__in=lookalike_keys(account.username)).exists():
+        raise ApiError(ErrorCode.USERNAME_TAKEN, NAME_LOOKS_TAKEN, field="username")
     try:
         with transaction.atomic():
             user = User(username=account.username)
@@ -68,8 +73,8 @@ def register(*, account: NewAccount, client: ClientInfo) -> User:
             identity.save()
             _record_key_version(identity, KeyEvent.Kind.CREATED)
             record_event(AuditEvent.Action.SIGNUP, client=client, user=user)
-    except IntegrityError:  # the same name registered concurrently
-        raise ApiError(ErrorCode.USERNAME_TAKEN, "That username is taken.", field="username") from None
+    except IntegrityError:  # the same name, or one that reads like it, registered concurrently
+        raise ApiError(ErrorCode.USERNAME_TAKEN, NAME_TAKEN, field="username") from None
     return user
 
 

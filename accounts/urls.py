@@ -21,7 +21,5 @@ urlpatterns = [
     path("api/accounts/trust", views.trust_store, name="api-trust"),
     path("api/accounts/recover/begin", views.recover_begin, name="api-recover-begin"),
     path("api/accounts/recover/finish", views.recover_finish, name="api-recover-finish"),
-    path("api/keys", views.public_keys_by_ids, name="api-keys-by-ids"),
     path("api/keys/<str:username>", views.public_keys, name="api-keys"),
-    path("api/key-history", views.key_history, name="api-key-history"),
 ]

@@ -17,6 +17,7 @@ from toolkit.api import json_endpoint, read_json
 from toolkit.errors import ApiError, ErrorCode
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+KEY_LOOKUPS_PER_USER = throttle.Limit("key-lookup-user", 60, 60 * 60, "Too many name lookups: try again later.")
 
 
 def signed_in(request: HttpRequest, user: User, status: int = 200) -> JsonResponse:
@@ -153,37 +154,14 @@ def recover_finish(request: HttpRequest) -> HttpResponse:
     return signed_in(request, identity.user)
 
 
-MAX_KEY_LOOKUP = 256
-
-
-@json_endpoint(methods=("GET",), login_required=True)
-def public_keys_by_ids(request: HttpRequest) -> HttpResponse:
-    """Public keys of several users at once (the senders on a page of history)."""
-    raw = request.GET.get("ids", "")
-    parts = [part for part in raw.split(",") if part]
-    if len(parts) > MAX_KEY_LOOKUP or not all(part.isascii() and part.isdigit() and len(part) < 19 for part in parts):
-        raise ApiError(ErrorCode.WRONG_TYPE, f"ids is up to {MAX_KEY_LOOKUP} user ids, comma-separated.", field="ids")
-    identities = selectors.identities_by_ids([int(part) for part in parts])
-    return JsonResponse({"keys": [selectors.public_identity_json(identity) for identity in identities]})
-
-
 @json_endpoint(methods=("GET",), login_required=True)
 def public_keys(request: HttpRequest, username: str) -> HttpResponse:
+    """Someone's keys by their exact name, to start a conversation with them: throttled per asker, so the directory
+    cannot be listed by guessing names (lookups by id answer only for people who share a room, ``chat.views``)."""
+    throttle.check_and_hit(KEY_LOOKUPS_PER_USER, str(request.user.pk))
     identity = selectors.identity_by_username(username)
     if identity is None:
         raise ApiError(ErrorCode.NOT_FOUND, "No user with that name.")
     if identity.user_id == request.user.pk:
         return JsonResponse(selectors.own_identity_json(identity))
     return JsonResponse(selectors.public_identity_json(identity))
-
-
-@json_endpoint(methods=("GET",), login_required=True)
-def key_history(request: HttpRequest) -> HttpResponse:
-    """Every signing key a user has had, oldest first: roster entries signed before a key reset verify under them."""
-    raw = request.GET.get("id", "")
-    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
-        raise ApiError(ErrorCode.WRONG_TYPE, "id is a user id.", field="id")
-    keys = selectors.key_history(int(raw))
-    if not keys:
-        raise ApiError(ErrorCode.NOT_FOUND, "No user with that id.")
-    return JsonResponse({"id": int(raw), "keys": keys})

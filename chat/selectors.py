@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import User
 from chat.models import Envelope, Membership, Room, RosterEntry
@@ -102,6 +102,18 @@ def roster_page(room_id: uuid.UUID | str, start: int) -> tuple[list[str], bool]:
     more). Whoever asks has been let in already: a member, or the holder of the room's open invite link."""
     rows = list(RosterEntry.objects.filter(room_id=room_id, seq__gte=start).order_by("seq")[: PAGE_MAX + 1])
     return page_that_fits([entry_json(row) for row in rows[:PAGE_MAX]], len(rows) > PAGE_MAX, keep_newest=False)
+
+
+def visible_user_ids(asker: User, user_ids: Iterable[int], *, link_pub: bytes | None = None) -> set[int]:
+    """Of ``user_ids``, whose keys the asker may read by id: themselves, and everyone who is or was in a room they are
+    or were in (their messages and roster entries are in what the asker can read); with an open invite link's key,
+    also everyone who is or was in that room (the join page checks its roster before joining)."""
+    wanted = set(user_ids)
+    shared = Q(room_id__in=Membership.objects.filter(user=asker).values("room_id"))
+    if link_pub is not None:
+        shared |= Q(room__link_pub=link_pub)
+    found = set(Membership.objects.filter(shared, user_id__in=wanted).values_list("user_id", flat=True))
+    return found | (wanted & {asker.pk})
 
 
 def room_by_link(link_pub: bytes) -> Room | None:

@@ -15,4 +15,6 @@ urlpatterns = [
     path("api/rooms/<str:room_id>/leave", views.leave, name="api-leave"),
     path("api/links/<str:key>", views.link, name="api-link"),
     path("api/join/<str:token>", views.join, name="api-join"),
+    path("api/keys", views.public_keys_by_ids, name="api-keys-by-ids"),
+    path("api/key-history", views.key_history, name="api-key-history"),
 ]

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_safe
 
+from accounts import selectors as accounts_selectors
 from accounts.audit import client_info
 from chat import protocol, roster, selectors, services
 from toolkit.api import MAX_BODY_BYTES, json_endpoint, read_json
@@ -107,3 +108,50 @@ def leave(request: HttpRequest, room_id: str) -> HttpResponse:
 def join(request: HttpRequest, token: str) -> HttpResponse:
     room = services.join_by_link(user=request.user, invite_token=token, client=client_info(request))
     return JsonResponse({"room": selectors.room_for(request.user, str(room.id))})
+
+
+# --- the key directory by id -------------------------------------------------------------------------------------
+
+MAX_KEY_LOOKUP = 256
+
+
+def _user_id(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+
+
+def _link_pub(request: HttpRequest) -> bytes | None:
+    """``?link=<address>``: the join page, before joining, may read the keys of the room whose link it holds."""
+    raw = request.GET.get("link")
+    if raw is None:
+        return None
+    link_pub = roster.link_key(raw)
+    if link_pub is None:
+        raise ApiError(ErrorCode.WRONG_TYPE, "link is an invite link's address.", field="link")
+    return link_pub
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def public_keys_by_ids(request: HttpRequest) -> HttpResponse:
+    """Public keys of several users at once (the senders on a page of history, a roster's members): only of people
+    who are or were in a room with the asker; anyone else is left out, as an id that does not exist is."""
+    parts = [part for part in request.GET.get("ids", "").split(",") if part]
+    ids = [_user_id(part) for part in parts]
+    if len(ids) > MAX_KEY_LOOKUP or None in ids:
+        raise ApiError(ErrorCode.WRONG_TYPE, f"ids is up to {MAX_KEY_LOOKUP} user ids, comma-separated.", field="ids")
+    visible = selectors.visible_user_ids(request.user, ids, link_pub=_link_pub(request))
+    identities = accounts_selectors.identities_by_ids(sorted(visible))
+    return JsonResponse({"keys": [accounts_selectors.public_identity_json(identity) for identity in identities]})
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def key_history(request: HttpRequest) -> HttpResponse:
+    """Every signing key a user has had, oldest first: roster entries signed before a key reset verify under them.
+    Answered like the lookup by id: for anyone else, as for a user who does not exist."""
+    user_id = _user_id(request.GET.get("id", ""))
+    if user_id is None:
+        raise ApiError(ErrorCode.WRONG_TYPE, "id is a user id.", field="id")
+    visible = selectors.visible_user_ids(request.user, [user_id], link_pub=_link_pub(request))
+    keys = accounts_selectors.key_history(user_id) if visible else []
+    if not keys:
+        raise ApiError(ErrorCode.NOT_FOUND, "No user with that id.")
+    return JsonResponse({"id": user_id, "keys": keys})

@@ -1,4 +1,5 @@
-"""The key directory: public keys for signed-in users; wrapped private material for its owner only."""
+"""The key directory by name: public keys for signed-in users; wrapped private material for its owner only. (By id,
+for people who share a room: chat/tests/test_key_directory.py.)"""
 
 import pytest
 from django.test import Client
@@ -51,12 +52,3 @@ def test_anonymous_users_cannot_read_the_directory(bob: dict) -> None:
 def test_an_unknown_user_is_not_found(browser_client: Client) -> None:
     post(browser_client, "/api/accounts/signup", signup_body("alice"))
     assert browser_client.get("/api/keys/nobody").json()["error"]["code"] == "not_found"
-
-
-def test_public_keys_of_several_users_at_once_by_id(browser_client: Client, bob: dict) -> None:
-    post(browser_client, "/api/accounts/signup", signup_body("alice"))
-    ids = [user["id"] for user in [browser_client.get(f"/api/keys/{name}").json() for name in ("alice", "bob")]]
-    keys = browser_client.get(f"/api/keys?ids={ids[0]},{ids[1]},999999").json()["keys"]
-    assert sorted(k["username"] for k in keys) == ["alice", "bob"]
-    assert all(set(k) == PUBLIC_FIELDS for k in keys)
-    assert browser_client.get("/api/keys?ids=1,x").json()["error"]["code"] == "wrong_type"

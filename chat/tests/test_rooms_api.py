@@ -221,7 +221,8 @@ def test_a_room_with_a_roster_is_not_left_or_joined_the_old_way(clients, room) -
     assert call(clients["carol"], "post", f"/api/join/{'t' * 43}").json()["error"]["code"] == "not_found"
 
 
-def test_the_key_history_lists_every_signing_key_oldest_first(clients, users) -> None:
+def test_the_key_history_lists_every_signing_key_oldest_first(clients, users, room) -> None:
+    """bob shares alice's room (the `room` fixture): the directory answers him for her."""
     from accounts.tests.factories import reset_keys
 
     alice = users["alice"]

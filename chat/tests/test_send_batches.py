@@ -97,27 +97,29 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
                 everyone = [alice.pk, bob.pk, carol.pk]
                 held.extend(store.post_envelopes([post(bob, room, everyone, head=chain.head)], refused={}))
                 holding.set()
-                release.wait(10)
+                release.wait()  # the lock is held until the batch is seen waiting for it, however long that takes
         finally:
             db.connection.close()
 
     thread = threading.Thread(target=holder)
     thread.start()
-    assert holding.wait(10)
     waiting = ThreadPoolExecutor(1)
-    # Wrapped for carol too, at the new head, as a client told of her joining would; it waits for the room's lock.
-    sent = post(alice, room, [alice.pk, bob.pk, carol.pk], head=chain.head)
-    batch = waiting.submit(store.post_envelopes, [sent], refused={})
-    with psycopg.connect(database_url(connection.settings_dict)) as watcher:
-        waiting_for_lock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        waiting_for_lock += "AND wait_event_type = 'Lock'"
-        for _ in range(100):  # until the batch is waiting for the lock
-            if waited := watcher.execute(waiting_for_lock).fetchone()[0]:
-                break
-            time.sleep(0.05)
-    release.set()
-    thread.join(10)
-    [posted] = batch.result(10)
+    try:
+        assert holding.wait(60)
+        # Wrapped for carol too, at the new head, as a client told of her joining would; it waits for the room's lock.
+        sent = post(alice, room, [alice.pk, bob.pk, carol.pk], head=chain.head)
+        batch = waiting.submit(store.post_envelopes, [sent], refused={})
+        with psycopg.connect(database_url(connection.settings_dict)) as watcher:
+            waiting_for_lock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            waiting_for_lock += "AND wait_event_type = 'Lock'"
+            # Until the batch waits for the lock: it cannot finish while the lock is held, so this ends (on a busy
+            # machine later, never wrongly); it stops early only if the batch failed.
+            while not (waited := watcher.execute(waiting_for_lock).fetchone()[0]) and not batch.done():
+                time.sleep(0.05)
+    finally:
+        release.set()
+    thread.join(60)
+    [posted] = batch.result(60)
     waiting.submit(lambda: db.connection.close()).result()
     waiting.shutdown()
 

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Request, Route, expect
 
 from accounts.models import User
+from accounts.selectors import public_identity_json
 from accounts.tests.factories import identity_keys
 from chat.models import Membership
 from tests import reference_roster as ref
@@ -24,6 +25,7 @@ from tests.browser.test_roster_attacks import ghost
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 LINKS = re.compile(r"/api/links/")
+KEYS = re.compile(r"/api/keys\?")
 NAME = "Board of directors"
 
 
@@ -56,6 +58,10 @@ def forged_around(room_id: str, owner: User, intruder: User) -> dict[str, Any]:
     return {**wire, "after": 0, "server_time": "2026-01-01T00:00:00Z"}
 
 
+def forged_actor(wire: dict[str, Any]) -> int:
+    return json.loads(wire["body"])["actor"]
+
+
 def test_a_room_the_server_forges_around_a_genuine_name_is_not_offered_for_joining(people: People) -> None:
     alice, visitor = people.sign_up("alice"), people.sign_up("visitor")
     room_id = create_room(alice, NAME, link=True)
@@ -63,12 +69,20 @@ def test_a_room_the_server_forges_around_a_genuine_name_is_not_offered_for_joini
     owner = User.objects.get(username=alice.username)
     forged = forged_around(room_id, owner, ghost())
 
+    intruder_keys = public_identity_json(User.objects.get(id=forged_actor(forged)).identity)
+
     def serve_forged(route: Route) -> None:
         route.fulfill(json={"room": room_id, "entries": [forged], "more": False})
+
+    def serve_intruders_keys(route: Route) -> None:
+        # The directory answers only for the room's members: the server vouches for its own account as well.
+        answer = route.fetch().json()
+        route.fulfill(json={"keys": [*answer["keys"], intruder_keys]})
 
     posted: list[Request] = []
     visitor.page.on("request", lambda sent: posted.append(sent) if sent.method == "POST" else None)
     visitor.page.route(LINKS, serve_forged)
+    visitor.page.route(KEYS, serve_intruders_keys)
     visitor.page.goto(url)
     page = visitor.page
     error = page.locator("#join-error")
@@ -87,6 +101,7 @@ def test_a_room_the_server_forges_around_a_genuine_name_is_not_offered_for_joini
 
     # The same page, served the genuine chain by an honest server, offers the room by its name.
     page.unroute(LINKS, serve_forged)
+    page.unroute(KEYS, serve_intruders_keys)
     page.reload()
     expect(page.get_by_role("heading", name=f"Join {NAME}")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     expect(page.get_by_role("button", name="Join room")).to_be_enabled()

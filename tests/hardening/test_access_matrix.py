@@ -79,6 +79,7 @@ class Redirect:
 NO_AUTH = ErrorCode.NOT_AUTHENTICATED
 NO_ROOM = ErrorCode.NOT_MEMBER
 DENIED = ErrorCode.FORBIDDEN
+NO_USER = ErrorCode.NOT_FOUND
 LOGIN = Redirect(r"/accounts/login/\?next=", "LOGIN")
 OUT = Redirect(r"/accounts/login/$", "OUT")
 ADMIN = Redirect(r"/admin/login/\?next=", "ADMIN")
@@ -148,7 +149,8 @@ HTTP_POLICY = rows(
     # Whoever holds the room's open invite link reads its chain (the key takes the link's secret); a removed
     # member who kept the link reads it too, until a member rotates it (chat/tests/test_rooms_api.py).
     ("GET",    "/api/links/{link}",                None,        NO_AUTH,   200,      200,     200,    200,   200),
-    ("GET",    "/api/key-history?id={user}",       None,        NO_AUTH,   200,      200,     200,    200,   200),
+    # Keys by id answer for people who are or were in a room with the asker; anyone else, as a user who does not exist.
+    ("GET",    "/api/key-history?id={user}",       None,        NO_AUTH,   NO_USER,  200,     200,    200,   NO_USER),
     # Whoever holds the current link of a link room from before rosters may join it.
     ("POST",   "/api/join/{token}",                None,        NO_AUTH,   200,      200,     200,    200,   200),
 )

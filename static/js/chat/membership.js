@@ -221,7 +221,7 @@ export class Membership {
   async lookup(username) {
     const name = username.trim();
     if (!name) throw new Error("Enter a username.");
-    const served = await getJson(`/api/keys/${encodeURIComponent(name)}`);
+    const served = await this.client.trust.directory.named(name);
     const known = this.client.trust.pins.idOfUsername(name);
     if (known !== null && known !== String(served.id)) {
       throw new Error(`The server answers for ${name} with another account than the ${name} you know. Nothing was done.`);

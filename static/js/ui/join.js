@@ -92,7 +92,7 @@ async function main() {
   if (!keys) throw new Error("This browser does not hold your keys. Log out and log in again, then open the link.");
   const { user: me } = await getJson("/api/accounts/me");
   const trust = await TrustGate.open({
-    directory: new KeyDirectory(),
+    directory: new KeyDirectory({ link: linkAddress((await linkKeyPair(secret)).publicRaw) }),
     accountKey: keys.accountKey,
     username: keys.username,
     ownerId: keys.identity.id ?? me.id,
