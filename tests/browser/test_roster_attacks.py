@@ -282,7 +282,7 @@ def test_two_different_entries_after_the_same_head_are_caught_as_a_fork(people: 
     # shows bob the other.
     ids = [user_id(carol), user_id(dave)]
     made = alice.page.evaluate(
-        """async ([roomId, ids]) => {
+        """async ([roomId, ids, names]) => {
             const { makeEntry } = await import("/static/js/roster/changes.js");
             const client = window.securechat.client;
             await client.rosters.settled(roomId);
@@ -290,6 +290,8 @@ def test_two_different_entries_after_the_same_head_are_caught_as_a_fork(people: 
             const actor = { id: client.userId, keyVersion: client.rosters.options.me.keyVersion,
                             signingPrivateKey: client.keys.signingPrivateKey };
             const out = [];
+            // Found by name first, as the page's "Add member" does: the directory answers by id for roommates only.
+            for (const name of names) await client.trust.directory.named(name);
             for (const id of ids) {
                 const change = { op: "add", members: [[id, 1]] };
                 const { wire } = await makeEntry({ room: roomId, state: room.state, change, actor, meta: room.meta,
@@ -299,7 +301,7 @@ def test_two_different_entries_after_the_same_head_are_caught_as_a_fork(people: 
             await client.rosters.options.append(roomId, out[0]);
             return out;
         }""",
-        [room_id, ids],
+        [room_id, ids, [carol.username, dave.username]],
     )
     inject: list[WebSocketRoute] = []
 
