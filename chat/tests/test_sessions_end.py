@@ -159,18 +159,21 @@ def switch_off_in_the_admin(staff: User, user: User) -> None:
 async def test_a_socket_whose_session_was_logged_out_while_it_connected_is_closed(users) -> None:
     """The race: the middleware read the session, then it was logged out (its end went to the sockets already in the
     user's group), then this socket joined the group. It must not live on."""
+    from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connections
 
     def session_read_then_logged_out() -> SessionStore:
         client, _ = signed_in(users["alice"])
         session = SessionStore(session_key=client.session.session_key)
-        session.load()
+        assert session.get(SESSION_KEY) == str(users["alice"].pk)  # read, as the middleware reads it, and kept
         client.post("/api/accounts/logout", headers={"X-CSRFToken": client.cookies["csrftoken"].value})
         return session
 
     communicator = await socket_on(users["alice"], await add(session_read_then_logged_out)())
     assert await close_code(communicator) == consumers.CLOSE_UNAUTHENTICATED
     await communicator.wait()
+    await add(connections.close_all)()
 
 
 async def test_every_close_code_the_chat_sends_is_one_daphne_can_send() -> None:
