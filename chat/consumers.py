@@ -51,7 +51,7 @@ SOCKET_OUTPUT = "socket_output"
 # A socket closed because its unsent output passed the bound has this long to read it, and the close, before the
 # server drops the connection.
 DRAIN_SECONDS = 10.0
-# Requests counted per socket, and the setting that says how many a minute (docs/PROTOCOL.md, "Limits").
+# Requests counted per socket, and the setting that says how many a minute (docs/PROTOCOL.md, "Limits per socket").
 RATE_LIMITED_OPS = {
     "history": "SOCKET_HISTORY_PER_MINUTE",
     "sync": "SOCKET_SYNC_PER_MINUTE",
