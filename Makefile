@@ -10,7 +10,7 @@ WS_MAX_MESSAGE_BYTES := 262144
 CHROMIUM ?= /usr/bin/chromium
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-.PHONY: run test lint format check-python browser node clean bench bench-client bench-paths
+.PHONY: run test lint format check-python browser node clean bench bench-client bench-paths bench-backpressure
 
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -76,6 +76,10 @@ bench: $(VENV)/.installed-bench
 # CPU per part of the send path (parse, store, rate counters, fan-out), each on its own: a minute, a table.
 bench-paths: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.paths $(BENCH_ARGS)
+
+# A client that never reads: daphne's memory with and without the bounds on a socket's work (SECURITY.md, "Limits").
+bench-backpressure: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.backpressure $(BENCH_ARGS)
 
 # The browser's envelope crypto in headless Chromium (sizes, encrypt+sign, verify+decrypt, history).
 bench-client: $(VENV)/.installed-test browser

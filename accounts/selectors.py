@@ -100,8 +100,11 @@ def trust_store_json(store: TrustStore | None) -> dict[str, Any]:
 
 
 def session_is_current(user: User, session: Any) -> bool:
-    """Whether ``session`` was made under the user's current password: a key reset or password change since ends it
-    (Django checks this on every request; a socket, which reads the session once, asks here)."""
+    """Whether ``session`` is still stored (not logged out), was made under the user's current password (a key reset
+    or password change since ends it) and the account is still active (Django checks this on every request; a
+    socket, which reads the session once, asks here)."""
     stored = session.get(HASH_SESSION_KEY) if session is not None else None
+    if not stored or not session.exists(session.session_key):
+        return False
     fresh = User.objects.filter(pk=user.pk).first()
-    return bool(stored) and fresh is not None and constant_time_compare(stored, fresh.get_session_auth_hash())
+    return fresh is not None and fresh.is_active and constant_time_compare(stored, fresh.get_session_auth_hash())

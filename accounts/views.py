@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts import schemas, selectors, services
 from accounts.audit import client_info
 from accounts.models import User
+from accounts.signals import password_changed
 from toolkit import throttle
 from toolkit.api import json_endpoint, read_json
 from toolkit.errors import ApiError, ErrorCode
@@ -104,8 +105,10 @@ def change_password(request: HttpRequest) -> HttpResponse:
         new=schemas.new_password(fields),
         client=client_info(request),
     )
-    # Other sessions end with the old password; this one stays signed in.
+    # Other sessions end with the old password, and their sockets close; this one stays signed in, under a new key.
+    before = request.session.session_key
     update_session_auth_hash(request, identity.user)
+    password_changed.send(sender=User, user=identity.user, kept=(before, request.session.session_key))
     return JsonResponse({"user": selectors.own_identity_json(identity)})
 
 
@@ -151,6 +154,7 @@ def recover_finish(request: HttpRequest) -> HttpResponse:
         new=schemas.new_password(fields),
         client=client_info(request),
     )
+    password_changed.send(sender=User, user=identity.user, kept=None)
     return signed_in(request, identity.user)
 
 

@@ -241,6 +241,15 @@ class ServerGroup:
 
 
 ASGI_APP = "securechat.asgi:application"
+# The load generator's clients send, page and fall behind as fast as the measurement needs: no per-user or
+# per-socket limit, and no bound on a socket's unsent output (bench.backpressure measures those).
+UNLIMITED = {
+    "SEND_RATE_PER_MINUTE": str(10**9),
+    "SOCKET_HISTORY_PER_MINUTE": str(10**9),
+    "SOCKET_SYNC_PER_MINUTE": str(10**9),
+    "SOCKET_TYPING_PER_MINUTE": str(10**9),
+    "SOCKET_UNSENT_MAX_BYTES": str(2**62),
+}
 
 
 def _server_env(overrides: Mapping[str, str], static_root: Path) -> dict[str, str]:
@@ -262,7 +271,7 @@ def app_servers(
 
     static_root = log_dir / "static"
     static_root.mkdir(parents=True, exist_ok=True)
-    server_env = _server_env({"DEBUG": "0", "SEND_RATE_PER_MINUTE": str(10**9), **(env or {})}, static_root)
+    server_env = _server_env({"DEBUG": "0", **UNLIMITED, **(env or {})}, static_root)
     group = ServerGroup(server)
     try:
         for index in range(workers):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import uuid
 from collections.abc import Awaitable
@@ -24,13 +25,38 @@ from chat.sending.batch import envelope_writer
 from chat.sending.fanout import CLOSE_TRY_AGAIN, room_fanout
 from chat.sending.presence import REFRESH_SECONDS, presence
 from toolkit.errors import ApiError, ErrorCode
+from toolkit.token_bucket import TokenBucket
 
 logger = logging.getLogger(__name__)
 
+# Not signed in: no session, or the session was logged out (in another tab of the same browser).
 CLOSE_UNAUTHENTICATED = 4401
+# The account was switched off (``is_active`` false, by staff): the page says so and does not retry.
+CLOSE_ACCOUNT_DISABLED = 4403
 CLOSE_TOO_MANY_SOCKETS = 4429
 # The user's keys were reset (elsewhere, or in another tab): this page's keys are void, it must log in again.
 CLOSE_KEYS_RESET = 4410
+# The password was changed in another session, which ended this one: log in again, with the new password.
+CLOSE_PASSWORD_CHANGED = 4411
+# Why a session ended (the ``reason`` of a ``session.ended`` event), and the code its sockets close with.
+SESSION_END_CODES = {
+    "keys_reset": CLOSE_KEYS_RESET,
+    "logged_out": CLOSE_UNAUTHENTICATED,
+    "password_changed": CLOSE_PASSWORD_CHANGED,
+    "deactivated": CLOSE_ACCOUNT_DISABLED,
+}
+# Put in a WebSocket's scope by the server (securechat.patches.socket_output): how much of this socket's output is
+# still in the worker, not yet taken by the kernel. Absent (in-process tests), nothing is measured.
+SOCKET_OUTPUT = "socket_output"
+# A socket closed because its unsent output passed the bound has this long to read it, and the close, before the
+# server drops the connection.
+DRAIN_SECONDS = 10.0
+# Requests counted per socket, and the setting that says how many a minute (docs/PROTOCOL.md, "Limits per socket").
+RATE_LIMITED_OPS = {
+    "history": "SOCKET_HISTORY_PER_MINUTE",
+    "sync": "SOCKET_SYNC_PER_MINUTE",
+    "typing": "SOCKET_TYPING_PER_MINUTE",
+}
 # Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).
 SENDS_IN_FLIGHT = 32
 # Redis (channel layer, presence, counters) failing under a socket: a client error or a closed socket, never a
@@ -42,11 +68,60 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     """One socket per tab, carrying every room of the signed-in user."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # Every frame and close goes out through ``_send_bounded``; once a close went out, nothing more does, and
+        # nothing the client sends is read.
+        self.ending = False
+        self.output = scope.get(SOCKET_OUTPUT)
+        self.unsent_max = settings.SOCKET_UNSENT_MAX_BYTES
+        self.send_to_server = send
+        self.tidying: asyncio.Task[None] | None = None
         # Channels skips ``disconnect`` when a handler raises: whatever happens, this socket stops counting.
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, self._send_bounded)
         finally:
             await self._forget()
+
+    async def _send_bounded(self, message: dict[str, Any]) -> None:
+        """The server's ``send``, for this socket's every frame and close: a frame that would take the output still
+        unsent past ``SOCKET_UNSENT_MAX_BYTES`` closes the socket instead (4013: the client reconnects and syncs), so
+        a client that does not read holds at most that much of the worker's memory."""
+        kind = message["type"]
+        if kind == "websocket.send":
+            if self.ending:
+                return
+            if self.output is not None and self._past_bound(message):
+                message = self._close_for_backlog()
+        elif kind == "websocket.close":
+            if self.ending:
+                return
+            self.ending = True
+        await self.send_to_server(message)
+
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """A text frame straight to ``_send_bounded``. The fan-out sends each member's copy of a message through here,
+        and Channels' two layers in between cost more than the bound's check (docs/PERFORMANCE.md)."""
+        if text_data is None or close:
+            await super().send(text_data, bytes_data, close)
+        else:
+            await self._send_bounded({"type": "websocket.send", "text": text_data})
+
+    def _close_for_backlog(self) -> dict[str, Any]:
+        self.ending = True
+        logger.warning("closing a socket of user %s: unsent output past %d bytes", self._who(), self.unsent_max)
+        self.output.drain_before_close(DRAIN_SECONDS)
+        # Not awaited here: this may be a room's fan-out, which must not wait on one socket's tidying up.
+        self.tidying = asyncio.create_task(self.disconnect(CLOSE_TRY_AGAIN))
+        return {"type": "websocket.close", "code": CLOSE_TRY_AGAIN}
+
+    def _past_bound(self, message: dict[str, Any]) -> bool:
+        unsent = self.output.unsent()
+        # Frames are JSON, which json.dumps keeps to ASCII: characters are bytes.
+        size = len(message.get("text") or message.get("bytes") or "")
+        return unsent > 0 and unsent + size > self.unsent_max
+
+    def _who(self) -> object:
+        user = getattr(self, "user", None)
+        return getattr(user, "pk", None)
 
     async def connect(self) -> None:
         try:
@@ -62,6 +137,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = False
         self.sends_in_flight = asyncio.Semaphore(SENDS_IN_FLIGHT)
         self.sending: set[asyncio.Task[None]] = set()
+        # In memory, per socket: no Redis round trip for a request (docs/DECISIONS.md).
+        self.buckets = {op: TokenBucket(getattr(settings, name)) for op, name in RATE_LIMITED_OPS.items()}
+        self.typing_refused = False  # told already that its typing notices are dropped
+        session = self.scope.get("session")
+        # How ``session.ended`` events name this socket's session (its key may change: a password change cycles it).
+        self.session_tag = events.session_tag(getattr(session, "session_key", None))
         await self.accept()
         if not self.user.is_authenticated:
             # Accept, then close with a code the client can act on (go to log-in, do not retry).
@@ -73,8 +154,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = True
         # In the user's group before reading their rooms: a room they are added to meanwhile is told to this socket.
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
-        # A key reset that committed after the session was read but before this socket joined the user's group sent
-        # its end to no socket here: so the session must still be the user's current one.
+        # A session end (key reset, log-out, password change, account switched off) that committed after the session
+        # was read but before this socket joined the user's group was told to no socket here: so the session must
+        # still be the user's current one.
         if not await database_sync_to_async(session_is_current)(self.user, self.scope.get("session")):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -129,6 +211,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- client -> server -----------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.ending:
+            return  # closed by the server (its session ended, say): what the client still sends is not read
         try:
             if text_data is None:
                 raise ApiError(ErrorCode.INVALID_JSON, "Frames are JSON text.")
@@ -136,7 +220,29 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except ApiError as error:
             await self.send_json(protocol.error_frame(error, None))
             return
+        bucket = self.buckets.get(frame.op)
+        if bucket is not None:
+            wait = bucket.take()
+            if wait:
+                await self._over_rate(frame, wait)
+                return
+            if frame.op == "typing":
+                self.typing_refused = False
         await self._answer(frame.ref, getattr(self, f"op_{frame.op}")(frame))
+
+    async def _over_rate(self, frame: protocol.Frame, wait: float) -> None:
+        """A request over its socket's rate: ``rate_limited``. A typing notice is dropped, not relayed to the room,
+        and the client told of it once until one is relayed again."""
+        retry_after = max(1, math.ceil(wait))
+        if frame.op == "typing":
+            if self.typing_refused:
+                return
+            self.typing_refused = True
+            detail = f"Too many typing notices: they are not relayed for the next {retry_after} s."
+        else:
+            detail = f"Too many {frame.op} requests on this connection; try again in {retry_after} s."
+        error = ApiError(ErrorCode.RATE_LIMITED, detail, op=frame.op, retry_after=retry_after)
+        await self.send_json(protocol.error_frame(error, frame.ref))
 
     async def _answer(self, ref: str | None, request: Awaitable[None]) -> None:
         """Carry out one request; a refusal, or the database or Redis failing, is answered under its ``ref``."""
@@ -241,8 +347,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(protocol.keys_frame(event["user"]))
 
     async def session_ended(self, event: dict[str, Any]) -> None:
-        """The user's keys were reset: every socket of theirs closes, saying why (their sessions ended with it)."""
-        await self.close(code=CLOSE_KEYS_RESET)
+        """Sessions of the user ended (chat.receivers): the sockets of those sessions close, saying why, and leave
+        their rooms and presence at once. A key reset or an account switched off ends every session; a log-out, the
+        one it names; a password change, all but the one that made it (its sockets stay, under its new key)."""
+        reason = event.get("reason", "keys_reset")
+        if reason == "logged_out" and event.get("session") != self.session_tag:
+            return
+        if reason == "password_changed" and self.session_tag is not None:
+            kept = event.get("kept") or ()
+            if self.session_tag in kept:
+                self.session_tag = kept[-1]
+                return
+        await self.close(code=SESSION_END_CODES.get(reason, CLOSE_KEYS_RESET))
+        await self.disconnect(CLOSE_UNAUTHENTICATED)
 
     async def room_added(self, event: dict[str, Any]) -> None:
         room = await self._send_room("added", event["room_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -16,6 +17,11 @@ def room_group(room_id: uuid.UUID | str) -> str:
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
+
+
+def session_tag(session_key: str | None) -> str | None:
+    """How events name a session: a digest of its key (a bearer secret, which stays out of Redis)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
 
 
 def send_on_commit(group: str, event: dict[str, Any]) -> None:

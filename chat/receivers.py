@@ -2,8 +2,12 @@
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_out
+from django.db.models.signals import post_save
+from django.http import HttpRequest
+
 from accounts.models import User
-from accounts.signals import keys_changed
+from accounts.signals import keys_changed, password_changed
 from chat import events
 from chat.selectors import active_memberships
 
@@ -18,5 +22,36 @@ def announce_keys_changed(sender: Any, *, user: User, **kwargs: Any) -> None:
         )
 
 
+# Sessions that end close their sockets (chat.consumers.ChatConsumer.session_ended), within the time an event takes
+# to reach them; sessions are named by a digest of their key.
+
+
+def end_logged_out_session(sender: Any, *, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
+    """The sockets of the session that logged out (other tabs of that browser) close; the user's others stay."""
+    tag = events.session_tag(getattr(getattr(request, "session", None), "session_key", None))
+    if user is not None and tag is not None:
+        event = {"type": "session.ended", "reason": "logged_out", "session": tag}
+        events.send_on_commit(events.user_group(user.pk), event)
+
+
+def end_sessions_of_old_password(sender: Any, *, user: User, kept: tuple[str, str] | None, **kwargs: Any) -> None:
+    """Every socket of the user closes, but those of the session that changed the password."""
+    tags = [events.session_tag(key) for key in kept] if kept else None
+    events.send_on_commit(
+        events.user_group(user.pk), {"type": "session.ended", "reason": "password_changed", "kept": tags}
+    )
+
+
+def end_sessions_of_switched_off(sender: Any, *, instance: User, created: bool, **kwargs: Any) -> None:
+    """An account switched off (``is_active`` false, saved by the admin or anything else): every socket closes."""
+    update_fields = kwargs.get("update_fields")
+    if created or instance.is_active or (update_fields is not None and "is_active" not in update_fields):
+        return
+    events.send_on_commit(events.user_group(instance.pk), {"type": "session.ended", "reason": "deactivated"})
+
+
 def connect() -> None:
     keys_changed.connect(announce_keys_changed, dispatch_uid="chat.announce_keys_changed")
+    user_logged_out.connect(end_logged_out_session, dispatch_uid="chat.end_logged_out_session")
+    password_changed.connect(end_sessions_of_old_password, dispatch_uid="chat.end_sessions_of_old_password")
+    post_save.connect(end_sessions_of_switched_off, sender=User, dispatch_uid="chat.end_sessions_of_switched_off")

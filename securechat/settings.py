@@ -148,6 +148,17 @@ SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=120)
 # Open chat sockets (tabs and devices) one user may hold at once, counted across all workers.
 SOCKETS_PER_USER = env.int("SOCKETS_PER_USER", default=20)
 
+# --- Work per chat socket (SECURITY.md, "Limits"; docs/DECISIONS.md, "Bounded work per socket") ---
+# Requests one chat socket may make per minute, counted in memory in a bucket that holds a minute's worth: as many
+# at once, then evenly over the minute. Over it a request is answered `rate_limited` (a typing notice is dropped).
+SOCKET_HISTORY_PER_MINUTE = env.int("SOCKET_HISTORY_PER_MINUTE", default=60)
+SOCKET_SYNC_PER_MINUTE = env.int("SOCKET_SYNC_PER_MINUTE", default=120)
+SOCKET_TYPING_PER_MINUTE = env.int("SOCKET_TYPING_PER_MINUTE", default=30)
+# Output a socket may leave unsent in the worker (its client reads too slowly, or not at all); a frame that would
+# pass it closes the socket with 4013 instead, and the client reconnects and syncs.
+SOCKET_UNSENT_MAX_BYTES = env.int("SOCKET_UNSENT_MAX_BYTES", default=4 * 1024 * 1024)
+# --- end of work per chat socket ---
+
 AUTH_USER_MODEL = "accounts.User"
 # The "password" Django hashes is the auth key derived in the browser; Argon2 first.
 PASSWORD_HASHERS = [

@@ -31,8 +31,9 @@ from toolkit.per_loop import PerLoop
 
 logger = logging.getLogger(__name__)
 
-# Close code for sockets whose fan-out broke: "try again" (the client reconnects and syncs).
-CLOSE_TRY_AGAIN = 1013
+# Close code for sockets whose fan-out broke: "try again" (the client reconnects and syncs). In the private range,
+# as RFC 6455's own 1013 is: autobahn (daphne) lets an app send only 1000 and 3000-4999, and refused 1013.
+CLOSE_TRY_AGAIN = 4013
 # A quiet subscription is pinged this often; no answer within as long again counts as a broken connection.
 KEEPALIVE_SECONDS = 10.0
 # How long joining a room waits for Redis to confirm the subscription.

@@ -10,7 +10,13 @@ from accounts.models import User
 from chat.models import Room
 from chat.tests.factories import make_user
 from chat.tests.rosters import Chain, make_room
-from chat.tests.sockets import next_envelope, next_of, none_of  # noqa: F401 (the chat tests import them from here)
+from chat.tests.sockets import (  # noqa: F401 (the chat tests import them from here)
+    close_code,
+    next_envelope,
+    next_of,
+    none_of,
+    socket_on,
+)
 
 
 @pytest.fixture(autouse=True)

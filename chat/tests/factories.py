@@ -13,13 +13,14 @@ from channels.testing import WebsocketCommunicator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from django.test import Client
+from django.utils import timezone
 
 from accounts.audit import ClientInfo
 from accounts.models import User
 from accounts.schemas import new_account
 from accounts.services import register
 from accounts.tests.factories import identity_keys, signup_body
-from chat.models import Room
+from chat.models import Envelope, Room
 from toolkit.validation import Fields
 
 LOCAL = ClientInfo(ip_address="127.0.0.1", user_agent="tests")
@@ -102,6 +103,28 @@ def envelope(
         "wraps": b64(os.urandom(40 * len(members))),
         "signature": b64(os.urandom(64)),
     }
+
+
+def store_envelopes(room: Room, sender: User, count: int, *, ciphertext_bytes: int = 272) -> list[Envelope]:
+    """``count`` v1 envelopes from ``sender`` stored straight in ``room``, wrapped for its members (random bytes)."""
+    members = sorted(room.memberships.values_list("user_id", flat=True))
+    return Envelope.objects.bulk_create(
+        Envelope(
+            room=room,
+            sender=sender,
+            client_id=uuid.uuid4(),
+            version=1,
+            client_time=timezone.now(),
+            eph_pub=os.urandom(32),
+            iv=os.urandom(12),
+            ciphertext=os.urandom(ciphertext_bytes),
+            signature=os.urandom(64),
+            wrap_ids=members,
+            wraps=os.urandom(40 * len(members)),
+            size=ciphertext_bytes,
+        )
+        for _ in range(count)
+    )
 
 
 def send_frame(room: Any, env: dict[str, Any], ref: str | None = None) -> dict[str, Any]:

@@ -32,6 +32,24 @@ async def sockets() -> AsyncIterator[Callable[..., Any]]:
         await communicator.disconnect()
 
 
+async def socket_on(user: User, session: Any) -> WebsocketCommunicator:
+    """A chat socket whose session the middleware read as ``session``: what ended it since is up to the test."""
+    from chat.consumers import ChatConsumer
+
+    communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), "/ws/chat/")
+    communicator.scope.update(user=user, session=session)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def close_code(communicator: WebsocketCommunicator) -> int:
+    """The code of the close the server sends this socket (frames before it are skipped)."""
+    while (output := await communicator.receive_output(timeout=5))["type"] != "websocket.close":
+        pass
+    return output["code"]
+
+
 async def next_of(communicator: WebsocketCommunicator, kind: str, wait: float = 3) -> dict[str, Any]:
     """The next frame of type ``kind``, skipping others (presence and typing arrive at any time)."""
     while True:

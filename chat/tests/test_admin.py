@@ -3,8 +3,6 @@
 import base64
 import csv
 import io
-import os
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, User
 from chat.models import Envelope, Room, RosterEntry
+from chat.tests.factories import store_envelopes
 
 pytestmark = pytest.mark.django_db
 
@@ -30,24 +29,7 @@ ADMIN_PAGES = [
 
 
 def make_envelopes(room: Room, sender: User, count: int, *, age_days: int = 0) -> list[Envelope]:
-    members = sorted(room.memberships.values_list("user_id", flat=True))
-    envelopes = Envelope.objects.bulk_create(
-        Envelope(
-            room=room,
-            sender=sender,
-            client_id=uuid.uuid4(),
-            version=1,
-            client_time=timezone.now(),
-            eph_pub=os.urandom(32),
-            iv=os.urandom(12),
-            ciphertext=os.urandom(272),
-            signature=os.urandom(64),
-            wrap_ids=members,
-            wraps=os.urandom(40 * len(members)),
-            size=272,
-        )
-        for _ in range(count)
-    )
+    envelopes = store_envelopes(room, sender, count)
     if age_days:
         Envelope.objects.filter(id__in=[e.id for e in envelopes]).update(
             server_time=timezone.now() - timedelta(days=age_days)

@@ -12,7 +12,7 @@ from accounts.models import AuditEvent
 from chat import consumers, selectors
 from chat.models import Envelope
 from chat.sending.presence import presence
-from chat.tests.conftest import next_envelope, next_of, none_of
+from chat.tests.conftest import next_envelope, next_of, none_of, socket_on
 from chat.tests.factories import PAGE_HEADERS, connect, envelope, send_frame, session_cookie
 from chat.tests.rosters import Chain
 
@@ -416,10 +416,7 @@ async def test_a_socket_whose_session_a_reset_ended_while_it_connected_is_closed
         return session
 
     session = await database_sync_to_async(session_read_before_the_reset)()
-    communicator = WebsocketCommunicator(consumers.ChatConsumer.as_asgi(), "/ws/chat/")
-    communicator.scope.update(user=users["alice"], session=session)
-    connected, _ = await communicator.connect()
-    assert connected
+    communicator = await socket_on(users["alice"], session)
     while (output := await communicator.receive_output(timeout=3))["type"] != "websocket.close":
         assert output.get("type") != "websocket.send" or '"ready"' not in output.get("text", ""), "it was served"
     assert output["code"] == consumers.CLOSE_UNAUTHENTICATED

@@ -51,7 +51,7 @@ async def test_a_broken_subscription_closes_every_socket_it_served(users, room, 
         frame = await socket.receive_output(timeout=5)
         while frame["type"] == "websocket.send":  # presence and the like, sent before the break
             frame = await socket.receive_output(timeout=5)
-        assert frame == {"type": "websocket.close", "code": 1013}  # "try again": the client reconnects and syncs
+        assert frame == {"type": "websocket.close", "code": 4013}  # "try again": the client reconnects and syncs
 
 
 class Recorder:

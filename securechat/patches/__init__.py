@@ -8,10 +8,10 @@ moves them stops the server at start-up instead of silently changing how it send
 
 from __future__ import annotations
 
-from securechat.patches import frame_logging, prompt_writes
+from securechat.patches import frame_logging, prompt_writes, socket_output
 from securechat.patches.checks import PatchOutdated
 
-PATCHES = (frame_logging, prompt_writes)
+PATCHES = (frame_logging, prompt_writes, socket_output)
 
 __all__ = ["PATCHES", "PatchOutdated", "install"]
 

@@ -71,3 +71,69 @@ test("a socket that never says ready is closed and replaced; one that does is ke
   assert.equal(socket.status, "online");
   assert.equal(socket.ws, /** @type {any} */ (served));
 });
+
+/** @param {import("node:test").TestContext} t */
+function withFakeSocket(t) {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  t.after(() => mock.timers.reset());
+  const original = globalThis.WebSocket;
+  globalThis.WebSocket = /** @type {any} */ (FakeWebSocket);
+  t.after(() => {
+    globalThis.WebSocket = original;
+  });
+  FakeWebSocket.made = [];
+}
+
+/** @param {FakeWebSocket} ws @param {number} code */
+function serverCloses(ws, code) {
+  ws.dispatchEvent(Object.assign(new Event("close"), { code }));
+}
+
+for (const [code, status] of [
+  [4401, "signed-out"],
+  [4403, "switched-off"],
+  [4410, "keys-reset"],
+  [4411, "password-changed"],
+]) {
+  test(`a close with ${code} (a session that ended) says "${status}" and does not reconnect`, (t) => {
+    withFakeSocket(t);
+    const socket = new ChatSocket("ws://test/ws/chat/", { initialDelayMs: 100 });
+    socket.start();
+    FakeWebSocket.made[0].serverSays({ type: "ready", user: 1, rooms: [] });
+    serverCloses(FakeWebSocket.made[0], code);
+    assert.equal(socket.status, status);
+    mock.timers.tick(60_000);
+    assert.equal(FakeWebSocket.made.length, 1);
+  });
+}
+
+test("a close with 4013 (try again: output backed up, or the server's Redis broke) reconnects", (t) => {
+  withFakeSocket(t);
+  const socket = new ChatSocket("ws://test/ws/chat/", { initialDelayMs: 100 });
+  socket.start();
+  FakeWebSocket.made[0].serverSays({ type: "ready", user: 1, rooms: [] });
+  serverCloses(FakeWebSocket.made[0], 4013);
+  assert.equal(socket.status, "offline");
+  mock.timers.tick(200);
+  assert.equal(FakeWebSocket.made.length, 2);
+});
+
+test("a request refused as rate_limited is sent again after retry_after, and answered then", async (t) => {
+  withFakeSocket(t);
+  const socket = new ChatSocket("ws://test/ws/chat/");
+  socket.start();
+  const ws = FakeWebSocket.made[0];
+  /** @type {any[]} */
+  const sent = [];
+  /** @type {any} */ (ws).send = (/** @type {string} */ text) => sent.push(JSON.parse(text));
+  ws.serverSays({ type: "ready", user: 1, rooms: [] });
+  const answer = socket.request({ op: "history", room: "r", before: null, limit: 50 });
+  assert.equal(sent.length, 1);
+  ws.serverSays({ type: "error", code: "rate_limited", op: "history", retry_after: 2, ref: sent[0].ref });
+  mock.timers.tick(1999);
+  assert.equal(sent.length, 1);
+  mock.timers.tick(1);
+  assert.deepEqual(sent[1], sent[0]);
+  ws.serverSays({ type: "envelopes", ref: sent[0].ref, room: "r", items: [], more: false });
+  assert.deepEqual((await answer).items, []);
+});

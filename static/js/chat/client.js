@@ -124,6 +124,8 @@ export class ChatClient extends EventTarget {
     on("keys", (frame) => this.trust.recheck(frame.user).catch((error) => this.report(error)));
     on("status", (status) => this.emit("status", status));
     on("error", (frame) => {
+      // Typing notices sent too often are dropped by the server: nothing the user needs to hear of.
+      if (frame.code === "rate_limited" && frame.op === "typing") return;
       // A refused send that will be retried (rate limited, unavailable) is a problem only until it goes through.
       if (frame.ref && this.socket.pending.has(frame.ref)) this.sendProblem = true;
       this.emit("problem", { message: frame.detail || frame.code });

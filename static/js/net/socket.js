@@ -4,11 +4,24 @@
 // does not say `ready` in time is given up and replaced: a server can accept a socket and then never
 // serve it (a worker whose channel layer broke under it), and only a new socket gets the tab going again.
 
+// Not signed in, or this browser's session was logged out (in another tab).
 const CLOSE_UNAUTHENTICATED = 4401;
+// The account was switched off by the site's staff.
+const CLOSE_ACCOUNT_DISABLED = 4403;
 // The user's keys were reset, in another tab or on another device: this page's keys are void.
 const CLOSE_KEYS_RESET = 4410;
+// The password was changed in another session (another browser or device), which signed this one out.
+const CLOSE_PASSWORD_CHANGED = 4411;
 // The user has too many sockets open (tabs, devices): try again, slowly, in case one closes.
 const CLOSE_TOO_MANY_SOCKETS = 4429;
+// Closes after which this page must not reconnect, and the status each one shows. Any other close (4013 among them:
+// the server's side failed, or it had too much output waiting for this page) reconnects and syncs.
+const FINAL_CLOSES = new Map([
+  [CLOSE_UNAUTHENTICATED, "signed-out"],
+  [CLOSE_ACCOUNT_DISABLED, "switched-off"],
+  [CLOSE_KEYS_RESET, "keys-reset"],
+  [CLOSE_PASSWORD_CHANGED, "password-changed"],
+]);
 // Errors after which the same envelope may succeed later; any other error is final for it.
 const RETRYABLE = new Set(["unavailable", "rate_limited"]);
 
@@ -28,7 +41,7 @@ export class SocketError extends Error {
 
 /**
  * Events (CustomEvent, data in `detail`): "status" ("connecting" | "online" | "offline" | "too-many" | "signed-out" |
- *   "keys-reset"),
+ *   "keys-reset" | "password-changed" | "switched-off"),
  * "ready", "messages", "envelopes", "room", "presence", "typing", "error" (frames without a waiting caller),
  * "pending" (the number of unacknowledged envelopes changed).
  */
@@ -53,7 +66,7 @@ export class ChatSocket extends EventTarget {
     this.status = "offline";
     /** @type {Map<string, Pending>} client_id → envelope waiting for its ack, in send order */
     this.pending = new Map();
-    /** @type {Map<string, {resolve: (frame: any) => void, reject: (error: SocketError) => void}>} */
+    /** @type {Map<string, {frame: any, resolve: (frame: any) => void, reject: (error: SocketError) => void}>} */
     this.requests = new Map();
     this.nextRef = 1;
   }
@@ -102,9 +115,10 @@ export class ChatSocket extends EventTarget {
       reject(new SocketError({ code: "offline", detail: "The connection was lost." }));
     }
     this.requests.clear();
-    if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_KEYS_RESET) {
+    const final = FINAL_CLOSES.get(event.code);
+    if (final) {
       this.stopped = true;
-      this.setStatus(event.code === CLOSE_KEYS_RESET ? "keys-reset" : "signed-out");
+      this.setStatus(final);
       return;
     }
     if (event.code === CLOSE_TOO_MANY_SOCKETS) this.delayMs = this.maxDelayMs;
@@ -152,6 +166,14 @@ export class ChatSocket extends EventTarget {
       return this.settle(frame.ref, (p) => p.reject(new SocketError(frame)));
     }
     const request = frame.ref && this.requests.get(frame.ref);
+    if (request && frame.code === "rate_limited") {
+      // Over this connection's rate for the op (history, sync): the same request again once the server allows it.
+      const ws = this.ws;
+      setTimeout(() => {
+        if (this.ws === ws && this.requests.get(frame.ref) === request) this.write(request.frame);
+      }, 1000 * Math.max(1, Number(frame.retry_after) || 1));
+      return;
+    }
     if (request) {
       this.requests.delete(frame.ref);
       request.reject(new SocketError(frame));
@@ -198,12 +220,13 @@ export class ChatSocket extends EventTarget {
    */
   request(frame) {
     const ref = `r${this.nextRef++}`;
+    const sent = { ...frame, ref };
     return new Promise((resolve, reject) => {
-      if (!this.write({ ...frame, ref })) {
+      if (!this.write(sent)) {
         reject(new SocketError({ code: "offline", detail: "Not connected." }));
         return;
       }
-      this.requests.set(ref, { resolve, reject });
+      this.requests.set(ref, { frame: sent, resolve, reject });
     });
   }
 

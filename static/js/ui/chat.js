@@ -51,6 +51,8 @@ const STATUS_TEXT = {
   "too-many": "Too many open tabs — close one; retrying…",
   "signed-out": "Signed out — log in again",
   "keys-reset": "Your keys were reset — log in again",
+  "password-changed": "Password changed elsewhere — log in again",
+  "switched-off": "Account switched off",
 };
 /** Said, as an alert, when the account's keys were reset elsewhere: this page's keys no longer work. */
 const KEYS_RESET =
@@ -61,6 +63,14 @@ const TYPING_SHOWN_MS = 4000;
 const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
 // The date above each day's first message: "Friday, 4 December 2026" in the reader's language.
 const DAY_FORMAT = new Intl.DateTimeFormat([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+/** Said when the password was changed in another session, which ended this one (its socket closed with 4411). */
+const PASSWORD_CHANGED =
+  "Your password was changed in another browser or on another device, which signed you out here. " +
+  "Log in again with the new password.";
+/** Said when the site's staff switched the account off (its sockets closed with 4403). */
+const SWITCHED_OFF =
+  "This account was switched off by the site's staff: you were signed out and cannot log in until they switch " +
+  "it on again.";
 const TOO_MANY_TABS =
   "You have too many SecureChat tabs or devices open at once. Close one; this page connects as soon as there is room.";
 
@@ -712,6 +722,8 @@ class ChatPage {
     // Too many sockets is a problem only the user can solve (close a tab): say it where problems are said.
     if (status === "too-many") this.showProblem(TOO_MANY_TABS);
     else if (status === "keys-reset") this.showProblem(KEYS_RESET);
+    else if (status === "password-changed") this.showProblem(PASSWORD_CHANGED);
+    else if (status === "switched-off") this.showProblem(SWITCHED_OFF);
     else if ($("problem").textContent === TOO_MANY_TABS) this.showProblem("");
   }
 
