@@ -56,6 +56,7 @@ RATE_LIMITED_OPS = {
     "history": "SOCKET_HISTORY_PER_MINUTE",
     "sync": "SOCKET_SYNC_PER_MINUTE",
     "typing": "SOCKET_TYPING_PER_MINUTE",
+    "rooms": "SOCKET_ROOMS_PER_MINUTE",
 }
 # Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).
 SENDS_IN_FLIGHT = 32
@@ -160,13 +161,18 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(session_is_current)(self.user, self.scope.get("session")):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        rooms = await database_sync_to_async(selectors.rooms_for)(self.user)
-        for room in rooms:
-            await self._join_group(room["id"])
-        await self.send_json(protocol.ready_frame(self.user.pk, rooms))
+        # Every room's group and fan-out, from ids alone; the rooms themselves go out in pages, the first in `ready`:
+        # no number of rooms makes a frame daphne refuses to send.
+        members = await database_sync_to_async(selectors.members_of_my_rooms)(self.user)
+        for room_id in members:
+            await self._join_group(room_id)
+        await self.send(text_data=await database_sync_to_async(self._ready)())
         self.heartbeat = asyncio.create_task(self._keep_present())
-        # The member lists just sent in `ready` are current: no query for them.
-        await self._announce_presence({room["id"]: {m["id"] for m in room["members"]} for room in rooms})
+        await self._announce_presence(members)
+
+    def _ready(self) -> str:
+        encoded, more, after = selectors.my_rooms_page(self.user, 0)
+        return protocol.ready_frame(self.user.pk, encoded, more=more, after=after)
 
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "admitted", False):
@@ -307,6 +313,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         items, more = selectors.envelopes_before(membership, before, limit)
         encoded, more = protocol.page_that_fits(items, more, keep_newest=True)
         return protocol.envelopes_frame(ref, room_id, encoded, more=more, start=not more)
+
+    async def op_rooms(self, frame: protocol.Frame) -> None:
+        after = protocol.rooms_cursor(frame.fields)
+        await self.send(text_data=await database_sync_to_async(self._rooms_page)(frame.ref, after))
+
+    def _rooms_page(self, ref: str | None, after: int) -> str:
+        encoded, more, after = selectors.my_rooms_page(self.user, after)
+        return protocol.rooms_frame(ref, encoded, more=more, after=after)
 
     async def op_roster(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)

@@ -39,7 +39,9 @@ WRAP_BYTES = 40
 MAX_USER_ID = 2**63 - 1
 PAGE_DEFAULT = 50
 PAGE_MAX = 100
-OPS = ("send", "sync", "history", "typing", "roster", "append")
+# Rooms per page of the user's list (`ready`, then `rooms`): fewer when they would not fit one frame.
+ROOMS_PAGE = 100
+OPS = ("send", "sync", "history", "typing", "roster", "append", "rooms")
 # What an outgoing frame's fields besides its envelopes may take, within the WebSocket message limit.
 FRAME_HEADROOM = 4096
 
@@ -105,6 +107,11 @@ def roster_from(fields: Fields, *, optional: bool = False) -> int:
     if optional and fields.get("from") is None:
         return 0
     return fields.integer("from", minimum=0, maximum=MAX_ROSTER_SEQ)
+
+
+def rooms_cursor(fields: Fields) -> int:
+    """Where a page of the user's rooms starts: the ``after`` the previous page (``ready`` or ``rooms``) gave."""
+    return fields.integer("after", minimum=0, maximum=MAX_USER_ID)
 
 
 def page_limit(fields: Fields) -> int:
@@ -216,8 +223,15 @@ def error_frame(error: ApiError, ref: str | None = None) -> dict[str, Any]:
     return frame
 
 
-def ready_frame(user_id: int, rooms: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "ready", "user": user_id, "rooms": rooms}
+def ready_frame(user_id: int, encoded: list[str], *, more: bool, after: int) -> str:
+    """The socket is served: the user's id and the first page of their rooms (``rooms_page``); ``more`` says further
+    pages follow, asked for with ``rooms`` from ``after``."""
+    return frame_with_list({"type": "ready", "user": user_id, "more": more, "after": after}, "rooms", encoded)
+
+
+def rooms_frame(ref: str | None, encoded: list[str], *, more: bool, after: int) -> str:
+    """A further page of the user's rooms (``rooms``), from the cursor it was asked for to ``after``."""
+    return frame_with_list({"type": "rooms", "ref": ref, "more": more, "after": after}, "rooms", encoded)
 
 
 def ack_frame(client_id: uuid.UUID, envelope_id: int, room: uuid.UUID, ref: str | None) -> dict[str, Any]:
@@ -301,6 +315,14 @@ def messages_frames(room: str, envelopes: list[str], *, after: list[int]) -> lis
         frames.append(frame_with_list({"type": "messages", "room": room, "after": after[start]}, "envelopes", run))
         start += len(run)
     return frames
+
+
+def rooms_page(stays: list[tuple[int, dict[str, Any]]], more: bool, after: int) -> tuple[list[str], bool, int]:
+    """A page of the user's rooms, each with the id of the user's membership of it (ascending, all above
+    ``after``), encoded and cut to one frame. Returns the rooms, whether more follow, and the cursor to ask from next:
+    the membership id of the last room in the page (``after`` if none)."""
+    encoded, more = page_that_fits([room for _, room in stays], more, keep_newest=False)
+    return encoded, more, stays[len(encoded) - 1][0] if encoded else after
 
 
 def page_that_fits(items: list[dict[str, Any]], more: bool, *, keep_newest: bool) -> tuple[list[str], bool]:

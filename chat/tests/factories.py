@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.schemas import new_account
 from accounts.services import register
 from accounts.tests.factories import identity_keys, signup_body
-from chat.models import Envelope, Room
+from chat.models import Envelope, Membership, Room
 from toolkit.validation import Fields
 
 LOCAL = ClientInfo(ip_address="127.0.0.1", user_agent="tests")
@@ -129,3 +129,18 @@ def store_envelopes(room: Room, sender: User, count: int, *, ciphertext_bytes: i
 
 def send_frame(room: Any, env: dict[str, Any], ref: str | None = None) -> dict[str, Any]:
     return {"op": "send", "room": str(room), "envelope": env, "ref": ref}
+
+
+def bulk_rooms(owner: User, members: list[User], count: int, *, prefix: str = "Room") -> list[Room]:
+    """``count`` group rooms of ``owner`` with ``members`` (the owner among them or not), made in two statements: rooms
+    from before rosters, named ``<prefix> 0001`` on: what ``room_json`` reads, none of what a roster adds. Their
+    memberships are made in room order, so a user's pages list them in that order."""
+    rooms = Room.objects.bulk_create(
+        Room(owner=owner, kind=Room.Kind.GROUP, legacy_name=f"{prefix} {index:04d}") for index in range(1, count + 1)
+    )
+    Membership.objects.bulk_create(
+        Membership(room=room, user=member, role=Membership.Role.ADMIN if member == owner else Membership.Role.MEMBER)
+        for room in rooms
+        for member in members
+    )
+    return rooms

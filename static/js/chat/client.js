@@ -49,9 +49,16 @@ const SIGNED_REASONS = new Set(["no_wrap", "key_mismatch", "decrypt_failed", "be
  */
 
 /**
+ * @typedef {{unlisted: Set<string>, listed: number}} Listing the user's rooms being read page by page after a
+ *   `ready`: the rooms this tab knew before it that no page nor room event has named yet (dropped once the last page
+ *   came), and how many the pages listed so far
+ */
+
+/**
  * Events: "rooms" (the list changed), "room" ({id}: one room's details changed), "removed" ({id, name}),
  * "messages" ({room}), "presence" ({room, online}), "typing" ({room, user}), "progress" ({room, done, total}),
- * "status" (connection status string), "problem" ({message}).
+ * "listing" ({listed, done}: pages of the user's rooms still coming, or all in), "status" (connection status
+ * string), "problem" ({message}).
  */
 export class ChatClient extends EventTarget {
   /**
@@ -96,12 +103,18 @@ export class ChatClient extends EventTarget {
     this.sendProblem = false;
     /** The live frame being filed: the next waits for it. */
     this.live = Promise.resolve();
+    /** @type {Listing | null} the pages of rooms being read, after the latest `ready`; null once all came */
+    this.listing = null;
+    /** The latest `ready`'s listing: settled once its last page is in (or its socket closed first). */
+    this.listed = Promise.resolve();
   }
 
   start() {
     const on = (/** @type {string} */ type, /** @type {(detail: any) => void} */ handler) =>
       this.socket.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
-    on("ready", (frame) => this.onReady(frame));
+    on("ready", (frame) => {
+      this.listed = this.onReady(frame).catch((error) => this.report(error));
+    });
     // One live frame at a time, in arrival order: whether a frame follows on depends on the ones before it.
     on("messages", (frame) => {
       this.live = this.live.then(() => this.onLive(frame)).catch((error) => this.report(error));
@@ -139,26 +152,54 @@ export class ChatClient extends EventTarget {
     this.socket.start();
   }
 
-  /** @param {any} frame */
+  /**
+   * The socket is served: `ready` carries the first page of my rooms, and `rooms` asks for the rest, page after page
+   * from the cursor the last one gave. Each page's rooms are listed as they come (a room is kept by its id, so a
+   * reconnect lists none twice); only once the last page came are the rooms this tab knew and no page named dropped.
+   * @param {any} frame
+   */
   async onReady(frame) {
     this.userId = frame.user;
     this.rosters.options.me.id = frame.user;
-    const seen = new Set();
-    for (const room of frame.rooms) {
-      seen.add(room.id);
-      this.upsertRoom(room);
-    }
-    for (const id of [...this.rooms.keys()]) {
-      if (!seen.has(id)) {
-        this.rooms.delete(id);
-        this.rosters.forget(id);
+    /** @type {Listing} */
+    const listing = { unlisted: new Set(this.rooms.keys()), listed: 0 };
+    this.listing = listing;
+    let page = frame;
+    for (;;) {
+      this.#list(listing, page.rooms);
+      if (!page.more) break;
+      this.emit("listing", { listed: listing.listed, done: false });
+      try {
+        page = await this.socket.request({ op: "rooms", after: page.after });
+      } catch (error) {
+        // The socket closed: the next one's `ready` lists the rooms again, from the start.
+        if (error instanceof SocketError && error.code === "offline") return;
+        throw error;
       }
+      if (this.listing !== listing) return; // a newer `ready` lists them
     }
+    for (const id of listing.unlisted) {
+      this.rooms.delete(id);
+      this.rosters.forget(id);
+    }
+    this.listing = null;
     this.emit("rooms", null);
-    // After a reconnect, fetch whatever arrived while this tab was away.
-    for (const state of this.rooms.values()) {
-      if (state.loaded) this.catchUp(state.room.id).catch((error) => this.report(error));
+    this.emit("listing", { listed: listing.listed, done: true });
+  }
+
+  /**
+   * One page of my rooms, as the server has them now.
+   * @param {Listing} listing @param {Room[]} rooms
+   */
+  #list(listing, rooms) {
+    for (const room of rooms) {
+      listing.unlisted.delete(room.id);
+      const state = this.upsertRoom(room);
+      // After a reconnect, fetch whatever arrived while this tab was away.
+      if (state.loaded) this.catchUp(room.id).catch((error) => this.report(error));
     }
+    listing.listed += rooms.length;
+    this.emit("rooms", null);
   }
 
   /**
@@ -225,6 +266,8 @@ export class ChatClient extends EventTarget {
 
   /** @param {any} frame */
   onRoomEvent(frame) {
+    // What the server says of a room while the pages come is newer than a page that may not have reached it.
+    this.listing?.unlisted.delete(frame.room.id);
     if (frame.event === "removed") {
       const state = this.rooms.get(frame.room.id);
       const name = state ? this.roomName(state.room) : "";

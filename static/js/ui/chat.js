@@ -122,6 +122,7 @@ class ChatPage {
   start() {
     const c = this.client;
     c.addEventListener("rooms", () => this.renderRooms());
+    c.addEventListener("listing", (e) => this.showListing(detail(e)));
     c.addEventListener("room", (e) => this.isCurrent(detail(e).id) && this.renderRoomHeader());
     c.addEventListener("messages", (e) => {
       if (this.isCurrent(detail(e).room)) this.renderTranscript();
@@ -182,12 +183,21 @@ class ChatPage {
         return item;
       }),
     );
-    $("no-rooms").hidden = rooms.length > 0;
+    // "No rooms yet" only once every page of them came.
+    $("no-rooms").hidden = rooms.length > 0 || this.client.listing !== null;
     if (!this.current && roomFromPath() && this.client.rooms.has(roomFromPath() ?? "")) {
       this.select(roomFromPath(), { push: false });
     } else if (this.current && this.client.rooms.has(this.current)) {
       this.renderRoomHeader();
     }
+  }
+
+  /**
+   * Pages of the user's rooms still coming after a (re)connect: say so until the last is in.
+   * @param {{listed: number, done: boolean}} listing
+   */
+  showListing({ listed, done }) {
+    $("rooms-status").textContent = done ? "" : `Loading your rooms… ${listed} so far`;
   }
 
   /** @param {string | null} roomId @param {{push?: boolean}} [options] */
