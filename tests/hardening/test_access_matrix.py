@@ -457,13 +457,14 @@ def test_every_route_is_in_the_matrix() -> None:
 #   ENTRIES   `roster` holding the room's whole chain
 #   APPENDED  `appended`, and the other member's socket gets the entry in a `roster` frame
 #   DENIED    an `error` frame `forbidden`: a member asking for what only the owner (or an admin) may do
+#   LISTED    a `rooms` page (from the start) listing the room      UNLISTED  a `rooms` page without it
 #
 # `append` is each role's signed rename of the room at its head.
 #
 # `removed*` is the removed member's socket that was already open when the owner removed them.
 
 CLOSED, READY, IN_ROOM, GONE, ACK, PAGE, RELAYED = "CLOSED", "READY", "IN_ROOM", "GONE", "ACK", "PAGE", "RELAYED"
-ENTRIES, APPENDED = "ENTRIES", "APPENDED"
+ENTRIES, APPENDED, LISTED, UNLISTED = "ENTRIES", "APPENDED", "LISTED", "UNLISTED"
 WS_ROLES = ("anonymous", "outsider", "removed", "removed*", "member", "owner", "staff")
 
 # fmt: off
@@ -476,6 +477,7 @@ WS_POLICY = {
     "typing":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  RELAYED,  RELAYED,  NO_ROOM),
     "roster":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  ENTRIES,  ENTRIES,  NO_ROOM),
     "append":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  DENIED,   APPENDED, NO_ROOM),
+    "rooms":     (CLOSED,   UNLISTED, UNLISTED, UNLISTED, LISTED,   LISTED,   UNLISTED),
 }
 # Every WebSocket route: /ws/chat/ follows WS_POLICY; the health probe answers anyone and closes.
 WS_ROUTES = {"ws/chat/": WS_POLICY, "ws/healthz/": {"status": "ok"}}
@@ -494,15 +496,17 @@ def frame_for(op: str, room: Any, actor: User, scene: Scene) -> dict[str, Any]:
         return send_frame(room, make_envelope(room, actor.pk, members, head=scene.chain.head))
     if op == "append":
         return {"op": op, "room": str(room), "entry": scene.chain.entry(actor, "rename", name="Ours now")}
+    if op == "rooms":
+        return {"op": op, "after": 0}
     return {"op": op, "room": str(room), **({"after": 0} if op == "sync" else {"from": 0} if op == "roster" else {})}
 
 
 async def answer_to(communicator: Any, wait: float) -> dict[str, Any] | None:
-    """The answer to the frame just sent (error, ack, envelopes, appended or an answered roster page), skipping
-    events; None if none comes."""
+    """The answer to the frame just sent (error, ack, envelopes, appended, a page of rooms or an answered roster
+    page), skipping events; None if none comes."""
     while not await communicator.receive_nothing(timeout=wait):
         frame = await communicator.receive_json_from()
-        if frame["type"] in ("error", "ack", "envelopes", "appended") or (
+        if frame["type"] in ("error", "ack", "envelopes", "appended", "rooms") or (
             frame["type"] == "roster" and "more" in frame
         ):
             return frame
@@ -581,6 +585,8 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
         elif answer is not None and answer["type"] == "roster":
             assert [entry["body"] for entry in answer["entries"]] == [wire["body"] for wire in scene.chain.entries]
             outcomes[role] = ENTRIES
+        elif answer is not None and answer["type"] == "rooms":
+            outcomes[role] = LISTED if room_id in [room["id"] for room in answer["rooms"]] else UNLISTED
         elif answer is not None and answer["type"] == "appended":
             assert (await next_of(other, "roster"))["entries"][0]["body"].endswith("}}")
             outcomes[role] = APPENDED
