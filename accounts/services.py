@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
+from accounts import limits
 from accounts.audit import ClientInfo, record_event
 from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
 from accounts.schemas import KeyReset, NewAccount, NewIdentity, NewPassword, TrustStoreWrite
@@ -70,6 +71,7 @@ def register(*, account: NewAccount, client: ClientInfo) -> User:
             record_event(AuditEvent.Action.SIGNUP, client=client, user=user)
     except IntegrityError:  # the same name registered concurrently
         raise ApiError(ErrorCode.USERNAME_TAKEN, "That username is taken.", field="username") from None
+    throttle.remember(user.username, limits.address_of(client))  # her own address, if strangers ever guess at her
     return user
 
 
@@ -103,7 +105,8 @@ def reset_identity(*, user: User, reset: KeyReset, client: ClientInfo) -> Identi
 
 
 def _check_reset_proof(*, user: User, reset: KeyReset, client: ClientInfo) -> None:
-    """Every proof given must hold; failures count against the name, as failed log-ins and recoveries do."""
+    """Every proof given must hold; attempts count in the password and recovery-key guards, as log-ins and recoveries
+    do."""
     if reset.current_recovery_auth is not None:
         _check_recovery(username=user.username, recovery_auth=reset.current_recovery_auth, client=client)
     if reset.current_auth_key is not None:
@@ -113,14 +116,15 @@ def _check_reset_proof(*, user: User, reset: KeyReset, client: ClientInfo) -> No
 def _check_current_password(
     user: User, auth_key: bytes, *, client: ClientInfo, failed: AuditEvent.Action | None = None
 ) -> None:
-    """The signed-in user proves the password again; failures count against the name in the log-in throttle (and are
-    audited as ``failed``, if given)."""
-    throttle.check(throttle.LOGIN_PER_USERNAME, user.username)
+    """The signed-in user proves the password again; the attempt counts in the password guard, as a log-in does (and a
+    failure is audited as ``failed``, if given)."""
+    address = limits.address_of(client)
+    throttle.attempt(limits.PASSWORD, user.username, address)
     if not user.check_password(_secret(auth_key)):
-        throttle.hit(throttle.LOGIN_PER_USERNAME, user.username)
         if failed is not None:
             record_event(failed, client=client, user=user)
         raise ApiError(ErrorCode.INVALID_CREDENTIALS, "Your current password is wrong.", field="current_auth_key")
+    throttle.succeeded(limits.PASSWORD, user.username, address)
 
 
 def save_trust_store(*, user: User, write: TrustStoreWrite) -> TrustStore:
@@ -154,18 +158,15 @@ def _replace_trust_store(store: TrustStore, sealed: Sealed) -> None:
 
 
 def log_in(*, username: str, auth_key: bytes, client: ClientInfo) -> User:
-    """Check the auth key; failures count against the name and the address in the shared throttle."""
-    address = client.ip_address or "unknown"
-    throttle.check(throttle.LOGIN_PER_USERNAME, username)
-    throttle.check(throttle.LOGIN_PER_ADDRESS, address)
+    """Check the auth key; the attempt counts in the password guard (accounts/limits.py), shared by every worker."""
+    address = limits.address_of(client)
+    throttle.attempt(limits.PASSWORD, username, address)
     user = authenticate(username=username, password=_secret(auth_key))
     if user is None or not Identity.objects.filter(user=user).exists():
-        throttle.hit(throttle.LOGIN_PER_USERNAME, username)
-        throttle.hit(throttle.LOGIN_PER_ADDRESS, address)
         known = User.objects.filter(username__iexact=username).first()
         record_event(AuditEvent.Action.LOGIN_FAILED, client=client, user=known, username=username)
         raise ApiError(ErrorCode.INVALID_CREDENTIALS, WRONG_LOGIN)
-    throttle.clear(throttle.LOGIN_PER_USERNAME, username)
+    throttle.succeeded(limits.PASSWORD, username, address)
     record_event(AuditEvent.Action.LOGIN_OK, client=client, user=user)
     return user
 
@@ -201,12 +202,13 @@ def _decoy_hash() -> str:
 
 
 def _check_recovery(*, username: str, recovery_auth: bytes, client: ClientInfo) -> Identity:
-    throttle.check(throttle.RECOVERY_PER_USERNAME, username)
+    """The attempt counts in the recovery-key guard (accounts/limits.py)."""
+    address = limits.address_of(client)
+    throttle.attempt(limits.RECOVERY_KEY, username, address)
     identity = identity_by_username(username)
     # Hash even for an unknown name, so both answers take as long.
     stored = identity.recovery_auth_hash if identity else _decoy_hash()
     if not check_password(_secret(recovery_auth), stored) or identity is None:
-        throttle.hit(throttle.RECOVERY_PER_USERNAME, username)
         record_event(
             AuditEvent.Action.RECOVERY_FAILED,
             client=client,
@@ -214,6 +216,7 @@ def _check_recovery(*, username: str, recovery_auth: bytes, client: ClientInfo) 
             username=username,
         )
         raise ApiError(ErrorCode.INVALID_CREDENTIALS, WRONG_RECOVERY)
+    throttle.succeeded(limits.RECOVERY_KEY, username, address)
     return identity
 
 
@@ -229,6 +232,5 @@ def finish_recovery(*, username: str, recovery_auth: bytes, new: NewPassword, cl
         identity = Identity.objects.select_for_update().select_related("user").get(pk=checked.pk)
         _replace_password(identity, new)
         record_event(AuditEvent.Action.RECOVERY, client=client, user=identity.user)
-    throttle.clear(throttle.RECOVERY_PER_USERNAME, username)
-    throttle.clear(throttle.LOGIN_PER_USERNAME, username)
+    throttle.forget_failures(limits.PASSWORD, username, limits.address_of(client))
     return identity

@@ -139,6 +139,15 @@ SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=120)
 # Open chat sockets (tabs and devices) one user may hold at once, counted across all workers.
 SOCKETS_PER_USER = env.int("SOCKETS_PER_USER", default=20)
 
+# --- Accounts: requests per client address (accounts/limits.py) ---
+# Sign-ups from one address per hour: a household or an office behind one address signs up together.
+SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=20)
+# Pre-login and log-in requests from one address per minute, together (a browser's log-in makes one of each).
+PRELOGIN_PER_ADDRESS_PER_MINUTE = env.int("PRELOGIN_PER_ADDRESS_PER_MINUTE", default=120)
+# Recovery requests (begin and finish each count) from one address per hour.
+RECOVERY_PER_ADDRESS_PER_HOUR = env.int("RECOVERY_PER_ADDRESS_PER_HOUR", default=20)
+# --- end of accounts' limits ---
+
 AUTH_USER_MODEL = "accounts.User"
 # The "password" Django hashes is the auth key derived in the browser; Argon2 first.
 PASSWORD_HASHERS = [

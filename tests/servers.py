@@ -48,6 +48,11 @@ def server_env(static_root: Path, **overrides: str) -> dict[str, str]:
         DEBUG="0",
         PYTHONUNBUFFERED="1",
         CACHE_KEY_PREFIX=SESSION_CACHE_PREFIX,
+        # Every client of a test server comes from 127.0.0.1, so a run's sign-ups, log-ins and recoveries would
+        # count as one household's; the per-address limits have tests of their own (accounts/tests/test_limits.py).
+        SIGNUP_PER_ADDRESS_PER_HOUR="1000000",
+        PRELOGIN_PER_ADDRESS_PER_MINUTE="1000000",
+        RECOVERY_PER_ADDRESS_PER_HOUR="1000000",
     )
     env.update(overrides)
     return env

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
+from accounts import limits
 from accounts.models import Identity, User
 from tests import reference_crypto as ref
 from tests.browser.accounts import (
@@ -68,7 +69,7 @@ NewPage = Callable[..., Page]
 @pytest.fixture(autouse=True)
 def fresh_address_throttle() -> Iterator[None]:
     """Failed log-ins from 127.0.0.1 add up across tests (and runs, with Redis); start each test at zero."""
-    for limit in (throttle.LOGIN_PER_ADDRESS, throttle.PRELOGIN_PER_ADDRESS):
+    for limit in (limits.PASSWORD.address, limits.login_per_address()):
         throttle.clear(limit, "127.0.0.1")
     yield
 
