@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import secrets
+from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
-from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 
 from accounts import limits
@@ -15,7 +15,7 @@ from accounts.models import AuditEvent, Identity, KeyEvent, TrustStore, User
 from accounts.schemas import KeyReset, NewAccount, NewIdentity, NewPassword, TrustStoreWrite
 from accounts.selectors import account_key_by_recovery, identity_by_username
 from accounts.signals import keys_changed
-from toolkit import throttle
+from toolkit import hashing, throttle
 from toolkit.errors import ApiError, ErrorCode
 from toolkit.validation import Sealed, encode_base64
 
@@ -28,7 +28,20 @@ def _secret(value: bytes) -> str:
     return encode_base64(value)
 
 
-def _apply_identity(identity: Identity, new: NewIdentity) -> None:
+@dataclass(frozen=True)
+class _Hashed:
+    """The stored forms of a new identity's two secrets. Hashed (in the hashing pool) before any transaction: a row
+    lock held while a hash waits for the pool would hold up everyone who needs that row."""
+
+    password: str
+    recovery_auth: str
+
+
+def _hashed(new: NewIdentity) -> _Hashed:
+    return _Hashed(hashing.make(_secret(new.auth_key)), hashing.make(_secret(new.recovery_auth)))
+
+
+def _apply_identity(identity: Identity, new: NewIdentity, hashed: _Hashed) -> None:
     """Copy a fresh identity's keys and sealed blobs onto the row (not saved)."""
     identity.signing_public_key = new.signing_public_key
     identity.agreement_public_key = new.agreement_public_key
@@ -42,7 +55,7 @@ def _apply_identity(identity: Identity, new: NewIdentity) -> None:
     identity.account_key_password_ciphertext = new.account_key_by_password.ciphertext
     identity.account_key_recovery_iv = new.account_key_by_recovery.iv
     identity.account_key_recovery_ciphertext = new.account_key_by_recovery.ciphertext
-    identity.recovery_auth_hash = make_password(_secret(new.recovery_auth))
+    identity.recovery_auth_hash = hashed.recovery_auth
 
 
 def _record_key_version(identity: Identity, kind: KeyEvent.Kind) -> None:
@@ -59,13 +72,13 @@ def register(*, account: NewAccount, client: ClientInfo) -> User:
     """Create the user and their identity at once; a taken name changes nothing."""
     if User.objects.filter(username__iexact=account.username).exists():
         raise ApiError(ErrorCode.USERNAME_TAKEN, "That username is taken.", field="username")
+    hashed = _hashed(account.identity)
     try:
         with transaction.atomic():
-            user = User(username=account.username)
-            user.set_password(_secret(account.identity.auth_key))
+            user = User(username=account.username, password=hashed.password)
             user.save()
             identity = Identity(user=user)
-            _apply_identity(identity, account.identity)
+            _apply_identity(identity, account.identity, hashed)
             identity.save()
             _record_key_version(identity, KeyEvent.Kind.CREATED)
             record_event(AuditEvent.Action.SIGNUP, client=client, user=user)
@@ -84,13 +97,14 @@ def reset_identity(*, user: User, reset: KeyReset, client: ClientInfo) -> Identi
     socket of the user is closed, saying why.
     """
     _check_reset_proof(user=user, reset=reset, client=client)
+    hashed = _hashed(reset.identity)
     with transaction.atomic():
         identity = Identity.objects.select_for_update().select_related("user").get(user=user)
         old_version = identity.key_version
-        _apply_identity(identity, reset.identity)
+        _apply_identity(identity, reset.identity, hashed)
         identity.key_version = old_version + 1
         identity.save()
-        user.set_password(_secret(reset.identity.auth_key))
+        user.password = hashed.password
         user.save(update_fields=["password"])
         _replace_trust_store(_locked_trust_store(user), reset.trust_store)
         _record_key_version(identity, KeyEvent.Kind.RESET)
@@ -175,7 +189,7 @@ def log_out(*, user: User, client: ClientInfo) -> None:
     record_event(AuditEvent.Action.LOGOUT, client=client, user=user)
 
 
-def _replace_password(identity: Identity, new: NewPassword) -> None:
+def _replace_password(identity: Identity, new: NewPassword, password_hash: str) -> None:
     """Re-wrap only the account key: identity keys and everything sealed under them stay as they are."""
     identity.kdf_algorithm = new.kdf.algorithm
     identity.kdf_salt = new.kdf.salt
@@ -183,22 +197,23 @@ def _replace_password(identity: Identity, new: NewPassword) -> None:
     identity.account_key_password_iv = new.account_key_by_password.iv
     identity.account_key_password_ciphertext = new.account_key_by_password.ciphertext
     identity.save()
-    identity.user.set_password(_secret(new.auth_key))
+    identity.user.password = password_hash
     identity.user.save(update_fields=["password"])
 
 
 def change_password(*, user: User, current_auth_key: bytes, new: NewPassword, client: ClientInfo) -> Identity:
     _check_current_password(user, current_auth_key, client=client)
+    password_hash = hashing.make(_secret(new.auth_key))
     with transaction.atomic():
         identity = Identity.objects.select_for_update().select_related("user").get(user=user)
-        _replace_password(identity, new)
+        _replace_password(identity, new, password_hash)
         record_event(AuditEvent.Action.PASSWORD_CHANGE, client=client, user=user)
     return identity
 
 
 @functools.cache
 def _decoy_hash() -> str:
-    return make_password(secrets.token_urlsafe(32))
+    return hashing.make(secrets.token_urlsafe(32))
 
 
 def _check_recovery(*, username: str, recovery_auth: bytes, client: ClientInfo) -> Identity:
@@ -208,7 +223,7 @@ def _check_recovery(*, username: str, recovery_auth: bytes, client: ClientInfo) 
     identity = identity_by_username(username)
     # Hash even for an unknown name, so both answers take as long.
     stored = identity.recovery_auth_hash if identity else _decoy_hash()
-    if not check_password(_secret(recovery_auth), stored) or identity is None:
+    if not hashing.verify(_secret(recovery_auth), stored).ok or identity is None:
         record_event(
             AuditEvent.Action.RECOVERY_FAILED,
             client=client,
@@ -228,9 +243,10 @@ def begin_recovery(*, username: str, recovery_auth: bytes, client: ClientInfo) -
 
 def finish_recovery(*, username: str, recovery_auth: bytes, new: NewPassword, client: ClientInfo) -> Identity:
     checked = _check_recovery(username=username, recovery_auth=recovery_auth, client=client)
+    password_hash = hashing.make(_secret(new.auth_key))
     with transaction.atomic():
         identity = Identity.objects.select_for_update().select_related("user").get(pk=checked.pk)
-        _replace_password(identity, new)
+        _replace_password(identity, new, password_hash)
         record_event(AuditEvent.Action.RECOVERY, client=client, user=identity.user)
     throttle.forget_failures(limits.PASSWORD, username, limits.address_of(client))
     return identity

@@ -77,6 +77,7 @@ class Server:
     port: int
     log_path: Path
     healthy: bool = False
+    cwd: Path = ROOT  # the checkout whose code it runs (a benchmark compares another one)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -90,7 +91,7 @@ class Server:
     def start(self) -> Server:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            self.command, cwd=ROOT, env=dict(self.env), stdout=log, stderr=subprocess.STDOUT
+            self.command, cwd=self.cwd, env=dict(self.env), stdout=log, stderr=subprocess.STDOUT
         )
         try:
             self._wait_answering()
