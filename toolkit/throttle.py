@@ -191,7 +191,7 @@ def is_familiar(account: str, address: str) -> bool:
     return cache.get(_familiar_key(account, address)) is not None
 
 
-def count(limit: Limit, subject: str) -> int:
+def _count(limit: Limit, subject: str) -> int:
     """Count one attempt and return the window's count so far (the window starts with its first attempt)."""
     count_key, start_key = _keys(limit, subject)
     try:
@@ -220,9 +220,9 @@ def attempt(guard: Guard, account: str, address: str) -> None:
     """Count an attempt at ``account``'s secret from ``address``, before it is checked; raise ``rate_limited`` if
     the guard refuses it (see ``Guard``)."""
     pair = _pair(account, address)
-    pair_count = count(guard.pair, pair)
-    over_address = guard.address is not None and count(guard.address, address) > guard.address.attempts
-    guarded = count(guard.account, account) > guard.account.attempts
+    pair_count = _count(guard.pair, pair)
+    over_address = guard.address is not None and _count(guard.address, address) > guard.address.attempts
+    guarded = _count(guard.account, account) > guard.account.attempts
     if pair_count > guard.pair.attempts:
         raise _refusal(guard.pair, pair)
     if not (over_address or (guarded and pair_count > guard.guarded_attempts)) or is_familiar(account, address):
