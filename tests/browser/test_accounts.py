@@ -383,7 +383,9 @@ def test_too_many_failed_log_ins_show_the_wait_time(page: Page, site_url: str) -
     for _ in range(5):
         assert log_in_fails(page, site_url, username, "guess guess guess") == WRONG_LOGIN
     message = log_in_fails(page, site_url, username, "guess guess guess")
-    assert re.fullmatch(r"Too many failed log-in attempts for this account\. Try again in \d+ minutes?\.", message)
+    assert re.fullmatch(
+        r"Too many failed log-in attempts for this account from your address\. Try again in \d+ minutes?\.", message
+    )
 
 
 def test_create_account_cannot_be_submitted_twice(page: Page, site_url: str) -> None:
