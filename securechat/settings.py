@@ -159,6 +159,20 @@ SOCKET_TYPING_PER_MINUTE = env.int("SOCKET_TYPING_PER_MINUTE", default=30)
 SOCKET_UNSENT_MAX_BYTES = env.int("SOCKET_UNSENT_MAX_BYTES", default=4 * 1024 * 1024)
 # --- end of work per chat socket ---
 
+# --- Accounts: requests per client address, and password hashing (accounts/limits.py, toolkit/hashing.py) ---
+# Sign-ups from one address per hour: a household or an office behind one address signs up together.
+SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=20)
+# Pre-login and log-in requests from one address per minute, together (a browser's log-in makes one of each).
+PRELOGIN_PER_ADDRESS_PER_MINUTE = env.int("PRELOGIN_PER_ADDRESS_PER_MINUTE", default=120)
+# Recovery requests (begin and finish each count) from one address per hour.
+RECOVERY_PER_ADDRESS_PER_HOUR = env.int("RECOVERY_PER_ADDRESS_PER_HOUR", default=20)
+# Password hashes (Argon2: ~100 MiB, 8 lanes each) one worker computes at once; more wait their turn
+# (toolkit/hashing.py). One hash already spreads over the cores, so more at once add memory, not speed.
+PASSWORD_HASH_THREADS = env.int("PASSWORD_HASH_THREADS", default=1)
+# How much nicer (lower CPU priority) the hashing threads run than the chat's (0: the same).
+PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)
+# --- end of accounts' limits ---
+
 AUTH_USER_MODEL = "accounts.User"
 # The "password" Django hashes is the auth key derived in the browser; Argon2 first.
 PASSWORD_HASHERS = [
