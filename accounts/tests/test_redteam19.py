@@ -1,0 +1,44 @@
+"""Red team on issue 19, points 2, 5 and 8: the guards and per-address limits, aimed and bypassed. Each test fails on
+the merged code."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+from django.test import Client
+
+from accounts import limits
+from accounts.models import User
+from accounts.tests.factories import api_client, post, signup_body
+from accounts.tests.test_guards import HOME, PASSWORD, alice, log_in, refused, wrong  # noqa: F401  (fixture)
+
+ATTACKER = "203.0.113.66"
+
+
+def test_a_spelling_postgres_upper_cases_to_the_same_name_counts_against_the_same_account(alice: Client) -> None:
+    """Log-in finds the account with ``username__iexact`` (Postgres ``UPPER``, which maps dotless ``ı`` to ``I`` and
+    long ``ſ`` to ``S``), but the guard keys its counts on the name as typed, lower-cased by Python (which keeps
+    ``ı``): ``alıce`` logs in as alice with counts of its own. Every ``i`` and ``s`` in a name doubles the guesses an
+    address (pair) and the account (guarded) allow."""
+    for _ in range(limits.PASSWORD.pair.attempts):
+        assert not refused(log_in(ATTACKER, wrong()))
+    assert refused(log_in(ATTACKER, PASSWORD))  # this address is done with alice...
+    answer = log_in(ATTACKER, PASSWORD, username="al\u0131ce")  # ...but not with alıce, which is her
+    assert answer.status_code == 429, f"alıce got {answer.status_code}: {answer.content[:120]!r}"
+
+
+def test_a_whole_ipv6_slash_64_is_one_address_for_the_per_address_limits(db: None) -> None:
+    """Every home and phone with IPv6 gets a /64 (2^64 addresses) and picks new ones at will (privacy addresses):
+    counting each /128 apart, one household signs up without limit (and guesses passwords, asks pre-logins, starts
+    recoveries: every per-address count is keyed the same way)."""
+    network = ipaddress.ip_network("2001:db8:1:2::/64")
+    limit = settings.SIGNUP_PER_ADDRESS_PER_HOUR
+    for index in range(limit):
+        client = api_client(str(network[index + 1]))
+        assert post(client, "/api/accounts/signup", signup_body(f"member{index}")).status_code == 201
+    client = api_client(str(network[limit + 1]))
+    answer = post(client, "/api/accounts/signup", signup_body("one-more"))
+    assert answer.status_code == 429, f"sign-up {limit + 1} from one /64 got {answer.status_code}"
+    assert not User.objects.filter(username="one-more").exists()
