@@ -1,0 +1,41 @@
+"""Red team on issue 19, point 7: a socket that outlives the log-out of the browser session that opened it."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+
+from accounts.tests.factories import b64, post
+from chat import consumers
+from chat.tests.test_sessions_end import OLD_KEY, signed_in, socket_of, still_served, with_known_secrets
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+add = database_sync_to_async
+
+
+async def test_another_log_in_in_the_same_browser_closes_the_sockets_of_the_session_it_replaced(users, room) -> None:
+    """Signing in as someone else where alice is signed in (bob, on a shared computer) flushes alice's session:
+    Django ends it without ``user_logged_out``, so nothing tells her sockets. A socket alice opened stays open and
+    served, as alice, though her session is gone (and it would be refused at connect: ``session_is_current``)."""
+    alice, bob = users["alice"], users["bob"]
+    await add(with_known_secrets)(bob)
+    browser, cookie = await add(signed_in)(alice)
+    tab = await socket_of(cookie)
+
+    body = {"username": bob.username, "auth_key": b64(OLD_KEY)}
+    assert (await add(post)(browser, "/api/accounts/login", body)).status_code == 200
+    assert browser.cookies["sessionid"].value != cookie.split("=", 1)[1]  # alice's session was flushed
+
+    try:
+        closed = None
+        while closed is None and not await tab.receive_nothing(timeout=5):
+            output = await tab.receive_output()
+            if output["type"] == "websocket.close":
+                closed = output["code"]
+        if closed is None:
+            await still_served(tab, room)
+            pytest.fail("alice's socket outlived her flushed session: still open and served 5 s later")
+        assert closed == consumers.CLOSE_UNAUTHENTICATED
+    finally:
+        await tab.disconnect()
