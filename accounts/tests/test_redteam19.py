@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pytest
+
 from django.conf import settings
 from django.test import Client
 
@@ -42,3 +44,20 @@ def test_a_whole_ipv6_slash_64_is_one_address_for_the_per_address_limits(db: Non
     answer = post(client, "/api/accounts/signup", signup_body("one-more"))
     assert answer.status_code == 429, f"sign-up {limit + 1} from one /64 got {answer.status_code}"
     assert not User.objects.filter(username="one-more").exists()
+
+
+@pytest.mark.parametrize(
+    ("taken", "lookalike"),
+    [
+        ("william", "vvilliam"),  # v v for w: the shipped confusables data has rn for m, not vv for w
+        ("dave", "clave"),  # c l for d
+        ("edward", "eclward"),
+        ("wendy", "vvendy"),
+    ],
+)
+def test_two_letter_lookalikes_other_than_rn_are_refused_too(db: None, taken: str, lookalike: str) -> None:
+    """In the chat's sans-serif font ``vv`` reads as ``w`` and ``cl`` as ``d``, as ``rn`` reads as ``m``; only the
+    last is in ``confusable_homoglyphs``' data, so the others are free beside the name they imitate."""
+    assert post(api_client(), "/api/accounts/signup", signup_body(taken)).status_code == 201
+    refused = post(api_client(), "/api/accounts/signup", signup_body(lookalike))
+    assert refused.status_code == 409, f"{lookalike!r} was accepted beside {taken!r}"
