@@ -1,5 +1,5 @@
-"""Red team on issue 19, point 8: the key directory by id "answers only for people who share a room", but any user
-can make anyone share a room (point 3, consent, is not in yet), and the add itself answers who exists."""
+"""Attacks that still work on the key directory (issue 19, point 8): anyone can make anyone share a room until point 3
+(consent) lands, and an add answers whether an id exists. Each is ``xfail(strict=True)``: it fails once fixed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from chat.tests.factories import make_user
 from chat.tests.rosters import make_room
 from toolkit.errors import ApiError
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.xfail(strict=True, reason="open: issue 19, points 3 and 8: rooms without consent open the directory"),
+]
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
-"""Red team on issue 19 (abuse resistance): attacks that still work after points 1, 2, 4, 5, 6, 7, 8 were merged.
-Each test fails on the merged code and says what it shows."""
+"""Pings from a client that never reads: each pong autobahn writes bypasses the unsent-output bound (issue 19,
+point 4, still open: ``xfail(strict=True)``, so it fails once fixed and its mark must go)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def bounded_server(transactional_db: None, static_root: Path, server_logs: Path)
         yield server
 
 
+@pytest.mark.xfail(strict=True, reason="open: issue 19, point 4: pongs bypass the unsent-output bound")
 @pytest.mark.django_db(transaction=True)
 def test_pings_from_a_client_that_never_reads_do_not_grow_the_workers_memory(
     bounded_server: Server, settings: Any
@@ -41,7 +42,10 @@ def test_pings_from_a_client_that_never_reads_do_not_grow_the_workers_memory(
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     mallory = make_user(f"mallory{uuid.uuid4().hex[:8]}")
     hostile = RawSocket.open(
-        bounded_server.url, "/ws/chat/", origin=bounded_server.url, cookie=session_cookie(mallory),
+        bounded_server.url,
+        "/ws/chat/",
+        origin=bounded_server.url,
+        cookie=session_cookie(mallory),
         receive_buffer=4096,
     )
     pid = bounded_server.process.pid
