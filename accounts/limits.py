@@ -11,6 +11,8 @@ Two kinds, both counted in the shared cache (Redis when set), so every worker ag
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 
 from accounts.audit import ClientInfo
@@ -67,8 +69,18 @@ def recovery_per_address() -> Limit:
 
 
 def address_of(client: ClientInfo) -> str:
-    """The client's address as the limits count it (``accounts.audit.client_info`` decides what it is)."""
-    return client.ip_address or "unknown"
+    """The client's address as the limits count it (``accounts.audit.client_info`` decides what it is): an IPv6
+    address by its network (``IPV6_LIMIT_PREFIX``, a /64: one home or phone holds a whole one and picks addresses
+    in it at will), an IPv4 address as it is."""
+    if not client.ip_address:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(client.ip_address)
+    except ValueError:
+        return client.ip_address
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{settings.IPV6_LIMIT_PREFIX}", strict=False))
+    return str(address)
 
 
 def per_address(limit: Limit, client: ClientInfo) -> None:

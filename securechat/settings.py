@@ -154,6 +154,9 @@ SOCKETS_PER_USER = env.int("SOCKETS_PER_USER", default=20)
 SOCKET_HISTORY_PER_MINUTE = env.int("SOCKET_HISTORY_PER_MINUTE", default=60)
 SOCKET_SYNC_PER_MINUTE = env.int("SOCKET_SYNC_PER_MINUTE", default=120)
 SOCKET_TYPING_PER_MINUTE = env.int("SOCKET_TYPING_PER_MINUTE", default=30)
+# Roster pages read, and roster entries appended (each a signed change of a room), per chat socket per minute.
+SOCKET_ROSTER_PER_MINUTE = env.int("SOCKET_ROSTER_PER_MINUTE", default=120)
+SOCKET_APPEND_PER_MINUTE = env.int("SOCKET_APPEND_PER_MINUTE", default=30)
 # Output a socket may leave unsent in the worker (its client reads too slowly, or not at all); a frame that would
 # pass it closes the socket with 4013 instead, and the client reconnects and syncs.
 SOCKET_UNSENT_MAX_BYTES = env.int("SOCKET_UNSENT_MAX_BYTES", default=4 * 1024 * 1024)
@@ -162,6 +165,8 @@ SOCKET_UNSENT_MAX_BYTES = env.int("SOCKET_UNSENT_MAX_BYTES", default=4 * 1024 * 
 # --- Accounts: requests per client address, and password hashing (accounts/limits.py, toolkit/hashing.py) ---
 # Sign-ups from one address per hour: a household or an office behind one address signs up together.
 SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=20)
+# An IPv6 client counts by its network of this prefix length: a home or phone holds a whole /64.
+IPV6_LIMIT_PREFIX = env.int("IPV6_LIMIT_PREFIX", default=64)
 # Pre-login and log-in requests from one address per minute, together (a browser's log-in makes one of each).
 PRELOGIN_PER_ADDRESS_PER_MINUTE = env.int("PRELOGIN_PER_ADDRESS_PER_MINUTE", default=120)
 # Recovery requests (begin and finish each count) from one address per hour.

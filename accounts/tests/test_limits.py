@@ -47,11 +47,11 @@ def test_pre_login_and_log_in_requests_from_one_address_count_together_per_minut
         body = {"username": f"someone{index}", "auth_key": b64(os.urandom(32))}
         assert post(client, "/api/accounts/login", body).status_code == 400
     assert_rate_limited(
-        post(client, "/api/accounts/prelogin", {"username": "x"}), "Too many log-in attempts from your address.", 60
+        post(client, "/api/accounts/prelogin", {"username": "nob"}), "Too many log-in attempts from your address.", 60
     )
-    body = {"username": "x", "auth_key": b64(os.urandom(32))}
+    body = {"username": "nob", "auth_key": b64(os.urandom(32))}
     assert_rate_limited(post(client, "/api/accounts/login", body), "Too many log-in attempts from your address.", 60)
-    assert post(api_client(NEIGHBOUR), "/api/accounts/prelogin", {"username": "x"}).status_code == 200
+    assert post(api_client(NEIGHBOUR), "/api/accounts/prelogin", {"username": "nob"}).status_code == 200
 
 
 def test_recovery_requests_from_one_address_are_limited_per_hour_whatever_the_names(browser_client: Client) -> None:
