@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from toolkit import hashing
+
 
 class CaseInsensitiveUserManager(UserManager):
     def get_by_natural_key(self, username: str) -> "User":
@@ -18,6 +20,19 @@ class User(AbstractUser):
     """A SecureChat user. The password Django hashes is the browser-derived auth key."""
 
     objects = CaseInsensitiveUserManager()
+
+    # Hashed in the hashing pool (toolkit/hashing.py) on every request that hashes: the API, the staff console's
+    # log-in, and Django's own check for a name that has no account.
+    def set_password(self, raw_password: str | None) -> None:
+        self.password = hashing.make(raw_password)
+        self._password = raw_password
+
+    def check_password(self, raw_password: str) -> bool:
+        verified = hashing.verify(raw_password, self.password)
+        if verified.stale:  # as Django does: store it again with today's hasher settings (not a password change)
+            self.password = hashing.make(raw_password)
+            self.save(update_fields=["password"])
+        return verified.ok
 
     class Meta:
         constraints = [

@@ -62,8 +62,11 @@ def username(fields: Fields) -> str:
 
 
 def any_username(fields: Fields) -> str:
-    """A username as typed at log-in; an impossible one simply matches no account."""
-    return fields.string("username", max_length=64)
+    """A username as typed at log-in, recovery or pre-login: one that could be a username, or ``invalid_username``.
+
+    Checked before any lookup: the database folds case more widely than the throttles' keys do (Postgres upper-cases
+    a dotless i, U+0131, to ``I``), so a name outside the pattern could reach an account under counts of its own."""
+    return username(fields)
 
 
 def kdf(fields: Fields) -> Kdf:

@@ -28,6 +28,11 @@ def claim_keys(sender: type[User], *, instance: User, created: bool, raw: bool =
         UsernameKey.objects.bulk_create([UsernameKey(key=key, user=instance) for key in keys])
 
 
+# Letter pairs that read as one letter in the chat's sans-serif font and that the confusables data (which has ``rn``
+# for ``m``) does not list: the only look-alikes written here, and only for the characters a username may hold.
+LETTER_PAIRS = {"w": "vv", "d": "cl"}
+
+
 def lookalike_keys(username: str) -> set[str]:
     """The keys that no other username may share with this one."""
     return {
@@ -57,11 +62,15 @@ def _representatives() -> dict[str, str]:
     for char, lookalikes in confusables_data.items():
         for lookalike in lookalikes:
             parent[find(_visible(char))] = find(_visible(lookalike["c"]))
+    for char, lookalike in LETTER_PAIRS.items():
+        parent[find(char)] = find(lookalike)
     classes: dict[str, list[str]] = {}
     for item in parent:
         classes.setdefault(find(item), []).append(item)
     chosen = {root: min(members, key=lambda member: (-len(member), member)) for root, members in classes.items()}
-    return {item: chosen[find(item)] for item in parent if len(item) == 1}
+    single = {item: chosen[find(item)] for item in parent if len(item) == 1}
+    # A representative of several letters is written in representatives too (``d`` is ``cl``, and ``l`` is ``1``).
+    return {item: "".join(single.get(c, c) for c in rep) if len(rep) > 1 else rep for item, rep in single.items()}
 
 
 def _visible(text: str) -> str:

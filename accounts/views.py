@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import schemas, selectors, services
+from accounts import limits, schemas, selectors, services
 from accounts.audit import client_info
 from accounts.models import User
 from accounts.signals import password_changed
@@ -59,24 +59,26 @@ def logout_form(request: HttpRequest) -> HttpResponse:
 
 @json_endpoint(methods=("POST",))
 def signup(request: HttpRequest) -> HttpResponse:
+    client = client_info(request)
+    limits.per_address(limits.signup_per_address(), client)
     account = schemas.new_account(read_json(request))
-    user = services.register(account=account, client=client_info(request))
+    user = services.register(account=account, client=client)
     return signed_in(request, user, status=201)
 
 
 @json_endpoint(methods=("POST",))
 def prelogin(request: HttpRequest) -> HttpResponse:
-    throttle.check_and_hit(throttle.PRELOGIN_PER_ADDRESS, client_info(request).ip_address or "unknown")
+    limits.per_address(limits.login_per_address(), client_info(request))
     username = schemas.any_username(read_json(request))
     return JsonResponse({"kdf": selectors.kdf_json(selectors.prelogin_kdf(username))})
 
 
 @json_endpoint(methods=("POST",))
 def login_api(request: HttpRequest) -> HttpResponse:
+    client = client_info(request)
+    limits.per_address(limits.login_per_address(), client)
     fields = read_json(request)
-    user = services.log_in(
-        username=schemas.any_username(fields), auth_key=schemas.auth_key(fields), client=client_info(request)
-    )
+    user = services.log_in(username=schemas.any_username(fields), auth_key=schemas.auth_key(fields), client=client)
     return signed_in(request, user)
 
 
@@ -136,23 +138,27 @@ def trust_store(request: HttpRequest) -> HttpResponse:
 
 @json_endpoint(methods=("POST",))
 def recover_begin(request: HttpRequest) -> HttpResponse:
+    client = client_info(request)
+    limits.per_address(limits.recovery_per_address(), client)
     fields = read_json(request)
     identity, wrapped = services.begin_recovery(
         username=schemas.any_username(fields),
         recovery_auth=fields.bytes("recovery_auth", length=schemas.KEY_BYTES),
-        client=client_info(request),
+        client=client,
     )
     return JsonResponse({"username": identity.user.username, "account_key_by_recovery": wrapped.as_json()})
 
 
 @json_endpoint(methods=("POST",))
 def recover_finish(request: HttpRequest) -> HttpResponse:
+    client = client_info(request)
+    limits.per_address(limits.recovery_per_address(), client)
     fields = read_json(request)
     identity = services.finish_recovery(
         username=schemas.any_username(fields),
         recovery_auth=fields.bytes("recovery_auth", length=schemas.KEY_BYTES),
         new=schemas.new_password(fields),
-        client=client_info(request),
+        client=client,
     )
     password_changed.send(sender=User, user=identity.user, kept=None)
     return signed_in(request, identity.user)

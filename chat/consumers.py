@@ -56,6 +56,8 @@ RATE_LIMITED_OPS = {
     "history": "SOCKET_HISTORY_PER_MINUTE",
     "sync": "SOCKET_SYNC_PER_MINUTE",
     "typing": "SOCKET_TYPING_PER_MINUTE",
+    "roster": "SOCKET_ROSTER_PER_MINUTE",
+    "append": "SOCKET_APPEND_PER_MINUTE",
     "rooms": "SOCKET_ROOMS_PER_MINUTE",
 }
 # Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).

@@ -1,10 +1,12 @@
-"""The staff console: Django's admin under SecureChat's name, with log-in throttled like the chat's."""
+"""The staff console: Django's admin under SecureChat's name, with log-in guarded like the chat's (accounts/limits.py,
+as the account ``admin:<name>``)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from accounts import limits
 from accounts.audit import client_info, record_event
 from accounts.models import AuditEvent
 from toolkit import throttle
@@ -21,10 +23,9 @@ class SecureChatAdminSite(admin.AdminSite):
             return super().login(request, extra_context)
         client = client_info(request)
         username = request.POST.get("username", "")[:150]
-        address = client.ip_address or "unknown"
+        address = limits.address_of(client)
         try:
-            throttle.check(throttle.LOGIN_PER_USERNAME, f"admin:{username}")
-            throttle.check(throttle.LOGIN_PER_ADDRESS, address)
+            throttle.attempt(limits.PASSWORD, f"admin:{username}", address)
         except ApiError as refusal:
             context = {**(extra_context or {}), "throttled": refusal.detail}
             response = super().login(_as_get(request), context)
@@ -32,11 +33,9 @@ class SecureChatAdminSite(admin.AdminSite):
             return response
         response = super().login(request, extra_context)
         if response.status_code == 302 and request.user.is_authenticated:
-            throttle.clear(throttle.LOGIN_PER_USERNAME, f"admin:{username}")
+            throttle.succeeded(limits.PASSWORD, f"admin:{username}", address)
             record_event(AuditEvent.Action.LOGIN_OK, client=client, user=request.user, detail={"console": "admin"})
         else:
-            throttle.hit(throttle.LOGIN_PER_USERNAME, f"admin:{username}")
-            throttle.hit(throttle.LOGIN_PER_ADDRESS, address)
             record_event(AuditEvent.Action.LOGIN_FAILED, client=client, username=username, detail={"console": "admin"})
         return response
 

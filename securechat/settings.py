@@ -154,6 +154,9 @@ SOCKETS_PER_USER = env.int("SOCKETS_PER_USER", default=20)
 SOCKET_HISTORY_PER_MINUTE = env.int("SOCKET_HISTORY_PER_MINUTE", default=60)
 SOCKET_SYNC_PER_MINUTE = env.int("SOCKET_SYNC_PER_MINUTE", default=120)
 SOCKET_TYPING_PER_MINUTE = env.int("SOCKET_TYPING_PER_MINUTE", default=30)
+# Roster pages read, and roster entries appended (each a signed change of a room), per chat socket per minute.
+SOCKET_ROSTER_PER_MINUTE = env.int("SOCKET_ROSTER_PER_MINUTE", default=120)
+SOCKET_APPEND_PER_MINUTE = env.int("SOCKET_APPEND_PER_MINUTE", default=30)
 # Pages of the user's rooms (`rooms`, after `ready`): a page holds up to 100 rooms, fewer of large ones (about 20 of
 # 256 members), so 120 at once lists thousands of rooms at connect before the rate is felt.
 SOCKET_ROOMS_PER_MINUTE = env.int("SOCKET_ROOMS_PER_MINUTE", default=120)
@@ -161,6 +164,22 @@ SOCKET_ROOMS_PER_MINUTE = env.int("SOCKET_ROOMS_PER_MINUTE", default=120)
 # pass it closes the socket with 4013 instead, and the client reconnects and syncs.
 SOCKET_UNSENT_MAX_BYTES = env.int("SOCKET_UNSENT_MAX_BYTES", default=4 * 1024 * 1024)
 # --- end of work per chat socket ---
+
+# --- Accounts: requests per client address, and password hashing (accounts/limits.py, toolkit/hashing.py) ---
+# Sign-ups from one address per hour: a household or an office behind one address signs up together.
+SIGNUP_PER_ADDRESS_PER_HOUR = env.int("SIGNUP_PER_ADDRESS_PER_HOUR", default=20)
+# An IPv6 client counts by its network of this prefix length: a home or phone holds a whole /64.
+IPV6_LIMIT_PREFIX = env.int("IPV6_LIMIT_PREFIX", default=64)
+# Pre-login and log-in requests from one address per minute, together (a browser's log-in makes one of each).
+PRELOGIN_PER_ADDRESS_PER_MINUTE = env.int("PRELOGIN_PER_ADDRESS_PER_MINUTE", default=120)
+# Recovery requests (begin and finish each count) from one address per hour.
+RECOVERY_PER_ADDRESS_PER_HOUR = env.int("RECOVERY_PER_ADDRESS_PER_HOUR", default=20)
+# Password hashes (Argon2: ~100 MiB, 8 lanes each) one worker computes at once; more wait their turn
+# (toolkit/hashing.py). One hash already spreads over the cores, so more at once add memory, not speed.
+PASSWORD_HASH_THREADS = env.int("PASSWORD_HASH_THREADS", default=1)
+# How much nicer (lower CPU priority) the hashing threads run than the chat's (0: the same).
+PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)
+# --- end of accounts' limits ---
 
 AUTH_USER_MODEL = "accounts.User"
 # The "password" Django hashes is the auth key derived in the browser; Argon2 first.

@@ -22,12 +22,6 @@ class Limit:
     message: str
 
 
-LOGIN_PER_USERNAME = Limit("login-user", 5, 15 * 60, "Too many failed log-in attempts for this account.")
-LOGIN_PER_ADDRESS = Limit("login-addr", 30, 15 * 60, "Too many failed log-in attempts from your address.")
-RECOVERY_PER_USERNAME = Limit("recover-user", 5, 60 * 60, "Too many failed recovery attempts for this account.")
-PRELOGIN_PER_ADDRESS = Limit("prelogin-addr", 120, 60, "Too many log-in attempts from your address.")
-
-
 def _keys(limit: Limit, subject: str) -> tuple[str, str]:
     digest = hashlib.sha256(subject.lower().encode()).hexdigest()[:32]
     base = f"throttle:{limit.name}:{digest}"
@@ -148,3 +142,105 @@ def _counted_in_cache(limit: Limit, subject: str, count: int) -> Counted:
 
 def clear(limit: Limit, subject: str) -> None:
     cache.delete_many(list(_keys(limit, subject)))
+
+
+# --- guards on a secret: failures counted where a stranger cannot aim them -------------------------------------
+
+
+@dataclass(frozen=True)
+class Guard:
+    """How failed proofs of one secret (a password, a recovery key) are counted, so that strangers cannot aim them.
+
+    - ``pair``: per account *and* address, the guesser's own allowance: over it, that address is refused for that
+      account. It is the only count that can refuse an address the account signed in from.
+    - ``address``: per address across accounts (None: not counted): over it, the address is refused for every
+      account that has not signed in from it.
+    - ``account``: per account across addresses; over it the account is *guarded*: an address it has not signed in
+      from has ``guarded_attempts`` per ``pair`` window instead of ``pair.attempts`` (and is told ``account``'s
+      message). Guessing from many addresses slows down; the owner, from an address she signed in from, is never
+      refused by it.
+
+    Every attempt is counted before the secret is checked (so concurrent guesses count too); one that turns out
+    right is taken back from the address and account counts, and clears its pair.
+    """
+
+    pair: Limit
+    address: Limit | None
+    account: Limit
+    guarded_attempts: int
+
+
+# How long an address stays one the account signed in from, without another sign-in from it.
+FAMILIAR_SECONDS = 90 * 24 * 60 * 60
+
+
+def _pair(account: str, address: str) -> str:
+    return f"{account}\n{address}"
+
+
+def _familiar_key(account: str, address: str) -> str:
+    return "throttle:familiar:" + hashlib.sha256(_pair(account, address).lower().encode()).hexdigest()[:32]
+
+
+def remember(account: str, address: str) -> None:
+    """``account`` signed in from ``address`` (a right password, a sign-up, a recovery)."""
+    cache.set(_familiar_key(account, address), 1, timeout=FAMILIAR_SECONDS)
+
+
+def is_familiar(account: str, address: str) -> bool:
+    return cache.get(_familiar_key(account, address)) is not None
+
+
+def _count(limit: Limit, subject: str) -> int:
+    """Count one attempt and return the window's count so far (the window starts with its first attempt)."""
+    count_key, start_key = _keys(limit, subject)
+    try:
+        return cache.incr(count_key)
+    except ValueError:  # no window yet (or it just expired)
+        if cache.add(count_key, 1, timeout=limit.window_seconds):
+            cache.set(start_key, time.time(), timeout=limit.window_seconds)
+            return 1
+        return cache.incr(count_key)  # another worker started the window meanwhile
+
+
+def _uncount(limit: Limit, subject: str) -> None:
+    try:
+        cache.decr(_keys(limit, subject)[0])
+    except ValueError:  # the window ended meanwhile
+        pass
+
+
+def _refusal(limit: Limit, subject: str, message: str | None = None) -> ApiError:
+    started = cache.get(_keys(limit, subject)[1], time.time())
+    shown = limit if message is None else Limit(limit.name, limit.attempts, limit.window_seconds, message)
+    return _rate_limited(shown, math.ceil(started + limit.window_seconds - time.time()))
+
+
+def attempt(guard: Guard, account: str, address: str) -> None:
+    """Count an attempt at ``account``'s secret from ``address``, before it is checked; raise ``rate_limited`` if
+    the guard refuses it (see ``Guard``)."""
+    pair = _pair(account, address)
+    pair_count = _count(guard.pair, pair)
+    over_address = guard.address is not None and _count(guard.address, address) > guard.address.attempts
+    guarded = _count(guard.account, account) > guard.account.attempts
+    if pair_count > guard.pair.attempts:
+        raise _refusal(guard.pair, pair)
+    if not (over_address or (guarded and pair_count > guard.guarded_attempts)) or is_familiar(account, address):
+        return
+    if over_address:
+        raise _refusal(guard.address, address)
+    raise _refusal(guard.pair, pair, guard.account.message)
+
+
+def succeeded(guard: Guard, account: str, address: str) -> None:
+    """The secret was right: clear the pair, take the attempt back from the wider counts, remember the address."""
+    clear(guard.pair, _pair(account, address))
+    if guard.address is not None:
+        _uncount(guard.address, address)
+    _uncount(guard.account, account)
+    remember(account, address)
+
+
+def forget_failures(guard: Guard, account: str, address: str) -> None:
+    """Clear the pair's failures (another secret of the account was proven from this address)."""
+    clear(guard.pair, _pair(account, address))

@@ -66,9 +66,9 @@ def new_password_body(auth_key: bytes, **extra: Any) -> dict[str, Any]:
     return {"kdf": kdf(), "auth_key": b64(auth_key), "account_key_by_password": sealed(32), **extra}
 
 
-def api_client() -> Client:
-    """A client that, like the browser, must send the CSRF token."""
-    client = Client(enforce_csrf_checks=True)
+def api_client(address: str = "127.0.0.1") -> Client:
+    """A client that, like the browser, must send the CSRF token; its requests come from ``address``."""
+    client = Client(enforce_csrf_checks=True, REMOTE_ADDR=address)
     client.get("/")
     return client
 

@@ -21,7 +21,9 @@ def refused(client: Client, body: Any, status: int = 400) -> dict[str, Any]:
     return response.json()["error"]
 
 
-def test_signup_creates_the_user_identity_key_history_and_audit_event_and_signs_in(browser_client: Client) -> None:
+def test_signup_creates_the_user_identity_key_history_and_audit_event_and_signs_in(
+    browser_client: Client, real_hashing: None
+) -> None:
     auth_key = bytes(range(32))
     body = signup_body("Alice", with_auth_key=auth_key)
     response = post(browser_client, SIGNUP, body)
@@ -41,7 +43,7 @@ def test_signup_creates_the_user_identity_key_history_and_audit_event_and_signs_
     assert browser_client.get("/api/accounts/me").json()["user"]["username"] == "Alice"
 
 
-def test_signup_keeps_no_auth_key_or_recovery_value_in_clear(browser_client: Client) -> None:
+def test_signup_keeps_no_auth_key_or_recovery_value_in_clear(browser_client: Client, real_hashing: None) -> None:
     body = signup_body()
     post(browser_client, SIGNUP, body)
     identity = Identity.objects.get()

@@ -223,6 +223,25 @@ def test_staff_log_in_is_throttled_and_audited(admin_user: User) -> None:
     assert AuditEvent.objects.filter(action="login_failed", detail__console="admin").count() == 5
 
 
+def test_strangers_failed_staff_log_ins_do_not_lock_the_operator_out_of_her_office(admin_user: User) -> None:
+    """Failures from other addresses refuse those addresses (and, past the account's count, give each new address
+    one try at a time); the operator, from the office she signed in from, still signs in."""
+    office = "198.51.100.7"
+    right = {"username": admin_user.username, "password": "password"}
+    assert Client(REMOTE_ADDR=office).post("/admin/login/?next=/admin/", right).status_code == 302
+    failures = 0
+    for index in range(1, 12):
+        stranger = Client(REMOTE_ADDR=f"203.0.113.{index}")
+        for _ in range(6):  # five tries at most, then refused
+            if (answer := stranger.post("/admin/login/", {**right, "password": "wrong"})).status_code != 200:
+                break
+            failures += 1
+        assert answer.status_code == 429
+        assert stranger.post("/admin/login/", right).status_code == 429
+    assert Client(REMOTE_ADDR=office).post("/admin/login/?next=/admin/", right).status_code == 302
+    assert failures > 20  # the strangers used up the account's count too
+
+
 def test_staff_log_in_works_with_the_right_password(admin_user: User) -> None:
     response = Client().post("/admin/login/?next=/admin/", {"username": admin_user.username, "password": "password"})
     assert response.status_code == 302

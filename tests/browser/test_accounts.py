@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
+from accounts import limits
 from accounts.models import Identity, User
 from tests import reference_crypto as ref
 from tests.browser.accounts import (
@@ -68,7 +69,7 @@ NewPage = Callable[..., Page]
 @pytest.fixture(autouse=True)
 def fresh_address_throttle() -> Iterator[None]:
     """Failed log-ins from 127.0.0.1 add up across tests (and runs, with Redis); start each test at zero."""
-    for limit in (throttle.LOGIN_PER_ADDRESS, throttle.PRELOGIN_PER_ADDRESS):
+    for limit in (limits.PASSWORD.address, limits.login_per_address()):
         throttle.clear(limit, "127.0.0.1")
     yield
 
@@ -382,7 +383,9 @@ def test_too_many_failed_log_ins_show_the_wait_time(page: Page, site_url: str) -
     for _ in range(5):
         assert log_in_fails(page, site_url, username, "guess guess guess") == WRONG_LOGIN
     message = log_in_fails(page, site_url, username, "guess guess guess")
-    assert re.fullmatch(r"Too many failed log-in attempts for this account\. Try again in \d+ minutes?\.", message)
+    assert re.fullmatch(
+        r"Too many failed log-in attempts for this account from your address\. Try again in \d+ minutes?\.", message
+    )
 
 
 def test_create_account_cannot_be_submitted_twice(page: Page, site_url: str) -> None:

@@ -1,0 +1,66 @@
+"""A socket's work and life, as a hostile client or a shared computer tries them. Tests marked ``xfail(strict=True)``
+are attacks that still work (issue 19): each starts to fail the moment its fix lands, and its mark must go."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+
+from accounts.tests.factories import b64, post
+from chat import consumers
+from chat.tests.test_sessions_end import OLD_KEY, signed_in, socket_of, still_served, with_known_secrets
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+add = database_sync_to_async
+
+
+@pytest.mark.xfail(strict=True, reason="open: issue 19, point 7: a session flushed by another log-in")
+async def test_another_log_in_in_the_same_browser_closes_the_sockets_of_the_session_it_replaced(users, room) -> None:
+    """Signing in as someone else where alice is signed in (bob, on a shared computer) flushes alice's session:
+    Django ends it without ``user_logged_out``, so nothing tells her sockets. A socket alice opened stays open and
+    served, as alice, though her session is gone (and it would be refused at connect: ``session_is_current``)."""
+    alice, bob = users["alice"], users["bob"]
+    await add(with_known_secrets)(bob)
+    browser, cookie = await add(signed_in)(alice)
+    tab = await socket_of(cookie)
+
+    body = {"username": bob.username, "auth_key": b64(OLD_KEY)}
+    assert (await add(post)(browser, "/api/accounts/login", body)).status_code == 200
+    assert browser.cookies["sessionid"].value != cookie.split("=", 1)[1]  # alice's session was flushed
+
+    try:
+        closed = None
+        while closed is None and not await tab.receive_nothing(timeout=5):
+            output = await tab.receive_output()
+            if output["type"] == "websocket.close":
+                closed = output["code"]
+        if closed is None:
+            await still_served(tab, room)
+            pytest.fail("alice's socket outlived her flushed session: still open and served 5 s later")
+        assert closed == consumers.CLOSE_UNAUTHENTICATED
+    finally:
+        await tab.disconnect()
+
+
+async def test_roster_requests_on_one_socket_are_rate_limited_like_history(users, room, sockets, monkeypatch) -> None:
+    """``roster`` reads the room's roster chain from the database on the worker's one database thread (the one every
+    socket's requests share), but has no bucket: one socket asks for the whole chain as fast as it likes, each
+    answered. ``history`` is refused past 60 a minute; ``roster``, which can be as heavy, never is."""
+    from toolkit import token_bucket
+
+    monkeypatch.setattr(token_bucket, "clock", lambda: 1000.0)  # no bucket refills during the test
+    alice = await sockets(users["alice"])
+    requests = 300  # five minutes' worth of history requests, at once
+    for index in range(requests):
+        await alice.send_json_to({"op": "roster", "room": str(room.id), "from": 0, "ref": f"r{index}"})
+    answered = refused = 0
+    while answered + refused < requests:
+        frame = await alice.receive_json_from(timeout=10)
+        if frame.get("ref", "").startswith("r"):
+            if frame["type"] == "error":
+                assert frame["code"] == "rate_limited", frame
+                refused += 1
+            else:
+                answered += 1
+    assert refused > 0, f"all {answered} roster requests on one socket were answered at once"

@@ -1,0 +1,77 @@
+"""Password hashing in a small pool of threads of its own, at a lower CPU priority than the chat.
+
+Django serves each HTTP request on a thread of its own (one ``ThreadSensitiveContext`` per request), so hashing
+where the request runs meant as many Argon2 hashes at once as requests asked for: each ~100 MiB and up to 8 busy
+threads (``settings.PASSWORD_HASHERS``), together taking every core from the chat's event loop and database thread.
+Here at most ``PASSWORD_HASH_THREADS`` hashes run at once in a process (the others wait their turn, their requests'
+threads blocked, not working), and the pool's threads, with the Argon2 lanes they start, run
+``PASSWORD_HASH_NICE`` steps nicer than the process, so the chat's threads get the CPU first.
+
+Every hash of the app goes through here: ``accounts.models.User`` hashes and checks its password with these.
+Callers block until their hash is done; hash before a transaction, never inside one (a lock held while waiting for
+the pool would hold up everyone who needs that row).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password, verify_password
+
+_lock = threading.Lock()
+_pool: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The pool, made at first use (and again if the settings changed, as tests change them)."""
+    global _pool
+    shape = (max(1, settings.PASSWORD_HASH_THREADS), settings.PASSWORD_HASH_NICE)
+    with _lock:
+        if _pool is None or _pool[0] != shape:
+            if _pool is not None:
+                _pool[1].shutdown(wait=False)
+            executor = ThreadPoolExecutor(
+                max_workers=shape[0],
+                thread_name_prefix="password-hash",
+                initializer=_lower_priority,
+                initargs=(shape[1],),
+            )
+            _pool = (shape, executor)
+        return _pool[1]
+
+
+def _lower_priority(steps: int) -> None:
+    """Make this thread ``steps`` nicer. On Linux the nice value is per thread and the threads it starts (Argon2's
+    lanes) inherit it; where that fails, the pool still bounds how many hashes run at once."""
+    if steps <= 0 or not hasattr(os, "setpriority"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + steps))
+    except OSError:
+        pass
+
+
+def make(secret: str | None) -> str:
+    """The stored form of ``secret`` (Django's ``make_password``; None gives an unusable one, without hashing)."""
+    if secret is None:
+        return make_password(None)
+    return _executor().submit(make_password, secret).result()
+
+
+@dataclass(frozen=True)
+class Verified:
+    ok: bool
+    # Right, but stored with other hasher settings than today's: store a new hash.
+    stale: bool
+
+
+def verify(secret: str, encoded: str | None) -> Verified:
+    """Whether ``secret`` matches ``encoded``. None or an unusable hash is no match, after as much work as a real
+    check, so an account that does not exist takes as long (Django's ``verify_password``)."""
+    ok, stale = _executor().submit(verify_password, secret, encoded or "").result()
+    return Verified(ok, ok and stale)
