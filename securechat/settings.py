@@ -155,7 +155,7 @@ SOCKET_HISTORY_PER_MINUTE = env.int("SOCKET_HISTORY_PER_MINUTE", default=60)
 SOCKET_SYNC_PER_MINUTE = env.int("SOCKET_SYNC_PER_MINUTE", default=120)
 SOCKET_TYPING_PER_MINUTE = env.int("SOCKET_TYPING_PER_MINUTE", default=30)
 # Roster pages read, and roster entries appended (each a signed change of a room), per chat socket per minute.
-SOCKET_ROSTER_PER_MINUTE = env.int("SOCKET_ROSTER_PER_MINUTE", default=120)
+SOCKET_ROSTER_PER_MINUTE = env.int("SOCKET_ROSTER_PER_MINUTE", default=600)
 SOCKET_APPEND_PER_MINUTE = env.int("SOCKET_APPEND_PER_MINUTE", default=30)
 # Pages of the user's rooms (`rooms`, after `ready`): a page holds up to 100 rooms, fewer of large ones (about 20 of
 # 256 members), so 120 at once lists thousands of rooms at connect before the rate is felt.
