@@ -27,7 +27,7 @@ def rss_bytes(pid: int) -> int:
 
 @pytest.fixture
 def bounded_server(transactional_db: None, static_root: Path, server_logs: Path) -> Iterator[Server]:
-    with daphne(server_env(static_root, SOCKET_UNSENT_MAX_BYTES=str(BOUND)), server_logs, "redteam-ping") as server:
+    with daphne(server_env(static_root, SOCKET_UNSENT_MAX_BYTES=str(BOUND)), server_logs, "pings") as server:
         yield server
 
 
