@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable
 from typing import Any
 
+from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -98,7 +99,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             if self.ending:
                 return
             self.ending = True
-        await self.send_to_server(message)
+        try:
+            await self.send_to_server(message)
+        except Disconnected:  # the client went away while this was on its way (a room's event, say): nothing to send
+            self.ending = True
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """A text frame straight to ``_send_bounded``. The fan-out sends each member's copy of a message through here,
