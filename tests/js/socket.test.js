@@ -34,14 +34,7 @@ class FakeWebSocket extends EventTarget {
 }
 
 test("a socket that never says ready is closed and replaced; one that does is kept", (t) => {
-  mock.timers.enable({ apis: ["setTimeout"] });
-  t.after(() => mock.timers.reset());
-  const original = globalThis.WebSocket;
-  globalThis.WebSocket = /** @type {any} */ (FakeWebSocket);
-  t.after(() => {
-    globalThis.WebSocket = original;
-  });
-  FakeWebSocket.made = [];
+  withFakeSocket(t);
   const socket = new ChatSocket("ws://test/ws/chat/", { initialDelayMs: 100, readyTimeoutMs: 1000 });
   /** @type {string[]} */
   const statuses = [];
