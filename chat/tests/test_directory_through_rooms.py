@@ -18,11 +18,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def refusal_of_add(chain: Any, actor: Any, member_id: int, key_version: int) -> tuple[str, str]:
     body = chain.body(actor, "add", member=actor)  # then name the member by id alone, as a stranger can
     body["members"] = [[member_id, key_version]]
