@@ -54,14 +54,24 @@ async def test_a_broken_subscription_closes_every_socket_it_served(users, room, 
         assert frame == {"type": "websocket.close", "code": 4013}  # "try again": the client reconnects and syncs
 
 
+# Generous: these wait for an event, so they end as soon as it comes; only a broken fan-out ever waits this long.
+WAIT = 30
+
+
 class Recorder:
     def __init__(self) -> None:
         self.frames: list[str] = []
-        self.received = asyncio.Event()
+        self.changed = asyncio.Condition()
 
     async def send(self, text_data: str | None = None) -> None:
-        self.frames.append(text_data)
-        self.received.set()
+        async with self.changed:
+            self.frames.append(text_data)
+            self.changed.notify_all()
+
+    async def holds(self, count: int) -> None:
+        """Until this socket has been sent ``count`` frames."""
+        async with self.changed:
+            await self.changed.wait_for(lambda: len(self.frames) >= count)
 
     async def close(self, code: int | None = None, reason: str | None = None) -> None:
         pass
@@ -77,7 +87,7 @@ async def test_a_message_for_a_room_no_socket_here_is_in_never_holds_up_the_othe
     async with fanout.bus.lock:  # as a socket joining another room holds it, waiting for Redis to confirm
         await fanout.publish([(left, '{"type":"messages"}')])
         await fanout.publish([(busy, '{"type":"messages"}')])
-        await asyncio.wait_for(here.received.wait(), 3)
+        await asyncio.wait_for(here.holds(1), WAIT)
     assert here.frames == ['{"type":"messages"}'] and gone.frames == []
 
 
@@ -93,8 +103,5 @@ async def test_one_publish_of_several_rooms_reaches_each_room_in_order(own_prefi
 
     for room_id, recorder in zip(rooms, recorders, strict=True):
         wanted = [frame for room, frame in frames if room == room_id]
-        for _ in range(50):
-            if len(recorder.frames) >= len(wanted):
-                break
-            await asyncio.sleep(0.02)
+        await asyncio.wait_for(recorder.holds(len(wanted)), WAIT)
         assert recorder.frames == wanted
