@@ -11,7 +11,6 @@ import base64
 import json
 import re
 import secrets
-import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -94,12 +93,21 @@ def new_page(browser: Browser) -> Iterator[NewPage]:
         context.close()
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+# Sets ``window.keyStoreWiped`` once a clear or delete in the key store has committed: the page wipes the keys
+# asynchronously after it loaded, and IndexedDB has no change event of its own to wait for.
+WIPES_SEEN = """
+    window.keyStoreWiped = false;
+    for (const name of ["clear", "delete"]) {
+        const original = IDBObjectStore.prototype[name];
+        IDBObjectStore.prototype[name] = function (...args) {
+            const request = original.apply(this, args);
+            if (this.name === "keys") {
+                this.transaction.addEventListener("complete", () => { window.keyStoreWiped = true; });
+            }
+            return request;
+        };
+    }
+"""
 
 
 def json_body(request: Request) -> dict[str, Any]:
@@ -183,9 +191,11 @@ def test_a_page_served_signed_out_wipes_keys_left_behind(page: Page, site_url: s
     sign_up(page, site_url, unique_username("left"), PASSWORD)
     assert stored_keys(page) is not None
     page.context.clear_cookies()  # the session expired, or was ended elsewhere
+    page.add_init_script(WIPES_SEEN)
     page.reload()
     expect(page.locator("body")).to_have_attribute("data-username", "")
-    wait_until(lambda: stored_keys(page) is None)
+    page.wait_for_function("() => window.keyStoreWiped", timeout=FLOW_TIMEOUT_MS)
+    assert stored_keys(page) is None
 
 
 # --- nothing secret leaves the browser ---------------------------------------------------------
