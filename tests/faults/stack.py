@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,18 +22,24 @@ from playwright.sync_api import expect
 
 from chat.models import Envelope
 from tests.browser.chat import (
+    CHAT_TIMEOUT_MS,
     SENT,
     Person,
     expect_texts,
+    message,
     messages,
     send_message,
+    texts,
     transcript_texts,
-    wait_until,
 )
 from tests.servers import free_port
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
-STARTUP_SECONDS = 15.0
+# Generous: each wait below ends at the event it waits for (a line of output, an exit), however soon it comes; only
+# a process that never gets there waits this long.
+STARTUP_SECONDS = 60.0
+POLL_SECONDS = 60.0
+READY = b"ready to accept connections"  # in redis-server's log line once it listens
 
 
 @dataclass
@@ -43,25 +50,30 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
     starts: int = field(default=0, init=False)
+    output: threading.Thread | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        """Returns once the server says it accepts connections (its log line, read as it is written)."""
         self.starts += 1
-        log = (self.log_dir / f"redis-{self.port}-{self.starts}.log").open("wb")
+        log_path = self.log_dir / f"redis-{self.port}-{self.starts}.log"
         command = [REDIS_SERVER, "--save", "", "--appendonly", "no", "--port", str(self.port), "--bind", "127.0.0.1"]
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode} (port {self.port})")
-            if self.ping():
-                return self
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within {STARTUP_SECONDS}s")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ready, decided = threading.Event(), threading.Event()
+        self.output = threading.Thread(
+            target=copy_output, args=(self.process.stdout, log_path, ready, decided), name="redis-output", daemon=True
+        )
+        self.output.start()
+        in_time = decided.wait(STARTUP_SECONDS)  # at its ready line, or when its output ends (it exited)
+        if not ready.is_set():
+            self.kill()
+            why = f"exited with {self.process.returncode}" if in_time else f"not ready in {STARTUP_SECONDS}s"
+            raise RuntimeError(f"redis-server (port {self.port}) {why}:\n{log_path.read_text(errors='replace')}")
+        assert self.ping(), f"redis-server said it was ready but does not answer on port {self.port}"
+        return self
 
     def ping(self) -> bool:
         try:
@@ -76,6 +88,8 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
+        if self.output is not None:
+            self.output.join(timeout=10)  # its output ends with it: the log is complete and closed
 
     def __enter__(self) -> RedisServer:
         return self.start()
@@ -84,8 +98,30 @@ class RedisServer:
         self.kill()
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0, every: float = 0.1) -> Any:
-    """Polls ``condition`` (outside the browser: processes, sockets, database rows) until it is truthy."""
+def copy_output(stream: Any, log_path: Path, ready: threading.Event, decided: threading.Event) -> None:
+    """Copies a redis-server's output to its log as it comes; sets ``ready`` and ``decided`` at its ready line, and
+    ``decided`` alone if the output ends first (the process exited): a start waits for either, not a fixed time."""
+    try:
+        with stream, log_path.open("wb") as log:
+            for line in stream:
+                log.write(line)
+                log.flush()
+                if READY in line.lower():
+                    ready.set()
+                    decided.set()
+    finally:
+        decided.set()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = POLL_SECONDS, every: float = 0.1) -> Any:
+    """Polls ``condition`` until it is truthy, for state in another process that tells no one when it changes.
+
+    Only for what no event can decide: a daphne worker's own /healthz answer, say, changes inside that process
+    (its database connection coming back) and is seen only by asking. Whatever the browser, the proxy or this
+    process can be told of (frames, connections, readiness lines) is waited for as an event instead. The timeout
+    is generous, as it only bounds a wait that ends as soon as the state is there: a busy machine makes it later,
+    never wrong.
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -101,7 +137,11 @@ def expect_texts_in_any_order(person: Person, expected: Iterable[str]) -> None:
     Messages typed on two pages while their sockets were down are stored in the order their resends arrived.
     """
     wanted = sorted(expected)
-    wait_until(person, lambda: sorted(transcript_texts(person.page)) == wanted, f"transcript {wanted}")
+    page = person.page
+    expect(texts(page)).to_have_count(len(wanted), timeout=CHAT_TIMEOUT_MS)
+    for text in set(wanted):
+        expect(message(page, text)).to_have_count(wanted.count(text), timeout=CHAT_TIMEOUT_MS)
+    assert sorted(transcript_texts(page)) == wanted
 
 
 def own_messages(person: Person, room_id: str) -> dict[str, dict[str, Any]]:

@@ -24,6 +24,7 @@ import contextlib
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -95,6 +96,9 @@ class TcpProxy:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
+        # Told of every change to the live connections (one added, forwarded, its first bytes read, or gone).
+        self._changed = threading.Condition()
+        self._changes = 0
 
     # --- life cycle (called from the test's thread) -----------------------------------------------------------
 
@@ -161,11 +165,39 @@ class TcpProxy:
         """A snapshot of the live connections (forwarded or held), oldest first."""
         return self._call(lambda: [Connection(conn.client, conn.upstream, conn.head) for conn in self._live])
 
+    def upstreams_of(self, matches: Callable[[bytes], bool]) -> set[Address]:
+        """The upstreams of the live forwarded connections whose first bytes ``matches``."""
+        return {conn.upstream for conn in self.connections() if conn.upstream is not None and matches(conn.head)}
+
     def upstream_of(self, matches: Callable[[bytes], bool]) -> Address | None:
         """The upstream of the one live forwarded connection whose first bytes ``matches`` (None if none)."""
-        found = {conn.upstream for conn in self.connections() if conn.upstream is not None and matches(conn.head)}
+        found = self.upstreams_of(matches)
         assert len(found) <= 1, f"connections to several upstreams match: {found}"
         return found.pop() if found else None
+
+    def wait_for_upstream_of(
+        self,
+        matches: Callable[[bytes], bool],
+        wanted: Callable[[Address | None], bool] = lambda upstream: upstream is not None,
+        timeout: float = 60,
+    ) -> Address | None:
+        """``upstream_of(matches)`` once it is ``wanted`` (by default: once there is one), and the only one.
+
+        Looked at again each time the proxy's connections change, as its loop tells: a busy machine makes this later,
+        never wrong (a connection on its way out, still matching, is waited out too). The timeout only bounds a wait
+        for a connection that never comes.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                seen = self._changes
+            found = self.upstreams_of(matches)
+            if len(found) <= 1 and wanted(upstream := next(iter(found), None)):
+                return upstream
+            with self._changed:
+                changed = self._changed.wait_for(lambda seen=seen: self._changes != seen, deadline - time.monotonic())
+                if not changed:
+                    raise AssertionError(f"no wanted upstream for the connection within {timeout}s: {found}")
 
     # --- the loop's side --------------------------------------------------------------------------------------
 
@@ -208,7 +240,14 @@ class TcpProxy:
         for conn in chosen:
             conn.reset()
             self._live.discard(conn)
+        self._changed_now()
         return len(chosen)
+
+    def _changed_now(self) -> None:
+        """Wakes whoever waits for a change to the connections (``wait_for_upstream_of``)."""
+        with self._changed:
+            self._changes += 1
+            self._changed.notify_all()
 
     def _candidates(self) -> list[Address]:
         """The upstreams in round-robin order for the next connection, avoided ones left out."""
@@ -227,6 +266,7 @@ class TcpProxy:
         if current is not None:
             conn.tasks.append(current)
         self._live.add(conn)
+        self._changed_now()
         try:
             if self.mode == "blackhole":
                 while await reader.read(CHUNK):  # read and drop; answer nothing, until reset
@@ -240,8 +280,10 @@ class TcpProxy:
                     continue  # a dead upstream: the next one takes the connection
                 conn.upstream = upstream
                 conn.writers.append(upstream_writer)
+                self._changed_now()
                 if self.rewrite_head is not None:
                     conn.head = self.rewrite_head(await reader.readuntil(b"\r\n\r\n"), conn.client)
+                    self._changed_now()
                     upstream_writer.write(conn.head)
                 await asyncio.gather(
                     self._pipe(reader, upstream_writer, conn, keep_head=True),
@@ -260,6 +302,7 @@ class TcpProxy:
             pass
         finally:
             self._live.discard(conn)
+            self._changed_now()
             for each in conn.writers:
                 if not each.is_closing():
                     each.transport.abort()
@@ -270,6 +313,7 @@ class TcpProxy:
         while data := await source.read(CHUNK):
             if keep_head and len(conn.head) < HEAD_BYTES:
                 conn.head += data[: HEAD_BYTES - len(conn.head)]
+                self._changed_now()
             sink.write(data)
             await sink.drain()
         # One side hung up: pass on what is buffered, then end the whole connection in order.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,6 @@ from tests.faults.stack import (
     expect_texts_in_any_order,
     own_messages,
     synced_client_ids,
-    wait_for,
 )
 from tests.faults.tcpproxy import Address, TcpProxy
 from tests.servers import Server, daphne, server_env
@@ -54,10 +53,16 @@ def cluster(
             yield proxy, first, second
 
 
-def socket_upstream(proxy: TcpProxy, person: Person) -> Address | None:
-    """The worker that holds this person's chat socket (told apart from HTTP and others' sockets by session)."""
+def chat_socket_of(person: Person) -> Callable[[bytes], bool]:
+    """Whether a connection's first bytes open this person's chat socket (told apart from HTTP and others' sockets
+    by session)."""
     session = next(c["value"] for c in person.context.cookies() if c["name"] == "sessionid").encode()
-    return proxy.upstream_of(lambda head: head.startswith(b"GET /ws/chat/") and session in head)
+    return lambda head: head.startswith(b"GET /ws/chat/") and session in head
+
+
+def socket_upstream(proxy: TcpProxy, person: Person) -> Address | None:
+    """The worker that holds this person's chat socket."""
+    return proxy.upstream_of(chat_socket_of(person))
 
 
 def test_the_clients_of_a_killed_worker_reconnect_through_the_same_address_and_catch_up(
@@ -67,11 +72,11 @@ def test_the_clients_of_a_killed_worker_reconnect_through_the_same_address_and_c
     workers = {("127.0.0.1", first.port): first, ("127.0.0.1", second.port): second}
     with People(browser, proxy.url) as people:
         alice, bob, room_id = pair_in_a_room(people, "Two workers, one address")
-        doomed = wait_for(lambda: socket_upstream(proxy, alice), "alice's socket through the proxy")
-        if socket_upstream(proxy, bob) == doomed:
+        doomed = proxy.wait_for_upstream_of(chat_socket_of(alice))
+        if proxy.wait_for_upstream_of(chat_socket_of(bob)) == doomed:
             with proxy.avoiding(doomed):  # bob's socket moves to the other worker
                 drop_socket(bob.page)
-                wait_for(lambda: socket_upstream(proxy, bob) not in (None, doomed), "bob's socket on the other worker")
+                proxy.wait_for_upstream_of(chat_socket_of(bob), lambda upstream: upstream not in (None, doomed))
                 expect_connected(bob.page)
         survivor = socket_upstream(proxy, bob)
         assert survivor is not None and survivor != doomed
