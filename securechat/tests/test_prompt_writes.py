@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -53,15 +52,18 @@ class Link:
             chunks.append(chunk)
 
     def read_all(self, size: int) -> bytes:
-        """Read ``size`` bytes at the peer, letting the reactor send what it buffered meanwhile."""
+        """Read ``size`` bytes at the peer, running the loop (the reactor sends what it buffered) until each chunk
+        arrives: an event, so a busy machine makes it later, never wrong; the timeout bounds a wait for bytes that
+        never come."""
         got = b""
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            got += self.read_available()
-            if len(got) >= size:
-                return got
-            self.turn(pause=0.001)
-        raise AssertionError(f"only {len(got)} of {size} bytes arrived")
+        while len(got) < size:
+            try:
+                chunk = self.loop.run_until_complete(asyncio.wait_for(self.loop.sock_recv(self.peer, 1 << 20), 60))
+            except TimeoutError:
+                raise AssertionError(f"only {len(got)} of {size} bytes arrived") from None
+            assert chunk, f"the connection closed after {len(got)} of {size} bytes"
+            got += chunk
+        return got
 
     def writing(self) -> bool:
         return self.server in self.reactor.getWriters()
