@@ -17,7 +17,9 @@ from pathlib import Path
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTUP_SECONDS = 30.0
+# Generous: a start's waits end at the first answer, however soon it comes; only a server that never answers waits
+# this long.
+STARTUP_SECONDS = 60.0
 # Throttle counters of one test run never leak into the next on a shared Redis.
 SESSION_CACHE_PREFIX = f"securechat-test-{uuid.uuid4().hex[:12]}"
 
@@ -102,6 +104,9 @@ class Server:
             raise
 
     def _wait_answering(self) -> None:
+        """Asks the port until it answers, or the process exits. A poll, not a wait for daphne's "Listening" line: its
+        output goes straight to its log file, which tests read right after what they do (a pipe copied to the file by a
+        thread of ours would lag behind), and nothing else tells this process that another one listens."""
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -116,7 +121,11 @@ class Server:
         raise RuntimeError(f"server did not answer within {STARTUP_SECONDS}s:\n{self.log()}")
 
     def wait_healthy(self) -> Server:
-        """Until /healthz says 200: the first answers of a cold server on a busy machine may still be 503."""
+        """Until /healthz says 200: the first answers of a cold server on a busy machine may still be 503.
+
+        A poll, as the answer depends on that process's own connections to the database and Redis, which tell no one
+        outside it when they are up; it ends at the first 200.
+        """
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             try:
