@@ -79,6 +79,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.unsent_max = settings.SOCKET_UNSENT_MAX_BYTES
         self.send_to_server = send
         self.tidying: asyncio.Task[None] | None = None
+        if self.output is not None:
+            # The pongs the server writes itself, answering the client's pings, keep to the same bound.
+            self.output.bound_pongs(self.unsent_max, CLOSE_TRY_AGAIN, DRAIN_SECONDS)
         # Channels skips ``disconnect`` when a handler raises: whatever happens, this socket stops counting.
         try:
             await super().__call__(scope, receive, self._send_bounded)
