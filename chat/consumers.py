@@ -43,6 +43,7 @@ CLOSE_PASSWORD_CHANGED = 4411
 SESSION_END_CODES = {
     "keys_reset": CLOSE_KEYS_RESET,
     "logged_out": CLOSE_UNAUTHENTICATED,
+    "replaced": CLOSE_UNAUTHENTICATED,
     "password_changed": CLOSE_PASSWORD_CHANGED,
     "deactivated": CLOSE_ACCOUNT_DISABLED,
 }
@@ -79,6 +80,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.unsent_max = settings.SOCKET_UNSENT_MAX_BYTES
         self.send_to_server = send
         self.tidying: asyncio.Task[None] | None = None
+        if self.output is not None:
+            # The pongs the server writes itself, answering the client's pings, keep to the same bound.
+            self.output.bound_pongs(self.unsent_max, CLOSE_TRY_AGAIN, DRAIN_SECONDS)
         # Channels skips ``disconnect`` when a handler raises: whatever happens, this socket stops counting.
         try:
             await super().__call__(scope, receive, self._send_bounded)
@@ -161,9 +165,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = True
         # In the user's group before reading their rooms: a room they are added to meanwhile is told to this socket.
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
-        # A session end (key reset, log-out, password change, account switched off) that committed after the session
-        # was read but before this socket joined the user's group was told to no socket here: so the session must
-        # still be the user's current one.
+        await self.channel_layer.group_add(events.session_group(self.session_tag), self.channel_name)
+        # A session end (key reset, log-out, password change, account switched off, another log-in) that committed
+        # after the session was read but before this socket joined the groups was told to no socket here: so the
+        # session must still be the user's current one.
         if not await database_sync_to_async(session_is_current)(self.user, self.scope.get("session")):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -187,6 +192,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self._forget()
         try:
             await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
+            await self.channel_layer.group_discard(events.session_group(self.session_tag), self.channel_name)
             for room_id in rooms:
                 await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
             await self._announce_presence(await database_sync_to_async(selectors.member_ids_by_room)(rooms))
@@ -369,17 +375,24 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def session_ended(self, event: dict[str, Any]) -> None:
         """Sessions of the user ended (chat.receivers): the sockets of those sessions close, saying why, and leave
         their rooms and presence at once. A key reset or an account switched off ends every session; a log-out, the
-        one it names; a password change, all but the one that made it (its sockets stay, under its new key)."""
+        one it names; a password change, all but the one that made it (its sockets stay, under its new key); another
+        user's log-in in the same browser, the one it replaced."""
         reason = event.get("reason", "keys_reset")
-        if reason == "logged_out" and event.get("session") != self.session_tag:
+        if reason in ("logged_out", "replaced") and event.get("session") != self.session_tag:
             return
         if reason == "password_changed" and self.session_tag is not None:
             kept = event.get("kept") or ()
             if self.session_tag in kept:
-                self.session_tag = kept[-1]
+                await self._follow_session(kept[-1])
                 return
         await self.close(code=SESSION_END_CODES.get(reason, CLOSE_KEYS_RESET))
         await self.disconnect(CLOSE_UNAUTHENTICATED)
+
+    async def _follow_session(self, tag: str) -> None:
+        """This socket's session goes on under a new key: events name it by the new key's digest from now on."""
+        await self.channel_layer.group_add(events.session_group(tag), self.channel_name)
+        await self.channel_layer.group_discard(events.session_group(self.session_tag), self.channel_name)
+        self.session_tag = tag
 
     async def room_added(self, event: dict[str, Any]) -> None:
         room = await self._send_room("added", event["room_id"])

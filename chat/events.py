@@ -24,6 +24,11 @@ def session_tag(session_key: str | None) -> str | None:
     return hashlib.sha256(session_key.encode()).hexdigest()[:32] if session_key else None
 
 
+def session_group(tag: str) -> str:
+    """The sockets of one session, named by its ``session_tag``."""
+    return f"session.{tag}"
+
+
 def send_on_commit(group: str, event: dict[str, Any]) -> None:
     """Queue ``event`` for ``group`` once the current transaction commits (at once outside one)."""
 

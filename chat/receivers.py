@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_out
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save
 from django.http import HttpRequest
 
@@ -34,6 +35,16 @@ def end_logged_out_session(sender: Any, *, request: HttpRequest, user: User | No
         events.send_on_commit(events.user_group(user.pk), event)
 
 
+def end_replaced_session(sender: Any, *, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    """A log-in in a browser whose session was another user's (or of an older password) flushes that session, with no
+    log-out: its sockets close. The old session is the one the browser's cookie named; the same user signing in again
+    keeps the key, and so its sockets."""
+    before = events.session_tag(request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    if before is not None and before != events.session_tag(getattr(request.session, "session_key", None)):
+        event = {"type": "session.ended", "reason": "replaced", "session": before}
+        events.send_on_commit(events.session_group(before), event)
+
+
 def end_sessions_of_old_password(sender: Any, *, user: User, kept: tuple[str, str] | None, **kwargs: Any) -> None:
     """Every socket of the user closes, but those of the session that changed the password."""
     tags = [events.session_tag(key) for key in kept] if kept else None
@@ -53,5 +64,6 @@ def end_sessions_of_switched_off(sender: Any, *, instance: User, created: bool, 
 def connect() -> None:
     keys_changed.connect(announce_keys_changed, dispatch_uid="chat.announce_keys_changed")
     user_logged_out.connect(end_logged_out_session, dispatch_uid="chat.end_logged_out_session")
+    user_logged_in.connect(end_replaced_session, dispatch_uid="chat.end_replaced_session")
     password_changed.connect(end_sessions_of_old_password, dispatch_uid="chat.end_sessions_of_old_password")
     post_save.connect(end_sessions_of_switched_off, sender=User, dispatch_uid="chat.end_sessions_of_switched_off")

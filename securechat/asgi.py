@@ -22,7 +22,7 @@ from securechat.routing import websocket_urlpatterns  # noqa: E402
 from securechat.socket_auth import socket_auth_stack  # noqa: E402
 from securechat.websocket_origin import SameOriginOnly  # noqa: E402
 
-patches.install()  # daphne's frames sent when written, without per-frame log formatting
+patches.install()  # daphne's frames sent when written, without per-frame log formatting; its pongs bounded
 
 application = ProxyHeaders(
     ProtocolTypeRouter(

@@ -1,6 +1,6 @@
 """A WebSocket client on a plain TCP socket, to play a client no library would be: one that never reads, reads
 from a tiny buffer, or goes on sending after the server closed. Blocking calls; text frames only (what the chat
-speaks), plus the close frame.
+speaks), plus the close frame; ``read_frame`` returns any frame as it comes.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class RawSocket:
     def receive(self) -> dict[str, Any] | Closed:
         """The next text frame, decoded, or the close frame (pings are answered, pongs skipped)."""
         while True:
-            opcode, payload = self._read_frame()
+            opcode, payload = self.read_frame()
             if opcode == OP_TEXT:
                 return json.loads(payload)
             if opcode == OP_CLOSE:
@@ -80,7 +80,8 @@ class RawSocket:
     def close(self) -> None:
         self.sock.close()
 
-    def _read_frame(self) -> tuple[int, bytes]:
+    def read_frame(self) -> tuple[int, bytes]:
+        """The next frame, whatever it is: its opcode and payload."""
         first, second = self._read_exactly(2)
         length = second & 0x7F
         if length == 126:

@@ -2,8 +2,9 @@
 
 Each person here is a browser session: a test client signed in (as a browser's cookie jar) and the sockets opened
 with its cookie, through the real ASGI stack. A log-out closes its session's sockets (4401) and no other; a password
-change, the other sessions' (4411), keeping its own; a recovery, all (4411); an account switched off by staff, all
-(4403). Key resets (4410) are in test_consumer.py.
+change, the other sessions' (4411), keeping its own; the same user signing in again, none; a recovery, all (4411); an
+account switched off by staff, all (4403). Key resets (4410) are in test_consumer.py; another user's log-in in the
+same browser (4401), in test_socket_abuse.py.
 """
 
 from __future__ import annotations
@@ -108,6 +109,43 @@ async def test_a_password_change_closes_the_other_sessions_sockets_and_keeps_its
     assert (await add(post)(changer, "/api/accounts/logout", {})).status_code == 204
     assert await close_code(mine) == consumers.CLOSE_UNAUTHENTICATED
     await mine.disconnect()
+
+
+async def test_signing_in_again_as_the_same_user_keeps_the_sessions_sockets(users, room) -> None:
+    """A log-in as alice where alice is signed in keeps her session (Django flushes only another user's): her open
+    tab stays served, and is still that session's, so the browser's log-out closes it. (Another user's log-in there
+    closes it: chat/tests/test_socket_abuse.py.)"""
+    alice = users["alice"]
+    await add(with_known_secrets)(alice)
+    browser, cookie = await add(signed_in)(alice)
+    tab = await socket_of(cookie)
+
+    body = {"username": alice.username, "auth_key": b64(OLD_KEY)}
+    assert (await add(post)(browser, "/api/accounts/login", body)).status_code == 200
+
+    await still_served(tab, room)
+    assert (await add(post)(browser, "/api/accounts/logout", {})).status_code == 204
+    assert await close_code(tab) == consumers.CLOSE_UNAUTHENTICATED
+    await tab.disconnect()
+
+
+async def test_a_socket_a_password_change_kept_closes_when_another_user_signs_in_in_that_browser(users, room) -> None:
+    """The kept socket follows its session to the key the change gave it: a log-in that flushes that session (bob's,
+    on alice's browser) finds it there."""
+    alice, bob = users["alice"], users["bob"]
+    for user in (alice, bob):
+        await add(with_known_secrets)(user)
+    changer, cookie = await add(signed_in)(alice)
+    mine = await socket_of(cookie)
+    body = new_password_body(NEW_KEY, current_auth_key=b64(OLD_KEY))
+    assert (await add(post)(changer, "/api/accounts/password", body)).status_code == 200
+    await still_served(mine, room)
+
+    body = {"username": bob.username, "auth_key": b64(OLD_KEY)}
+    assert (await add(post)(changer, "/api/accounts/login", body)).status_code == 200
+
+    assert await close_code(mine) == consumers.CLOSE_UNAUTHENTICATED
+    await sends_nothing_more(mine, room, alice)
 
 
 async def test_a_recovery_closes_every_socket_of_the_account(users, room) -> None:

@@ -1,5 +1,4 @@
-"""A socket's work and life, as a hostile client or a shared computer tries them. Tests marked ``xfail(strict=True)``
-are attacks that still work (issue 19): each starts to fail the moment its fix lands, and its mark must go."""
+"""A socket's work and life, as a hostile client or a shared computer tries them."""
 
 from __future__ import annotations
 
@@ -8,18 +7,18 @@ from channels.db import database_sync_to_async
 
 from accounts.tests.factories import b64, post
 from chat import consumers
-from chat.tests.test_sessions_end import OLD_KEY, signed_in, socket_of, still_served, with_known_secrets
+from chat.tests.conftest import close_code
+from chat.tests.test_sessions_end import OLD_KEY, sends_nothing_more, signed_in, socket_of, with_known_secrets
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 add = database_sync_to_async
 
 
-@pytest.mark.xfail(strict=True, reason="open: issue 19, point 7: a session flushed by another log-in")
 async def test_another_log_in_in_the_same_browser_closes_the_sockets_of_the_session_it_replaced(users, room) -> None:
     """Signing in as someone else where alice is signed in (bob, on a shared computer) flushes alice's session:
-    Django ends it without ``user_logged_out``, so nothing tells her sockets. A socket alice opened stays open and
-    served, as alice, though her session is gone (and it would be refused at connect: ``session_is_current``)."""
+    Django ends it without ``user_logged_out``. The log-in names the session the browser's cookie had, and alice's
+    sockets of it close as at a log-out (4401), reading nothing more (issue 19, point 7)."""
     alice, bob = users["alice"], users["bob"]
     await add(with_known_secrets)(bob)
     browser, cookie = await add(signed_in)(alice)
@@ -29,18 +28,8 @@ async def test_another_log_in_in_the_same_browser_closes_the_sockets_of_the_sess
     assert (await add(post)(browser, "/api/accounts/login", body)).status_code == 200
     assert browser.cookies["sessionid"].value != cookie.split("=", 1)[1]  # alice's session was flushed
 
-    try:
-        closed = None
-        while closed is None and not await tab.receive_nothing(timeout=5):
-            output = await tab.receive_output()
-            if output["type"] == "websocket.close":
-                closed = output["code"]
-        if closed is None:
-            await still_served(tab, room)
-            pytest.fail("alice's socket outlived her flushed session: still open and served 5 s later")
-        assert closed == consumers.CLOSE_UNAUTHENTICATED
-    finally:
-        await tab.disconnect()
+    assert await close_code(tab) == consumers.CLOSE_UNAUTHENTICATED
+    await sends_nothing_more(tab, room, alice)
 
 
 async def test_roster_requests_on_one_socket_are_rate_limited_like_history(

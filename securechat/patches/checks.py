@@ -25,5 +25,12 @@ def require_set_by(patch: str, function: FunctionType, names: Iterable[str]) -> 
         raise PatchOutdated(f"{patch}: {function.__qualname__} no longer sets {', '.join(missing)}; review the patch.")
 
 
+def require_calls(patch: str, function: FunctionType, names: Iterable[str]) -> None:
+    """``function`` still calls (or reads) each of the attributes ``names``."""
+    missing = [name for name in names if name not in function.__code__.co_names]
+    if missing:
+        raise PatchOutdated(f"{patch}: {function.__qualname__} no longer calls {', '.join(missing)}; review the patch.")
+
+
 def _name_of(owner: Any) -> str:
     return getattr(owner, "__qualname__", None) or getattr(owner, "__name__", repr(owner))
