@@ -143,6 +143,9 @@ class AuditEvent(models.Model):
         MEMBER_ADDED = "member_added", "member added"
         MEMBER_REMOVED = "member_removed", "member removed"
         MEMBER_LEFT = "member_left", "member left"
+        # Consent: someone added to a group, or asked for a direct conversation, answers.
+        INVITATION_ACCEPTED = "invitation_accepted", "invitation accepted"
+        INVITATION_DECLINED = "invitation_declined", "invitation declined"
         # A signed roster entry that changes the invite link, a role, the owner or the room's (sealed) name.
         ROOM_CHANGED = "room_changed", "room changed"
         ENVELOPES_PURGED = "envelopes_purged", "envelopes purged"

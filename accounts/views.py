@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import limits, schemas, selectors, services
+from accounts import introductions, limits, schemas, selectors, services
 from accounts.audit import client_info
 from accounts.models import User
 from accounts.signals import password_changed
@@ -174,4 +174,5 @@ def public_keys(request: HttpRequest, username: str) -> HttpResponse:
         raise ApiError(ErrorCode.NOT_FOUND, "No user with that name.")
     if identity.user_id == request.user.pk:
         return JsonResponse(selectors.own_identity_json(identity))
+    introductions.introduce(request.user.pk, identity.user_id)
     return JsonResponse(selectors.public_identity_json(identity))

@@ -347,7 +347,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(protocol.appended_frame(appended.answer(), frame.ref))
 
     def _roster_page(self, ref: str | None, room_id: uuid.UUID, start: int) -> str:
-        selectors.membership_of(self.user, room_id)
+        # An invitee reads the roster too: who invites them, to what (its sealed name), and to decline it.
+        selectors.membership_of(self.user, room_id, pending_too=True)
         encoded, more = selectors.roster_page(room_id, start)
         return protocol.roster_page_frame(ref, room_id, encoded, more=more)
 
@@ -397,8 +398,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def room_added(self, event: dict[str, Any]) -> None:
         room = await self._send_room("added", event["room_id"])
         if room is not None:
+            # An invitation accepted is one no longer.
+            await self.send_json(protocol.invitation_frame("removed", {"id": room["id"]}))
             # Only the newcomer's sockets announce: everyone else's presence is already known to the room.
-            await self._announce_presence({room["id"]: {m["id"] for m in room["members"]}})
+            accepted = {m["id"] for m in room["members"] if not m.get("pending")}
+            await self._announce_presence({room["id"]: accepted})
+
+    async def invitation_added(self, event: dict[str, Any]) -> None:
+        """Invited: told as an invitation, and nothing more; this socket does not join the room."""
+        room = await database_sync_to_async(selectors.invitation_for)(self.user, event["room_id"])
+        if room is not None:
+            await self.send_json(protocol.invitation_frame("added", room))
+
+    async def invitation_removed(self, event: dict[str, Any]) -> None:
+        await self.send_json(protocol.invitation_frame("removed", {"id": event["room_id"]}))
 
     async def room_updated(self, event: dict[str, Any]) -> None:
         await self._send_room("updated", event["room_id"])

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from chat.protocol import WRAP_BYTES
 
@@ -58,6 +59,17 @@ class Membership(models.Model):
     # As the roster's `role` and `owner` entries set it; the owner is Room.owner.
     role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
     left_at = models.DateTimeField(null=True, blank=True)
+    # Consent (SECURITY.md, "Invitations"): null while the stay is an invitation (someone added them to a group, or
+    # a stranger opened a direct conversation) they have not accepted. A pending member is in the signed roster, so
+    # messages are wrapped for them, but gets none of the room until they accept: no listing, no messages, no
+    # presence or typing either way. Rows made without saying (joins, imports, tests) are accepted.
+    accepted_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    # A direct request its invitee declined: kept (a direct room's roster never changes after its create, so she stays
+    # on it), never listed again, and the pair's direct room stays taken so the requester cannot ask again.
+    declined_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
 
     class Meta:
         constraints = [
@@ -65,7 +77,18 @@ class Membership(models.Model):
                 fields=["room", "user"], condition=models.Q(left_at__isnull=True), name="chat_membership_one_active"
             )
         ]
-        indexes = [models.Index(fields=["user", "left_at"], name="chat_membership_user_active")]
+        indexes = [
+            models.Index(fields=["user", "left_at"], name="chat_membership_user_active"),
+            models.Index(
+                fields=["user"],
+                condition=models.Q(left_at__isnull=True, accepted_at__isnull=True),
+                name="chat_membership_pending",
+            ),
+        ]
+
+    @property
+    def pending(self) -> bool:
+        return self.accepted_at is None
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.room_id}"

@@ -249,6 +249,12 @@ def room_frame(event: str, room: dict[str, Any]) -> dict[str, Any]:
     return {"type": "room", "event": event, "room": room}
 
 
+def invitation_frame(event: str, room: dict[str, Any]) -> dict[str, Any]:
+    """The user's invitations changed: ``added`` (the room as ``room_json`` has it, with ``invited_by``) or
+    ``removed`` (its id only: taken back, declined, or accepted, when a ``room`` frame follows)."""
+    return {"type": "invitation", "event": event, "room": room}
+
+
 def roster_frame(room: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
     """New entries of a room's roster, as they are appended."""
     return {"type": "roster", "room": room, "entries": entries}

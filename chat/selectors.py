@@ -24,21 +24,34 @@ from toolkit.validation import encode_base64
 
 
 def active_memberships() -> QuerySet[Membership]:
+    """Current stays, invitations not yet answered included: who is on the room's roster."""
     return Membership.objects.filter(left_at__isnull=True)
 
 
-def membership_of(user: User | int, room_id: uuid.UUID | str) -> Membership:
-    """The user's current stay in the room, or ``not_member``: the one door to a room's contents."""
-    membership = active_memberships().filter(user=user, room_id=room_id).select_related("room").first()
+def accepted_memberships() -> QuerySet[Membership]:
+    """Current stays their member accepted: who has the room, its messages, presence and typing."""
+    return active_memberships().filter(accepted_at__isnull=False)
+
+
+def pending_memberships() -> QuerySet[Membership]:
+    """Invitations waiting for an answer (a declined direct request waits for none)."""
+    return active_memberships().filter(accepted_at__isnull=True, declined_at__isnull=True)
+
+
+def membership_of(user: User | int, room_id: uuid.UUID | str, *, pending_too: bool = False) -> Membership:
+    """The user's accepted stay in the room, or ``not_member``: the one door to a room's contents. With
+    ``pending_too``, an invitation too (its roster, to show who invites to what, and to decline it)."""
+    stays = active_memberships() if pending_too else accepted_memberships()
+    membership = stays.filter(user=user, room_id=room_id).select_related("room").first()
     if membership is None:
         raise ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
     return membership
 
 
 def member_ids_by_room(room_ids: Iterable[uuid.UUID | str]) -> dict[str, set[int]]:
-    """The current members of several rooms, in one query."""
+    """The accepted members of several rooms, in one query: whose presence each room hears."""
     found: dict[str, set[int]] = {str(room_id): set() for room_id in room_ids}
-    for room_id, user_id in active_memberships().filter(room_id__in=list(found)).values_list("room_id", "user_id"):
+    for room_id, user_id in accepted_memberships().filter(room_id__in=list(found)).values_list("room_id", "user_id"):
         found[str(room_id)].add(user_id)
     return found
 
@@ -51,17 +64,17 @@ def rooms_with_members() -> QuerySet[Room]:
 
 
 def rooms_for(user: User) -> list[dict[str, Any]]:
-    stays = {m.room_id: m for m in active_memberships().filter(user=user)}
+    stays = {m.room_id: m for m in accepted_memberships().filter(user=user)}
     rooms = rooms_with_members().filter(id__in=stays).order_by("created_at")
     return [room_json(room, stays[room.id]) for room in rooms]
 
 
 def members_of_my_rooms(user: User) -> dict[str, set[int]]:
-    """The current members of every room the user is in, by room id, in one query of ids only: what a connecting
+    """The accepted members of every room the user accepted, by room id, in one query of ids only: what a connecting
     socket joins and announces presence to, however many rooms there are (their details come in pages)."""
-    mine = active_memberships().filter(user=user).values("room_id")
+    mine = accepted_memberships().filter(user=user).values("room_id")
     found: dict[str, set[int]] = {}
-    for room_id, user_id in active_memberships().filter(room_id__in=mine).values_list("room_id", "user_id"):
+    for room_id, user_id in accepted_memberships().filter(room_id__in=mine).values_list("room_id", "user_id"):
         found.setdefault(str(room_id), set()).add(user_id)
     return found
 
@@ -70,7 +83,7 @@ def my_rooms_page(user: User, after: int) -> tuple[list[str], bool, int]:
     """A page of the user's rooms, in the order they joined them (their membership ids, a cursor no change moves):
     up to ROOMS_PAGE after the membership ``after``, as ``room_json`` has them, encoded and cut to one frame.
     Returns (rooms, more, the cursor of the next page)."""
-    stays = list(active_memberships().filter(user=user, id__gt=after).order_by("id")[: ROOMS_PAGE + 1])
+    stays = list(accepted_memberships().filter(user=user, id__gt=after).order_by("id")[: ROOMS_PAGE + 1])
     more = len(stays) > ROOMS_PAGE
     stays = stays[:ROOMS_PAGE]
     rooms = rooms_with_members().in_bulk([stay.room_id for stay in stays])
@@ -90,6 +103,18 @@ def room_if_member(user: User, room_id: uuid.UUID | str) -> dict[str, Any] | Non
         return None
 
 
+def invitations_for(user: User) -> list[dict[str, Any]]:
+    """The user's invitations waiting for an answer, oldest first (at most PENDING_INVITATIONS_MAX of them)."""
+    stays = {m.room_id: m for m in pending_memberships().filter(user=user)}
+    rooms = rooms_with_members().filter(id__in=stays).order_by("created_at")
+    return [room_json(room, stays[room.id]) for room in rooms]
+
+
+def invitation_for(user: User, room_id: uuid.UUID | str) -> dict[str, Any] | None:
+    membership = pending_memberships().filter(user=user, room_id=room_id).first()
+    return None if membership is None else room_json(rooms_with_members().get(id=room_id), membership)
+
+
 def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any]:
     members = getattr(room, "active", None)
     if members is None:
@@ -99,10 +124,16 @@ def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any
         "kind": room.kind,
         "policy": room.policy,
         "owner": room.owner_id,
-        "members": [{"id": m.user_id, "username": m.user.username} for m in members],
+        # Everyone on the roster; those invited who have not accepted are marked (they get nothing of it yet).
+        "members": [
+            {"id": m.user_id, "username": m.user.username, **({"pending": True} if m.pending else {})}
+            for m in members
+        ],
     }
     if membership is not None:
         data["joined_after"] = membership.joined_after
+        if membership.pending:
+            data["invited_by"] = membership.invited_by_id
     # The server's word on the roster's head; only a room from before rosters still has a name the server knows.
     data["roster"] = roster_head_json(room)
     data["name"] = (room.legacy_name or None) if room.roster_seq is None else None
@@ -133,7 +164,7 @@ def roster_page(room_id: uuid.UUID | str, start: int) -> tuple[list[str], bool]:
     return page_that_fits([entry_json(row) for row in rows[:PAGE_MAX]], len(rows) > PAGE_MAX, keep_newest=False)
 
 
-def visible_user_ids(asker: User, user_ids: Iterable[int], *, link_pub: bytes | None = None) -> set[int]:
+def visible_user_ids(asker: User | int, user_ids: Iterable[int], *, link_pub: bytes | None = None) -> set[int]:
     """Of ``user_ids``, whose keys the asker may read by id: themselves, and everyone who is or was in a room they are
     or were in (their messages and roster entries are in what the asker can read); with an open invite link's key,
     also everyone who is or was in that room (the join page checks its roster before joining)."""
@@ -142,7 +173,7 @@ def visible_user_ids(asker: User, user_ids: Iterable[int], *, link_pub: bytes | 
     if link_pub is not None:
         shared |= Q(room__link_pub=link_pub)
     found = set(Membership.objects.filter(shared, user_id__in=wanted).values_list("user_id", flat=True))
-    return found | (wanted & {asker.pk})
+    return found | (wanted & {asker if isinstance(asker, int) else asker.pk})
 
 
 def room_by_link(link_pub: bytes) -> Room | None:

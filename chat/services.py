@@ -11,10 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts import introductions
 from accounts.audit import ClientInfo, record_event
 from accounts.keys import ed25519_verifies
 from accounts.models import AuditEvent, Identity, User
@@ -41,25 +43,103 @@ def _newest_envelope(room: Room) -> int:
     return Envelope.objects.filter(room=room).aggregate(last=Max("id"))["last"] or 0
 
 
-def _join(room: Room, user_id: int, *, members: int) -> Membership:
-    """Start a stay for ``user_id`` in a room of ``members`` members; nothing sent before it was wrapped for them."""
+def _join(room: Room, user_id: int, *, members: int, invited_by: int | None = None) -> Membership:
+    """Start a stay for ``user_id`` in a room of ``members`` members; nothing sent before it was wrapped for them.
+    With ``invited_by``, the stay is an invitation until they accept it."""
     if members >= MAX_MEMBERS:
         raise ApiError(ErrorCode.ROOM_FULL, f"A room has at most {MAX_MEMBERS} members.")
-    return Membership.objects.create(room=room, user_id=user_id, joined_after=_newest_envelope(room))
+    if invited_by is None:
+        _check_room_cap(user_id)
+    return Membership.objects.create(
+        room=room,
+        user_id=user_id,
+        joined_after=_newest_envelope(room),
+        accepted_at=None if invited_by is not None else timezone.now(),
+        invited_by_id=invited_by,
+    )
 
 
 def _announce_members_changed(room: Room) -> None:
     events.send_on_commit(events.room_group(room.id), {"type": "room.updated", "room_id": str(room.id)})
 
 
-def _announce_added(room: Room, user_id: int) -> None:
-    events.send_on_commit(events.user_group(user_id), {"type": "room.added", "room_id": str(room.id)})
+def _announce_added(room: Room, user_id: int, *, pending: bool = False) -> None:
+    """An invitation is told to the invitee's sockets as one (they do not join the room); a stay, as a room."""
+    kind = "invitation.added" if pending else "room.added"
+    events.send_on_commit(events.user_group(user_id), {"type": kind, "room_id": str(room.id)})
     _announce_members_changed(room)
 
 
-def _announce_removed(room: Room, user_id: int) -> None:
-    events.send_on_commit(events.user_group(user_id), {"type": "room.removed", "room_id": str(room.id)})
+def _announce_removed(room: Room, user_id: int, *, pending: bool = False) -> None:
+    kind = "invitation.removed" if pending else "room.removed"
+    events.send_on_commit(events.user_group(user_id), {"type": kind, "room_id": str(room.id)})
     _announce_members_changed(room)
+
+
+# --- consent (SECURITY.md, "Invitations") --------------------------------------------------------------------------
+
+
+def _check_room_cap(user_id: int) -> None:
+    """No one is in more than ROOMS_PER_USER_MAX rooms: what they accept, create or join."""
+    if selectors.accepted_memberships().filter(user_id=user_id).count() >= settings.ROOMS_PER_USER_MAX:
+        raise ApiError(
+            ErrorCode.ROOM_LIMIT,
+            f"An account can be in at most {settings.ROOMS_PER_USER_MAX} rooms: leave one first.",
+        )
+
+
+def _check_may_invite(inviter_id: int, invitee_id: int) -> None:
+    """Invitations wait for an answer in bounded numbers: per invitee (so nobody's list grows without end) and per
+    inviter (so filling someone's list takes many accounts)."""
+    pending = selectors.pending_memberships()
+    if pending.filter(user_id=invitee_id).count() >= settings.PENDING_INVITATIONS_MAX:
+        raise ApiError(
+            ErrorCode.INVITATION_LIMIT,
+            "They have too many invitations waiting for an answer: try again once they have answered some.",
+        )
+    if pending.filter(invited_by_id=inviter_id).count() >= settings.INVITATIONS_OUTSTANDING_MAX:
+        raise ApiError(
+            ErrorCode.INVITATION_LIMIT,
+            f"You have {settings.INVITATIONS_OUTSTANDING_MAX} invitations waiting for an answer, the most one account"
+            " may have: wait for answers, or take some back.",
+        )
+
+
+def _share_a_room(user_id: int, other_id: int) -> bool:
+    """Both have accepted a room in common: a direct conversation between them needs no request."""
+    accepted = selectors.accepted_memberships()
+    return accepted.filter(user_id=other_id, room_id__in=accepted.filter(user_id=user_id).values("room_id")).exists()
+
+
+@transaction.atomic
+def accept_invitation(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> None:
+    """Accept an invitation (or a request, or one declined before): the room is the user's like any other from now
+    on. Accepting one already accepted changes nothing."""
+    room = _locked_room(room_id)
+    stay = selectors.membership_of(user, room.id, pending_too=True)
+    if not stay.pending:
+        return
+    _check_room_cap(user.pk)
+    stay.accepted_at, stay.declined_at = timezone.now(), None
+    stay.save(update_fields=["accepted_at", "declined_at"])
+    record_event(AuditEvent.Action.INVITATION_ACCEPTED, client=client, user=user, detail={"room": str(room.id)})
+    _announce_added(room, user.pk)
+
+
+@transaction.atomic
+def decline_request(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> None:
+    """Decline a direct conversation someone asked for. Its roster never changes after its create, so the invitee
+    stays on it, declined: never listed again, and the pair's direct room stays taken (the requester cannot ask
+    again; the invitee can still accept it later). A group invitation is declined with a signed ``leave``."""
+    room = _locked_room(room_id)
+    stay = selectors.membership_of(user, room.id, pending_too=True)
+    if room.kind != Room.Kind.DIRECT or not stay.pending:
+        _forbidden("Only a direct conversation you have not accepted is declined this way; leave a room instead.")
+    if stay.declined_at is None:
+        stay.declined_at = timezone.now()
+        stay.save(update_fields=["declined_at"])
+        record_event(AuditEvent.Action.INVITATION_DECLINED, client=client, user=user, detail={"room": str(room.id)})
+        events.send_on_commit(events.user_group(user.pk), {"type": "invitation.removed", "room_id": str(room.id)})
 
 
 def _end_stay(membership: Membership) -> None:
@@ -84,7 +164,7 @@ def leave_room(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> N
     _end_stay(membership)
     if room.owner_id == user.pk:
         # The longest-standing member inherits the room.
-        heir = selectors.active_memberships().filter(room=room).order_by("joined_at", "id").first()
+        heir = selectors.accepted_memberships().filter(room=room).order_by("joined_at", "id").first()
         room.owner_id = heir.user_id if heir else None
         room.save(update_fields=["owner"])
     record_event(AuditEvent.Action.MEMBER_LEFT, client=client, user=user, detail={"room": str(room.id)})
@@ -146,6 +226,9 @@ class _Roster:
     def role(self, user_id: int) -> str:
         return self.stays[user_id].role
 
+    def accepted(self, user_id: int) -> bool:
+        return user_id in self.stays and not self.stays[user_id].pending
+
     def may_manage(self, user_id: int) -> bool:
         """The owner or an admin: they add, remove, rename and change the link."""
         return user_id == self.room.owner_id or self.role(user_id) == Membership.Role.ADMIN
@@ -190,6 +273,8 @@ def _append(actor: User, room_id: uuid.UUID, entry: EntryIn, client: ClientInfo)
     # A room one may not see answers like one that does not exist, whatever the entry says.
     _check_visible(roster, actor, entry)
     _check_addressed(entry, room_id)
+    if actor.pk in roster.stays and roster.stays[actor.pk].pending and entry.op != "leave":
+        _forbidden("Accept the invitation first: until then you can only decline it (leave).")
     if room.kind == Room.Kind.DIRECT:
         raise ApiError(ErrorCode.FORBIDDEN, "A direct room is its two people: no entry may follow its create.")
     if room.roster_seq is None or entry.seq != room.roster_seq + 1 or entry.prev != bytes(room.roster_head):
@@ -233,12 +318,15 @@ def _check_signatures(actor: User, entry: EntryIn, *, link: bytes | None) -> Non
         )
 
 
-def _check_current_keys(members: tuple[Member, ...]) -> None:
-    """Each member is an account with keys, named at its current key version (as the actor's browser wrapped for)."""
+def _check_current_keys(actor_id: int, members: tuple[Member, ...]) -> None:
+    """Each member is an account with keys, named at its current key version (as the actor's browser wrapped for),
+    and one the actor may name: someone they share (or shared) a room with, or looked up by name lately
+    (``accounts.introductions``). Anyone else is answered like an id no account has, whatever their key version:
+    a room is no directory."""
+    ids = [m.id for m in members]
+    known = selectors.visible_user_ids(actor_id, ids) | introductions.introduced(actor_id, ids)
     current = dict(
-        Identity.objects.filter(user_id__in=[m.id for m in members], user__is_active=True).values_list(
-            "user_id", "key_version"
-        )
+        Identity.objects.filter(user_id__in=known, user__is_active=True).values_list("user_id", "key_version")
     )
     for index, member in enumerate(members):
         if member.id not in current:
@@ -260,7 +348,8 @@ def _check_add(roster: _Roster, entry: EntryIn) -> None:
         _forbidden("Only the room's owner or an admin can add members.")
     if entry.member.id in roster.stays:
         raise ApiError(ErrorCode.FORBIDDEN, "They are a member already.", field="entry.body.members")
-    _check_current_keys(entry.members)
+    _check_current_keys(entry.actor, entry.members)
+    _check_may_invite(entry.actor, entry.member.id)
 
 
 def _check_remove(roster: _Roster, entry: EntryIn) -> None:
@@ -295,7 +384,7 @@ def _check_join(roster: _Roster, entry: EntryIn) -> None:
         _forbidden("A join entry is made by the person who joins.")
     if entry.actor in roster.stays:
         _forbidden("You are a member already.")
-    _check_current_keys(entry.members)
+    _check_current_keys(entry.actor, entry.members)
 
 
 def _check_link(roster: _Roster, entry: EntryIn) -> None:
@@ -307,17 +396,21 @@ def _check_link(roster: _Roster, entry: EntryIn) -> None:
 def _check_role(roster: _Roster, entry: EntryIn) -> None:
     if entry.actor != roster.room.owner_id:
         _forbidden("Only the room's owner can change a member's role.")
-    if entry.member.id not in roster.stays or entry.member.id == roster.room.owner_id:
+    if not roster.accepted(entry.member.id) or entry.member.id == roster.room.owner_id:
         raise ApiError(
-            ErrorCode.FORBIDDEN, "The owner gives roles to members other than themselves.", field="entry.body.members"
+            ErrorCode.FORBIDDEN,
+            "The owner gives roles to members other than themselves, once they have accepted.",
+            field="entry.body.members",
         )
 
 
 def _check_owner(roster: _Roster, entry: EntryIn) -> None:
     if entry.actor != roster.room.owner_id:
         _forbidden("Only the room's owner can hand it on.")
-    if entry.member.id not in roster.stays or entry.member.id == entry.actor:
-        raise ApiError(ErrorCode.FORBIDDEN, "The room goes to another member.", field="entry.body.members")
+    if not roster.accepted(entry.member.id) or entry.member.id == entry.actor:
+        raise ApiError(
+            ErrorCode.FORBIDDEN, "The room goes to another member who has accepted.", field="entry.body.members"
+        )
 
 
 def _check_rename(roster: _Roster, entry: EntryIn) -> None:
@@ -379,12 +472,21 @@ def _check_meta(entry: EntryIn, members: set[int], link: bytes | None) -> None:
 def _create(actor: User, entry: EntryIn, client: ClientInfo) -> Appended:
     """A new room: its first members, its owner (a group's creator) and maybe an open link."""
     _check_signatures(actor, entry, link=None)
-    _check_current_keys(entry.members)
+    _check_current_keys(actor.pk, entry.members)
+    _check_room_cap(actor.pk)
     direct_key = None
     if entry.kind == Room.Kind.DIRECT:
         low, high = sorted(entry.member_ids)
         direct_key = f"{low}:{high}"
         _check_no_direct_room(direct_key)
+    # Everyone else it names is invited: to a group always, to a direct conversation unless the two share a room.
+    invited = {
+        m.id
+        for m in entry.members
+        if m.id != actor.pk and (entry.kind == Room.Kind.GROUP or not _share_a_room(actor.pk, m.id))
+    }
+    for invitee in invited:
+        _check_may_invite(actor.pk, invitee)
     _check_link_free(entry.link)
     link = entry.link or None
     _check_meta(entry, entry.member_ids, link)
@@ -400,9 +502,17 @@ def _create(actor: User, entry: EntryIn, client: ClientInfo) -> Appended:
     except IntegrityError:  # made at the same moment by another create (this id, or these two people)
         _check_no_direct_room(direct_key)
         raise ApiError(ErrorCode.CONFLICT, "This room exists already.", room=str(room.id)) from None
-    Membership.objects.bulk_create(Membership(room=room, user_id=member.id) for member in entry.members)
+    Membership.objects.bulk_create(
+        Membership(
+            room=room,
+            user_id=member.id,
+            accepted_at=None if member.id in invited else timezone.now(),
+            invited_by_id=actor.pk if member.id in invited else None,
+        )
+        for member in entry.members
+    )
     for member in entry.members:
-        _announce_added(room, member.id)
+        _announce_added(room, member.id, pending=member.id in invited)
     return _store_head(room, actor, entry, link, client=client)
 
 
@@ -432,7 +542,7 @@ def _adopt(roster: _Roster, actor: User, entry: EntryIn, client: ClientInfo) -> 
         raise ApiError(
             ErrorCode.BAD_ENTRY, "A room's first entry names exactly its current members.", field="entry.body.members"
         )
-    _check_current_keys(entry.members)
+    _check_current_keys(actor.pk, entry.members)
     _check_link_free(entry.link, room)
     link = entry.link or None
     _check_meta(entry, entry.member_ids, link)
@@ -447,11 +557,14 @@ def _apply(roster: _Roster, actor: User, entry: EntryIn, link: bytes | None, cli
     room = roster.room
     member = entry.member.id if entry.op in ONE_MEMBER_OPS else None
     if entry.op in ("add", "join"):
-        _join(room, entry.member.id, members=len(roster.stays))
-        _announce_added(room, entry.member.id)
+        # An add is an invitation; a join by the open link is the joiner's own choice.
+        invited_by = actor.pk if entry.op == "add" else None
+        _join(room, entry.member.id, members=len(roster.stays), invited_by=invited_by)
+        _announce_added(room, entry.member.id, pending=invited_by is not None)
     elif entry.op in ("remove", "leave"):
-        _end_stay(roster.stays[entry.member.id])
-        _announce_removed(room, entry.member.id)
+        stay = roster.stays[entry.member.id]
+        _end_stay(stay)
+        _announce_removed(room, entry.member.id, pending=stay.pending)
         if entry.member.id == room.owner_id:  # the owner leaves only as the last member: nobody owns it now
             room.owner_id = None
     elif entry.op == "role":

@@ -77,7 +77,7 @@ def room_roster(request: HttpRequest, room_id: str) -> HttpResponse:
     room_id = _room_id(room_id)
     if request.method == "GET":
         start = _from(request)
-        selectors.membership_of(request.user, room_id)
+        selectors.membership_of(request.user, room_id, pending_too=True)  # an invitee reads what they are invited to
         return _entries_answer(room_id, start)
     entry = roster.entry(read_json(request, max_bytes=MAX_ENTRY_REQUEST_BYTES))
     appended = services.append_entry(
@@ -96,6 +96,26 @@ def link(request: HttpRequest, key: str) -> HttpResponse:
     if room is None:
         raise ApiError(ErrorCode.NOT_FOUND, "This invite link is not valid (any more).")
     return _entries_answer(room.id, _from(request))
+
+
+@json_endpoint(methods=("GET",), login_required=True)
+def invitations(request: HttpRequest) -> HttpResponse:
+    """Rooms the user is invited to (and direct conversations asked for) that wait for their answer."""
+    return JsonResponse({"invitations": selectors.invitations_for(request.user)})
+
+
+@json_endpoint(methods=("POST",), login_required=True)
+def accept(request: HttpRequest, room_id: str) -> HttpResponse:
+    room_id = _room_id(room_id)
+    services.accept_invitation(user=request.user, room_id=room_id, client=client_info(request))
+    return JsonResponse({"room": selectors.room_for(request.user, room_id)})
+
+
+@json_endpoint(methods=("POST",), login_required=True)
+def decline(request: HttpRequest, room_id: str) -> HttpResponse:
+    """Decline a direct conversation someone asked for (a group invitation is declined with a signed ``leave``)."""
+    services.decline_request(user=request.user, room_id=_room_id(room_id), client=client_info(request))
+    return HttpResponse(status=204)
 
 
 @json_endpoint(methods=("POST",), login_required=True)

@@ -145,6 +145,13 @@ WEBSOCKET_MAX_MESSAGE_BYTES = 262_144
 
 # Envelopes one user may send per minute, counted across all workers.
 SEND_RATE_PER_MINUTE = env.int("SEND_RATE_PER_MINUTE", default=120)
+# Consent (SECURITY.md, "Invitations"): rooms one account may be in (accepted), invitations waiting for one account's
+# answer, and invitations one account may have waiting for others' answers at once.
+ROOMS_PER_USER_MAX = env.int("ROOMS_PER_USER_MAX", default=1000)
+PENDING_INVITATIONS_MAX = env.int("PENDING_INVITATIONS_MAX", default=100)
+INVITATIONS_OUTSTANDING_MAX = env.int("INVITATIONS_OUTSTANDING_MAX", default=50)
+# An exact-name key lookup lets the asker name that account in a room (add, direct conversation) for this long.
+INTRODUCTION_SECONDS = env.int("INTRODUCTION_SECONDS", default=24 * 60 * 60)
 # Open chat sockets (tabs and devices) one user may hold at once, counted across all workers.
 SOCKETS_PER_USER = env.int("SOCKETS_PER_USER", default=20)
 

@@ -34,6 +34,9 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     MEMBERS_CHANGED = "members_changed"
     ROOM_FULL = "room_full"
+    # Consent caps (SECURITY.md, "Invitations")
+    ROOM_LIMIT = "room_limit"
+    INVITATION_LIMIT = "invitation_limit"
     # Rosters (docs/PROTOCOL.md, "Roster v1")
     BAD_ENTRY = "bad_entry"
     ROSTER_CONFLICT = "roster_conflict"
@@ -56,6 +59,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.MEMBERS_CHANGED: 409,
     ErrorCode.ROOM_FULL: 409,
+    ErrorCode.ROOM_LIMIT: 409,
+    ErrorCode.INVITATION_LIMIT: 409,
     ErrorCode.BAD_ENTRY: 400,
     ErrorCode.ROSTER_CONFLICT: 409,
     ErrorCode.ROSTER_CHANGED: 409,

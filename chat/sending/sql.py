@@ -25,7 +25,8 @@ from chat.models import Envelope, Membership, Room
 
 @dataclasses.dataclass
 class LockedRoom:
-    members: set[int] = dataclasses.field(default_factory=set)
+    members: set[int] = dataclasses.field(default_factory=set)  # on the roster, invitations not yet answered too
+    accepted: set[int] = dataclasses.field(default_factory=set)  # of them, those who accepted: they may send
     newest: int = 0  # the id of the room's newest envelope (0: none yet)
     # The roster's head: the seq and hash a v2 envelope must name (None: a room from before rosters, v1 only).
     roster_seq: int | None = None
@@ -84,7 +85,8 @@ def lock_rooms(
         f"WHERE {envelope}.{qn('room_id')} = {room}.{qn(room_pk.column)}), "
         f"{room}.{qn('roster_seq')}, {room}.{qn('roster_head')} FROM {room} "
         f"WHERE {room}.{qn(room_pk.column)} IN ({placeholders}) UNION ALL "
-        f"SELECT {qn('room_id')}, {qn('user_id')}, NULL, NULL, NULL FROM {membership} "
+        f"SELECT {qn('room_id')}, {qn('user_id')}, "
+        f"CASE WHEN {qn('accepted_at')} IS NULL THEN 0 ELSE 1 END, NULL, NULL FROM {membership} "
         f"WHERE {qn('room_id')} IN ({placeholders}) AND {qn('left_at')} IS NULL"
         f"{chain_end if chains else ''}"
     )
@@ -101,6 +103,8 @@ def lock_rooms(
             locked.roster_head = None if roster_head is None else bytes(roster_head)
         else:
             locked.members.add(user_id)
+            if newest:  # a member row's third column: whether they accepted
+                locked.accepted.add(user_id)
     for room_id, sender, end in ends:
         if room_id in rooms:
             rooms[room_id].chain_ends[sender] = end

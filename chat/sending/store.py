@@ -1,10 +1,10 @@
 """Check and store: a batch of sends is checked against its rooms, as the database has them, and stored in one
 transaction.
 
-A send is stored only if its sender is a member, it is wrapped for exactly the room's members at the roster head it
-names, and (from envelope v3) it takes the next place in its sender's chain in the room. The senders' rate is
-counted before, on the event loop (``over_rate``); the statements that lock the rooms and insert are in
-``chat.sending.sql``.
+A send is stored only if its sender is a member who accepted the room, it is wrapped for exactly the room's members
+(invitations not yet answered too: they are on the roster) at the roster head it names, and (from envelope v3) it
+takes the next place in its sender's chain in the room. The senders' rate is counted before, on the event loop
+(``over_rate``); the statements that lock the rooms and insert are in ``chat.sending.sql``.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _store(posts: list[Post]) -> dict[tuple[int, uuid.UUID], Posted | ApiError]:
     for post in posts:
         room = rooms.get(post.room_id)
         room_members = room.members if room is not None else set()
-        if post.sender.pk not in room_members:
+        if room is None or post.sender.pk not in room.accepted:
             results[post.key] = ApiError(ErrorCode.NOT_MEMBER, "No such room, or you are not a member.")
         elif not _names_head(post.envelope, room):
             results[post.key] = ApiError(

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from accounts import introductions
 from accounts.models import Identity, KeyEvent, User
 from accounts.tests.factories import identity_keys
 from chat import roster, services
@@ -154,10 +155,20 @@ class Chain:
         self.accept(wire, **then)
         return appended
 
-    def append(self, actor: User, op: str, **options: Any) -> services.Appended:
-        """Make, sign and send the next entry; the chain takes on the link and name it set."""
+    def append(self, actor: User, op: str, *, accepted: bool = True, **options: Any) -> services.Appended:
+        """Make, sign and send the next entry; the chain takes on the link and name it set. Whoever an add or a create
+        names, the actor looked up by name first, as a browser does (``accounts.introductions``), and then accepted
+        the invitation, unless ``accepted`` is false."""
+        named = [options["member"]] if options.get("member") else list(options.get("members", ()))
+        if op in ("add", "create"):
+            for user in named:
+                introductions.introduce(actor.pk, user.pk)
         then = {key: options[key] for key in ("link_secret", "name") if key in options}
-        return self.submit(actor, self.entry(actor, op, **options), **then)
+        appended = self.submit(actor, self.entry(actor, op, **options), **then)
+        if accepted and op in ("add", "create"):
+            for user in named:
+                services.accept_invitation(user=user, room_id=self.room_id, client=LOCAL)
+        return appended
 
     def accept(self, wire: dict[str, Any], *, link_secret: Any = KEEP, name: str | None = None) -> None:
         """A stored entry, applied to the state by the reference rules (a browser would refuse one that breaks them)."""
@@ -169,16 +180,21 @@ class Chain:
 
 
 def make_room(
-    owner: User, *others: User, name: str = "Plans", link: bool = False, kind: str = "group"
+    owner: User,
+    *others: User,
+    name: str = "Plans",
+    link: bool = False,
+    kind: str = "group",
+    accepted: bool = True,
 ) -> tuple[Room, Chain]:
     """A room made as browsers make one: the owner's create, then one signed add per other member (a direct room:
-    one create naming both)."""
+    one create naming both); each invitation accepted, unless ``accepted`` is false."""
     chain = Chain(name=name)
     secret = new_link() if link else None
     if kind == "direct":
-        chain.append(owner, "create", members=(owner, *others), kind="direct")
+        chain.append(owner, "create", members=(owner, *others), kind="direct", accepted=accepted)
     else:
         chain.append(owner, "create", members=(owner,), link_secret=secret)
         for other in others:
-            chain.append(owner, "add", member=other)
+            chain.append(owner, "add", member=other, accepted=accepted)
     return chain.room(), chain

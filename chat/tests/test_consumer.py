@@ -9,11 +9,11 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.models import AuditEvent
-from chat import consumers, selectors
+from chat import consumers, selectors, services
 from chat.models import Envelope
 from chat.sending.presence import presence
 from chat.tests.conftest import next_envelope, next_of, none_of, socket_on
-from chat.tests.factories import PAGE_HEADERS, connect, envelope, send_frame, session_cookie
+from chat.tests.factories import LOCAL, PAGE_HEADERS, connect, envelope, send_frame, session_cookie
 from chat.tests.rosters import Chain
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -210,17 +210,39 @@ async def test_a_removed_member_can_no_longer_send_or_receive(users, room, chain
     assert "member_removed" in actions
 
 
-async def test_a_member_added_while_connected_gets_the_room_and_its_messages(users, room, chain, sockets) -> None:
+async def test_someone_added_while_connected_is_invited_and_gets_the_room_and_its_messages_once_she_accepts(
+    users, room, chain, sockets
+) -> None:
     alice, carol = await sockets(users["alice"]), await sockets(users["carol"])
-    await database_sync_to_async(chain.append)(users["alice"], "add", member=users["carol"])
-    added = await next_of(carol, "room")
-    assert added["event"] == "added" and added["room"]["id"] == str(room.id)
-    assert added["room"]["roster"]["seq"] == 2
+    await database_sync_to_async(chain.append)(users["alice"], "add", member=users["carol"], accepted=False)
+    invited = await next_of(carol, "invitation")
+    assert invited["event"] == "added" and invited["room"]["id"] == str(room.id)
+    assert invited["room"]["invited_by"] == users["alice"].pk and invited["room"]["roster"]["seq"] == 2
     updated = await next_of(alice, "room")
-    assert [m["username"] for m in updated["room"]["members"]] == ["alice", "bob", "carol"]
+    assert [(m["username"], m.get("pending", False)) for m in updated["room"]["members"]] == [
+        ("alice", False),
+        ("bob", False),
+        ("carol", True),
+    ]
     everyone = [u.pk for u in users.values()]
+    # Wrapped for her (she is on the roster), but not hers until she accepts: no message, typing or presence.
     await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone, head=chain.head)))
-    assert (await next_of(carol, "messages"))["room"] == str(room.id)
+    before = (await next_of(alice, "ack"))["id"]
+    await alice.send_json_to({"op": "typing", "room": str(room.id)})
+    await carol.send_json_to({"op": "history", "room": str(room.id), "ref": "h"})
+    assert (await next_of(carol, "error"))["code"] == "not_member"
+
+    await database_sync_to_async(services.accept_invitation)(user=users["carol"], room_id=room.id, client=LOCAL)
+    meanwhile = []
+    while (frame := await carol.receive_json_from(timeout=3))["type"] != "room":
+        meanwhile.append(frame)
+    assert frame["event"] == "added" and frame["room"]["id"] == str(room.id)
+    assert "pending" not in {key for m in frame["room"]["members"] for key in m}
+    assert [f["type"] for f in meanwhile if f.get("room") == str(room.id)] == []
+    assert (await next_of(carol, "invitation"))["event"] == "removed"
+    await alice.send_json_to(send_frame(room.id, envelope(room.id, users["alice"].pk, everyone, head=chain.head)))
+    [first] = (await next_of(carol, "messages"))["envelopes"]
+    assert first["id"] > before  # the one sent while she was invited never came live; her history has it
 
 
 async def test_a_member_added_just_as_a_new_rooms_socket_reads_it_is_in_the_list_it_gets(
@@ -256,11 +278,12 @@ async def test_a_room_one_is_added_to_while_the_socket_connects_reaches_it(
     users, room, chain, sockets, monkeypatch
 ) -> None:
     read_rooms = selectors.members_of_my_rooms
+    await database_sync_to_async(chain.append)(users["alice"], "add", member=users["carol"], accepted=False)
 
     def rooms_then_add_carol(user):
         rooms = read_rooms(user)
-        # carol is added the moment her connecting socket has read her rooms.
-        chain.append(users["alice"], "add", member=users["carol"])
+        # carol accepts her invitation (in another tab) the moment her connecting socket has read her rooms.
+        services.accept_invitation(user=users["carol"], room_id=room.id, client=LOCAL)
         return rooms
 
     monkeypatch.setattr(selectors, "members_of_my_rooms", rooms_then_add_carol)
