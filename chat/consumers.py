@@ -61,6 +61,7 @@ RATE_LIMITED_OPS = {
     "roster": "SOCKET_ROSTER_PER_MINUTE",
     "append": "SOCKET_APPEND_PER_MINUTE",
     "rooms": "SOCKET_ROOMS_PER_MINUTE",
+    "invitations": "SOCKET_ROOMS_PER_MINUTE",
 }
 # Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).
 SENDS_IN_FLIGHT = 32
@@ -333,6 +334,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     def _rooms_page(self, ref: str | None, after: int) -> str:
         encoded, more, after = selectors.my_rooms_page(self.user, after)
         return protocol.rooms_frame(ref, encoded, more=more, after=after)
+
+    async def op_invitations(self, frame: protocol.Frame) -> None:
+        after = protocol.rooms_cursor(frame.fields)
+        await self.send(text_data=await database_sync_to_async(self._invitations_page)(frame.ref, after))
+
+    def _invitations_page(self, ref: str | None, after: int) -> str:
+        encoded, more, after = selectors.my_invitations_page(self.user, after)
+        return protocol.invitations_frame(ref, encoded, more=more, after=after)
 
     async def op_roster(self, frame: protocol.Frame) -> None:
         room_id = protocol.room_id(frame.fields)

@@ -41,7 +41,7 @@ PAGE_DEFAULT = 50
 PAGE_MAX = 100
 # Rooms per page of the user's list (`ready`, then `rooms`): fewer when they would not fit one frame.
 ROOMS_PAGE = 100
-OPS = ("send", "sync", "history", "typing", "roster", "append", "rooms")
+OPS = ("send", "sync", "history", "typing", "roster", "append", "rooms", "invitations")
 # What an outgoing frame's fields besides its envelopes may take, within the WebSocket message limit.
 FRAME_HEADROOM = 4096
 
@@ -247,6 +247,12 @@ def room_frame(event: str, room: dict[str, Any]) -> dict[str, Any]:
     """The user's list of rooms changed: ``added``, ``updated`` (with the room as ``room_json`` has it) or
     ``removed`` (with its id only)."""
     return {"type": "room", "event": event, "room": room}
+
+
+def invitations_frame(ref: str | None, encoded: list[str], *, more: bool, after: int) -> str:
+    """A page of the user's invitations waiting for an answer (``invitations``), from the cursor it was asked for to
+    ``after``: pages like ``rooms``, so no number of them makes a frame daphne refuses to send."""
+    return frame_with_list({"type": "invitations", "ref": ref, "more": more, "after": after}, "rooms", encoded)
 
 
 def invitation_frame(event: str, room: dict[str, Any]) -> dict[str, Any]:

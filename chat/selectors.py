@@ -83,7 +83,16 @@ def my_rooms_page(user: User, after: int) -> tuple[list[str], bool, int]:
     """A page of the user's rooms, in the order they joined them (their membership ids, a cursor no change moves):
     up to ROOMS_PAGE after the membership ``after``, as ``room_json`` has them, encoded and cut to one frame.
     Returns (rooms, more, the cursor of the next page)."""
-    stays = list(accepted_memberships().filter(user=user, id__gt=after).order_by("id")[: ROOMS_PAGE + 1])
+    return _stays_page(accepted_memberships().filter(user=user), after)
+
+
+def my_invitations_page(user: User, after: int) -> tuple[list[str], bool, int]:
+    """A page of the user's invitations waiting for an answer, as ``my_rooms_page`` pages rooms."""
+    return _stays_page(pending_memberships().filter(user=user), after)
+
+
+def _stays_page(stays_of_user: QuerySet[Membership], after: int) -> tuple[list[str], bool, int]:
+    stays = list(stays_of_user.filter(id__gt=after).order_by("id")[: ROOMS_PAGE + 1])
     more = len(stays) > ROOMS_PAGE
     stays = stays[:ROOMS_PAGE]
     rooms = rooms_with_members().in_bulk([stay.room_id for stay in stays])

@@ -36,6 +36,16 @@ def member_names(response: Any) -> list[str]:
     return [m["username"] for m in response.json()["room"]["members"]]
 
 
+def look_up(client: Client, user: User) -> None:
+    """Look someone up by their exact name, as a browser does before naming them in a room: it introduces the asker
+    to them (``accounts.introductions``)."""
+    assert client.get(f"/api/keys/{user.username}").status_code == 200
+
+
+def accept(client: Client, room_id: Any) -> Any:
+    return call(client, "post", f"/api/rooms/{room_id}/accept")
+
+
 def append(client: Client, chain: Chain, wire: dict[str, Any], **then: Any) -> Any:
     """POST an entry; taken, it becomes the chain's head."""
     response = call(client, "post", f"/api/rooms/{chain.room_id}/roster", {"entry": wire})
@@ -71,9 +81,14 @@ def test_creating_a_room_makes_me_its_owner_and_only_member(clients, users) -> N
 
 def test_the_owner_adds_and_removes_members(clients, users, room, chain) -> None:
     alice = users["alice"]
+    look_up(clients["alice"], users["carol"])
     added = append(clients["alice"], chain, chain.entry(alice, "add", member=users["carol"]))
     assert added.status_code == 200
     assert member_names(added) == ["alice", "bob", "carol"]
+    assert [m.get("pending", False) for m in added.json()["room"]["members"]] == [False, False, True]
+    accepted = accept(clients["carol"], room.id)
+    assert accepted.status_code == 200
+    assert [m.get("pending", False) for m in accepted.json()["room"]["members"]] == [False, False, False]
     removed = append(clients["alice"], chain, chain.entry(alice, "remove", member=users["bob"]))
     assert member_names(removed) == ["alice", "carol"]
     actions = list(AuditEvent.objects.values_list("action", flat=True))
@@ -140,6 +155,7 @@ def test_the_roster_pages_from_a_seq(clients, users, room, chain) -> None:
 def test_a_room_holds_at_most_256_members(clients, users, room, chain) -> None:
     extra = User.objects.bulk_create(User(username=f"user{i}") for i in range(254))
     Membership.objects.bulk_create(Membership(room=room, user=user) for user in extra)
+    look_up(clients["alice"], users["carol"])
     body = chain.body(users["alice"], "add", member=users["carol"])
     response = call(
         clients["alice"], "post", f"/api/rooms/{room.id}/roster", {"entry": chain.sign(users["alice"], body)}
@@ -150,12 +166,15 @@ def test_a_room_holds_at_most_256_members(clients, users, room, chain) -> None:
 def test_there_is_one_direct_room_per_pair(clients, users) -> None:
     alice, bob = users["alice"], users["bob"]
     first = Chain()
+    look_up(clients["alice"], bob)  # strangers: alice found him by name, and her create asks him
     created = append(clients["alice"], first, first.entry(alice, "create", members=(alice, bob), kind="direct"))
     assert created.status_code == 201
     room = created.json()["room"]
     assert (room["kind"], room["owner"], room["policy"]) == ("direct", None, "invite")
     assert sorted(m["username"] for m in room["members"]) == ["alice", "bob"]
+    # bob has not answered, and whether he accepts or not the pair's one direct room is taken.
     second = Chain()
+    look_up(clients["bob"], alice)
     response = append(clients["bob"], second, second.entry(bob, "create", members=(alice, bob), kind="direct"))
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "conflict" and response.json()["error"]["room"] == room["id"]
@@ -257,6 +276,7 @@ def test_the_join_page_serves_links_of_either_kind(clients) -> None:
 
 def test_a_new_user_can_be_added_by_id_at_their_current_key(clients, users, room, chain) -> None:
     dave = make_user("dave")
+    look_up(clients["alice"], dave)
     added = append(clients["alice"], chain, chain.entry(users["alice"], "add", member=dave))
     assert member_names(added) == ["alice", "bob", "dave"]
     assert uuid.UUID(added.json()["room"]["id"]) == room.id

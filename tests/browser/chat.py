@@ -196,13 +196,32 @@ def add_member(person: Person, username: str) -> None:
     expect(member_item(page, username)).to_be_visible()
 
 
+def invitations(page: Page) -> Locator:
+    return rooms_nav(page).get_by_role("region", name="Invitations")
+
+
+def invitation(page: Page, name: str) -> Locator:
+    """The invitation (or direct request) shown as ``name``: the room's name, or the requester's."""
+    return invitations(page).get_by_role("listitem").filter(
+        has=page.locator(".invitation-name", has_text=re.compile(f"^{re.escape(name)}$"))
+    )
+
+
+def accept_invitation(person: Person, name: str) -> str:
+    """Once the invitation shows, accept it: the room opens. Returns its id."""
+    page = person.page
+    invitation(page, name).get_by_role("button", name="Accept invitation").click(timeout=CHAT_TIMEOUT_MS)
+    expect(title(page)).to_have_text(name)
+    expect_transcript_loaded(page)
+    return current_room_id(page)
+
+
 def share_room(owner: Person, member: Person, name: str) -> str:
-    """The owner creates a group room and adds the member; once it shows in the member's Rooms, the member opens it
-    too. Returns its id."""
+    """The owner creates a group room and adds the member, who accepts the invitation (the room opens). Returns its
+    id."""
     room_id = create_room(owner, name)
     add_member(owner, member.username)
-    expect(room_link(member.page, name)).to_be_visible(timeout=CHAT_TIMEOUT_MS)
-    open_room(member, name)
+    accept_invitation(member, name)
     return room_id
 
 

@@ -8,6 +8,7 @@ import { SocketError } from "../net/socket.js";
 import { NO_ONE_ADDED, RosterBlocked, RosterBook } from "../roster/book.js";
 import { memberIds } from "../roster/chain.js";
 import { MemoryHeads } from "../roster/heads.js";
+import { Invitations } from "./invitations.js";
 import { placeFindings, timeline } from "./timeline.js";
 
 export const PAGE_SIZE = 50;
@@ -25,7 +26,7 @@ const SIGNED_REASONS = new Set(["no_wrap", "key_mismatch", "decrypt_failed", "be
  * @typedef {import("../net/socket.js").ChatSocket} ChatSocket
  * @typedef {import("./trust.js").TrustGate} TrustGate
  * @typedef {import("./trust.js").Contact} Contact
- * @typedef {{id: number, username: string}} Member
+ * @typedef {{id: number, username: string, pending?: true}} Member `pending`: invited, not answered yet
  * @typedef {{id: string, name: string | null, kind: string, policy: string, owner: number | null,
  *            members: Member[], joined_after: number, roster?: {seq: number, hash: string} | null}} Room the
  *   server's word: `name` only for a room from before rosters; members and owner are checked against the roster
@@ -95,6 +96,8 @@ export class ChatClient extends EventTarget {
     this.userId = null;
     /** @type {Map<string, RoomState>} */
     this.rooms = new Map();
+    /** Rooms and direct conversations I am invited to, apart from my rooms until I accept. */
+    this.invitations = new Invitations(this);
     /** @type {Map<string, Set<number>>} */
     this.online = new Map();
     /** @type {Map<string, number>} */
@@ -114,7 +117,9 @@ export class ChatClient extends EventTarget {
       this.socket.addEventListener(type, (event) => handler(/** @type {CustomEvent} */ (event).detail));
     on("ready", (frame) => {
       this.listed = this.onReady(frame).catch((error) => this.report(error));
+      this.invitations.load().catch((error) => this.report(error));
     });
+    on("invitation", (frame) => this.invitations.onFrame(frame));
     // One live frame at a time, in arrival order: whether a frame follows on depends on the ones before it.
     on("messages", (frame) => {
       this.live = this.live.then(() => this.onLive(frame)).catch((error) => this.report(error));

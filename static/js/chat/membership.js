@@ -79,9 +79,8 @@ export class Membership {
       // We share one already, which this tab had not heard of yet.
       const existing = /** @type {any} */ (error)?.frame?.room;
       if (/** @type {any} */ (error)?.code !== "conflict" || typeof existing !== "string") throw error;
-      if (!this.client.rooms.has(existing)) {
-        throw new Error(`The server says you already have a conversation with ${username.trim()}, but does not show it to you.`);
-      }
+      // One they asked me for (maybe declined): opening it is accepting it.
+      if (!this.client.rooms.has(existing)) await this.client.invitations.accept(existing);
       return existing;
     }
     this.#placeholder(roomId, "direct");
@@ -113,7 +112,8 @@ export class Membership {
   }
 
   /**
-   * Leave the room; an owner who is not the last member hands it to the longest-standing member first.
+   * Leave the room; an owner who is not the last member hands it to the longest-standing member who accepted first
+   * (or, if nobody has, takes back the invitations).
    * @param {string} roomId
    */
   async leave(roomId) {
@@ -124,10 +124,13 @@ export class Membership {
       return;
     }
     if (state.owner === this.me && state.members.size > 1) {
-      const [heir] = [...state.members.entries()]
-        .filter(([id]) => id !== this.me)
-        .sort(([a, x], [b, y]) => x.since - y.since || a - b);
-      await this.handOver(roomId, heir[0]);
+      // Only someone who accepted can be handed the room; invitations nobody answered are taken back.
+      const served = this.client.rooms.get(roomId)?.room.members ?? [];
+      const invited = new Set(served.filter((m) => m.pending).map((m) => m.id));
+      const others = [...state.members.entries()].filter(([id]) => id !== this.me);
+      const [heir] = others.filter(([id]) => !invited.has(id)).sort(([a, x], [b, y]) => x.since - y.since || a - b);
+      if (heir) await this.handOver(roomId, heir[0]);
+      else for (const [id] of others) await this.remove(roomId, id);
     }
     await this.rosters.change(roomId, { op: "leave", members: [[this.me, this.myKey]] });
   }

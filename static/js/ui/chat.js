@@ -122,6 +122,7 @@ class ChatPage {
   start() {
     const c = this.client;
     c.addEventListener("rooms", () => this.renderRooms());
+    c.addEventListener("invitations", () => this.renderInvitations());
     c.addEventListener("listing", (e) => this.showListing(detail(e)));
     c.addEventListener("room", (e) => this.isCurrent(detail(e).id) && this.renderRoomHeader());
     c.addEventListener("messages", (e) => {
@@ -137,7 +138,10 @@ class ChatPage {
     c.socket.addEventListener("pending", () => this.renderStatus(c.socket.status));
     c.trust.addEventListener("changed", (e) => this.onKeyChanged(detail(e).contact));
     c.trust.addEventListener("trust", () => this.refreshTrust());
-    c.rosters.addEventListener("changed", (e) => this.onRosterChanged(detail(e).room));
+    c.rosters.addEventListener("changed", (e) => {
+      this.onRosterChanged(detail(e).room);
+      if (c.invitations.rooms.has(detail(e).room)) this.renderInvitations();
+    });
     $("invite-open").addEventListener("click", () => this.inviteAction((id) => this.membership.openLink(id)));
     $("invite-replace").addEventListener("click", () => this.inviteAction((id) => this.membership.openLink(id)));
     $("invite-close").addEventListener("click", () => this.inviteAction((id) => this.membership.closeLink(id)));
@@ -190,6 +194,47 @@ class ChatPage {
     } else if (this.current && this.client.rooms.has(this.current)) {
       this.renderRoomHeader();
     }
+  }
+
+  /** Invitations and requests waiting for my answer, each named from its signed roster, with its two buttons. */
+  renderInvitations() {
+    const invitations = [...this.client.invitations.rooms.values()];
+    $("invitations").hidden = invitations.length === 0;
+    $("invitation-list").replaceChildren(
+      ...invitations.map((room) => {
+        const status = this.client.rosters.rooms.get(room.id)?.status;
+        const inviter = this.client.invitations.inviterOf(room.id);
+        const from = inviter === null ? "" : this.client.nameOf(inviter);
+        const item = el("li", { class: room.kind }, [el("strong", { class: "invitation-name" }, [this.client.roomName(room)])]);
+        if (room.kind === "direct") item.append(el("span", { class: "invitation-from" }, ["wants to talk privately"]));
+        else if (from) item.append(el("span", { class: "invitation-from" }, [`invited by ${from}`]));
+        if (status === "blocked") {
+          item.append(el("span", { class: "tag warning" }, ["⚠ its member list does not verify"]));
+        }
+        const accept = el("button", { type: "button" }, ["Accept invitation"]);
+        const decline = el("button", { type: "button", class: "secondary" }, ["Decline invitation"]);
+        // A group's invitation can be declined only once its roster verified (the leave is signed on its head).
+        accept.disabled = status !== "ok" && status !== "legacy";
+        decline.disabled = room.kind === "group" && status !== "ok";
+        accept.addEventListener("click", () => this.answerInvitation(room.id, true));
+        decline.addEventListener("click", () => this.answerInvitation(room.id, false));
+        item.append(el("div", { class: "invitation-actions" }, [accept, decline]));
+        return item;
+      }),
+    );
+  }
+
+  /** @param {string} roomId @param {boolean} accept */
+  async answerInvitation(roomId, accept) {
+    await this.formAction("invitation-error", async () => {
+      if (!accept) {
+        await this.client.invitations.decline(roomId);
+        return;
+      }
+      await this.client.invitations.accept(roomId);
+      this.renderRooms();
+      await this.select(roomId);
+    });
   }
 
   /**
@@ -311,6 +356,7 @@ class ChatPage {
         if (member.id === owner) item.append(el("span", { class: "tag" }, ["owner"]));
         if (admin) item.append(el("span", { class: "tag" }, ["admin"]));
         if (member.id === me) item.append(el("span", { class: "tag" }, ["you"]));
+        if (room.members.some((m) => m.id === member.id && m.pending)) item.append(el("span", { class: "tag" }, ["invited"]));
         const contact = this.contacts.get(member.id);
         if (contact?.verified) item.append(el("span", { class: "badge-verified" }, ["verified"]));
         if (contact?.status === "changed") item.append(el("span", { class: "tag warning" }, ["key changed"]));
