@@ -86,12 +86,12 @@ class Membership(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id}"
+
     @property
     def pending(self) -> bool:
         return self.accepted_at is None
-
-    def __str__(self) -> str:
-        return f"{self.user_id} in {self.room_id}"
 
 
 class Envelope(models.Model):

@@ -17,7 +17,8 @@ def announce_keys_changed(sender: Any, *, user: User, **kwargs: Any) -> None:
     """Every room the user is in hears of it after commit, so open pages re-check that user's keys; and every socket
     of the user ends, since the page's keys are the old ones."""
     events.send_on_commit(events.user_group(user.pk), {"type": "session.ended", "reason": "keys_reset"})
-    for room_id in active_memberships().filter(user=user).values_list("room_id", flat=True):
+    # Rooms they are invited to hear of it too (their members wrap for them); a declined direct request does not.
+    for room_id in active_memberships().filter(user=user, declined_at__isnull=True).values_list("room_id", flat=True):
         events.send_on_commit(
             events.room_group(room_id), {"type": "keys.changed", "room_id": str(room_id), "user": user.pk}
         )

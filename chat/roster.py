@@ -291,3 +291,11 @@ def link_key(text: str) -> bytes | None:
     if base64.urlsafe_b64encode(key).decode("ascii").rstrip("=") != text:
         return None
     return key
+
+
+def seen_head(fields: Fields) -> tuple[int, bytes] | None:
+    """``roster``: a head ``{seq, hash}`` someone was shown (to accept an invitation as it was), or absent."""
+    if fields.get("roster") is None:
+        return None
+    head = Fields(fields.get("roster"), path=fields.path_of("roster"))
+    return head.integer("seq", minimum=0, maximum=MAX_ROSTER_SEQ), head.bytes("hash", length=32)

@@ -181,7 +181,10 @@ def visible_user_ids(asker: User | int, user_ids: Iterable[int], *, link_pub: by
     shared = Q(room_id__in=Membership.objects.filter(user=asker).values("room_id"))
     if link_pub is not None:
         shared |= Q(room__link_pub=link_pub)
-    found = set(Membership.objects.filter(shared, user_id__in=wanted).values_list("user_id", flat=True))
+    # Their stay counts if they took it, or while it waits for their answer (members wrap for them meanwhile); an
+    # invitation declined (or taken back before an answer) opens nothing.
+    theirs = Q(accepted_at__isnull=False) | Q(left_at__isnull=True, declined_at__isnull=True)
+    found = set(Membership.objects.filter(shared, theirs, user_id__in=wanted).values_list("user_id", flat=True))
     return found | (wanted & {asker if isinstance(asker, int) else asker.pk})
 
 

@@ -9,6 +9,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -49,7 +50,11 @@ def _join(room: Room, user_id: int, *, members: int, invited_by: int | None = No
     if members >= MAX_MEMBERS:
         raise ApiError(ErrorCode.ROOM_FULL, f"A room has at most {MAX_MEMBERS} members.")
     if invited_by is None:
+        _lock_users(user_id)
         _check_room_cap(user_id)
+    else:
+        _lock_users(user_id, invited_by)
+        _check_may_invite(invited_by, {user_id})
     return Membership.objects.create(
         room=room,
         user_id=user_id,
@@ -79,8 +84,15 @@ def _announce_removed(room: Room, user_id: int, *, pending: bool = False) -> Non
 # --- consent (SECURITY.md, "Invitations") --------------------------------------------------------------------------
 
 
+def _lock_users(*user_ids: int) -> None:
+    """Lock these accounts' rows, in id order (a room's row is always locked first): their caps are counted and
+    changed one transaction at a time, so requests in parallel cannot each see room for one more."""
+    list(User.objects.select_for_update().filter(pk__in=set(user_ids)).order_by("pk").values_list("pk", flat=True))
+
+
 def _check_room_cap(user_id: int) -> None:
-    """No one is in more than ROOMS_PER_USER_MAX rooms: what they accept, create or join."""
+    """No one is in more than ROOMS_PER_USER_MAX rooms: what they accept, create or join. The caller holds the lock
+    on the account (``_lock_users``)."""
     if selectors.accepted_memberships().filter(user_id=user_id).count() >= settings.ROOMS_PER_USER_MAX:
         raise ApiError(
             ErrorCode.ROOM_LIMIT,
@@ -88,37 +100,58 @@ def _check_room_cap(user_id: int) -> None:
         )
 
 
-def _check_may_invite(inviter_id: int, invitee_id: int) -> None:
-    """Invitations wait for an answer in bounded numbers: per invitee (so nobody's list grows without end) and per
-    inviter (so filling someone's list takes many accounts)."""
+# After a decline, its inviter may not invite that person again for this long.
+DECLINE_QUIET = timedelta(days=30)
+# Invitations from one account waiting for one person's answer at once.
+INVITATIONS_PER_PAIR = 3
+
+
+def _check_may_invite(inviter_id: int, invitee_ids: set[int]) -> None:
+    """Invitations wait for an answer in bounded numbers: per invitee (so nobody's list grows without end), per
+    inviter (so filling someone's list takes many accounts) and per pair; and whoever declined one is not asked
+    again by its inviter for a while. The caller holds the locks on every account involved (``_lock_users``)."""
     pending = selectors.pending_memberships()
-    if pending.filter(user_id=invitee_id).count() >= settings.PENDING_INVITATIONS_MAX:
+    if pending.filter(invited_by_id=inviter_id).count() + len(invitee_ids) > settings.INVITATIONS_OUTSTANDING_MAX:
         raise ApiError(
             ErrorCode.INVITATION_LIMIT,
-            "They have too many invitations waiting for an answer: try again once they have answered some.",
+            f"You can have at most {settings.INVITATIONS_OUTSTANDING_MAX} invitations waiting for an answer: wait"
+            " for answers, or take some back.",
         )
-    if pending.filter(invited_by_id=inviter_id).count() >= settings.INVITATIONS_OUTSTANDING_MAX:
-        raise ApiError(
-            ErrorCode.INVITATION_LIMIT,
-            f"You have {settings.INVITATIONS_OUTSTANDING_MAX} invitations waiting for an answer, the most one account"
-            " may have: wait for answers, or take some back.",
+    for invitee in invitee_ids:
+        theirs = pending.filter(user_id=invitee)
+        if theirs.count() >= settings.PENDING_INVITATIONS_MAX:
+            raise ApiError(
+                ErrorCode.INVITATION_LIMIT,
+                "They have too many invitations waiting for an answer: try again once they have answered some.",
+            )
+        if theirs.filter(invited_by_id=inviter_id).count() >= INVITATIONS_PER_PAIR:
+            raise ApiError(ErrorCode.INVITATION_LIMIT, "They have not answered your invitations yet.")
+        declined = Membership.objects.filter(
+            user_id=invitee, invited_by_id=inviter_id, declined_at__gt=timezone.now() - DECLINE_QUIET
         )
-
-
-def _share_a_room(user_id: int, other_id: int) -> bool:
-    """Both have accepted a room in common: a direct conversation between them needs no request."""
-    accepted = selectors.accepted_memberships()
-    return accepted.filter(user_id=other_id, room_id__in=accepted.filter(user_id=user_id).values("room_id")).exists()
+        if declined.exists():
+            raise ApiError(ErrorCode.INVITATION_LIMIT, "They declined an invitation from you lately.")
 
 
 @transaction.atomic
-def accept_invitation(*, user: User, room_id: uuid.UUID | str, client: ClientInfo) -> None:
+def accept_invitation(
+    *, user: User, room_id: uuid.UUID | str, client: ClientInfo, seen: tuple[int, bytes] | None = None
+) -> None:
     """Accept an invitation (or a request, or one declined before): the room is the user's like any other from now
-    on. Accepting one already accepted changes nothing."""
+    on. ``seen``: the roster head (seq, hash) the invitee was shown; if the room changed since (someone added,
+    removed, renamed), ``roster_changed`` with the head, and nothing is accepted: they look again first. Accepting
+    one already accepted changes nothing."""
     room = _locked_room(room_id)
     stay = selectors.membership_of(user, room.id, pending_too=True)
     if not stay.pending:
         return
+    if seen is not None and room.roster_seq is not None and seen != (room.roster_seq, bytes(room.roster_head)):
+        raise ApiError(
+            ErrorCode.ROSTER_CHANGED,
+            "The room changed since you saw the invitation: look at it again before you accept.",
+            head=selectors.roster_head_json(room),
+        )
+    _lock_users(user.pk)
     _check_room_cap(user.pk)
     stay.accepted_at, stay.declined_at = timezone.now(), None
     stay.save(update_fields=["accepted_at", "declined_at"])
@@ -144,7 +177,7 @@ def decline_request(*, user: User, room_id: uuid.UUID | str, client: ClientInfo)
 
 def _end_stay(membership: Membership) -> None:
     membership.left_at = timezone.now()
-    membership.save(update_fields=["left_at"])
+    membership.save(update_fields=["left_at", "declined_at"])
 
 
 # --- rooms from before rosters -----------------------------------------------------------------------------------
@@ -330,7 +363,7 @@ def _check_current_keys(actor_id: int, members: tuple[Member, ...]) -> None:
     )
     for index, member in enumerate(members):
         if member.id not in current:
-            raise ApiError(ErrorCode.NOT_FOUND, f"No user with id {member.id}.", field=f"entry.body.members.{index}")
+            raise ApiError(ErrorCode.NOT_FOUND, "No such user.", field=f"entry.body.members.{index}")
         if member.key_version != current[member.id]:
             raise ApiError(
                 ErrorCode.BAD_ENTRY,
@@ -349,7 +382,6 @@ def _check_add(roster: _Roster, entry: EntryIn) -> None:
     if entry.member.id in roster.stays:
         raise ApiError(ErrorCode.FORBIDDEN, "They are a member already.", field="entry.body.members")
     _check_current_keys(entry.actor, entry.members)
-    _check_may_invite(entry.actor, entry.member.id)
 
 
 def _check_remove(roster: _Roster, entry: EntryIn) -> None:
@@ -473,20 +505,17 @@ def _create(actor: User, entry: EntryIn, client: ClientInfo) -> Appended:
     """A new room: its first members, its owner (a group's creator) and maybe an open link."""
     _check_signatures(actor, entry, link=None)
     _check_current_keys(actor.pk, entry.members)
-    _check_room_cap(actor.pk)
     direct_key = None
     if entry.kind == Room.Kind.DIRECT:
         low, high = sorted(entry.member_ids)
         direct_key = f"{low}:{high}"
         _check_no_direct_room(direct_key)
-    # Everyone else it names is invited: to a group always, to a direct conversation unless the two share a room.
-    invited = {
-        m.id
-        for m in entry.members
-        if m.id != actor.pk and (entry.kind == Room.Kind.GROUP or not _share_a_room(actor.pk, m.id))
-    }
-    for invitee in invited:
-        _check_may_invite(actor.pk, invitee)
+    # Everyone else it names is invited, to a group or a direct conversation alike (sharing a room is no consent:
+    # anyone can share one by its open link).
+    invited = entry.member_ids - {actor.pk}
+    _lock_users(actor.pk, *invited)
+    _check_room_cap(actor.pk)
+    _check_may_invite(actor.pk, invited)
     _check_link_free(entry.link)
     link = entry.link or None
     _check_meta(entry, entry.member_ids, link)
@@ -563,6 +592,8 @@ def _apply(roster: _Roster, actor: User, entry: EntryIn, link: bytes | None, cli
         _announce_added(room, entry.member.id, pending=invited_by is not None)
     elif entry.op in ("remove", "leave"):
         stay = roster.stays[entry.member.id]
+        if entry.op == "leave" and stay.pending:  # an invitation declined: its inviter does not ask again soon
+            stay.declined_at = timezone.now()
         _end_stay(stay)
         _announce_removed(room, entry.member.id, pending=stay.pending)
         if entry.member.id == room.owner_id:  # the owner leaves only as the last member: nobody owns it now
@@ -614,6 +645,12 @@ def _store_head(
     record_event(action, client=client, user=actor, detail={"room": str(room.id), "seq": entry.seq, **detail})
     frame = {"type": "roster.entries", "room": str(room.id), "entries": [selectors.entry_json(stored)]}
     events.send_on_commit(events.room_group(room.id), frame)
+    # Those invited are in no room group: their invitation is told again, so what they accept is what they saw.
+    waiting = selectors.pending_memberships().filter(room=room)
+    if entry.op in ("add", "create"):  # whom this entry invites is told once, by ``_announce_added``
+        waiting = waiting.exclude(user_id__in=entry.member_ids)
+    for invitee in waiting.values_list("user_id", flat=True):
+        events.send_on_commit(events.user_group(invitee), {"type": "invitation.added", "room_id": str(room.id)})
     return Appended(room, stored)
 
 

@@ -106,8 +106,11 @@ def invitations(request: HttpRequest) -> HttpResponse:
 
 @json_endpoint(methods=("POST",), login_required=True)
 def accept(request: HttpRequest, room_id: str) -> HttpResponse:
+    """Accept an invitation; ``roster`` (optional): the head ``{seq, hash}`` the invitee saw, which must still be the
+    room's (``roster_changed`` otherwise)."""
     room_id = _room_id(room_id)
-    services.accept_invitation(user=request.user, room_id=room_id, client=client_info(request))
+    seen = roster.seen_head(read_json(request)) if request.body else None  # no body: as it is now
+    services.accept_invitation(user=request.user, room_id=room_id, client=client_info(request), seen=seen)
     return JsonResponse({"room": selectors.room_for(request.user, room_id)})
 
 

@@ -1,5 +1,5 @@
-"""Attacks that still work on the key directory (issue 19, point 8): anyone can make anyone share a room until point 3
-(consent) lands, and an add answers whether an id exists. Each is ``xfail(strict=True)``: it fails once fixed."""
+"""A room is no way around the key directory (issue 19, points 3 and 8): an add names only someone its actor shares a
+room with or looked up by name, and answers anyone else like an id no account has."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ from chat.tests.factories import make_user
 from chat.tests.rosters import make_room
 from toolkit.errors import ApiError
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.xfail(strict=True, reason="open: issue 19, points 3 and 8: rooms without consent open the directory"),
-]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 
 def refusal_of_add(chain: Any, actor: Any, member_id: int, key_version: int) -> tuple[str, str]:
@@ -38,12 +35,12 @@ def test_adding_an_id_to_ones_own_room_does_not_tell_whether_the_account_exists_
 
 
 def test_a_stranger_cannot_list_someones_keys_by_adding_her_to_his_room_first(client: Any) -> None:
-    """The directory answers by id for anyone who is in a room with the asker; adding someone needs no consent and
-    only her id and key version (1 for almost everyone). So ``/api/keys?ids=`` still lists every account: add
-    them, then ask. (Key version 1 guessed; the meta is sealed to whatever keys the attacker likes.)"""
+    """The directory answers by id for anyone who is in a room with the asker; if adding took only her id and key
+    version (1 for almost everyone), ``/api/keys?ids=`` would list every account: add them, then ask. The add is
+    refused like one of an id no account has, and the directory still leaves her out."""
     mallory, alice = make_user("mallory"), make_user("alice")
     _, chain = make_room(mallory)
-    chain.append(mallory, "add", member=alice)  # no invitation, no answer from alice
+    assert refusal_of_add(chain, mallory, alice.pk, 1) == refusal_of_add(chain, mallory, alice.pk + 1000, 1)
     asker = api_client()
     asker.force_login(mallory)
     listed = asker.get(f"/api/keys?ids={alice.pk}").json()["keys"]

@@ -11,6 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from accounts import introductions
 from accounts.tests.factories import identity_keys
 from chat import selectors
 from chat.models import Envelope, Membership, Room, RosterEntry
@@ -63,14 +64,15 @@ async def test_the_roster_op_pages_the_chain_for_members_only(users, room, chain
     assert refused["code"] == "not_member"
 
 
-async def test_a_member_added_over_the_socket_gets_the_room_with_its_head(users, room, chain, sockets) -> None:
+async def test_someone_added_over_the_socket_is_invited_to_the_room_at_its_head(users, room, chain, sockets) -> None:
     alice, bob, carol = [await sockets(users[name]) for name in ("alice", "bob", "carol")]
+    await in_db(introductions.introduce)(users["alice"].pk, users["carol"].pk)  # alice looked her up by name
     wire = await in_db(chain.entry)(users["alice"], "add", member=users["carol"])
     await alice.send_json_to(append_frame(chain, wire))
     await next_of(alice, "appended")
-    added = await next_of(carol, "room")
-    assert (added["event"], added["room"]["roster"]["seq"]) == ("added", 2)
-    assert [m["username"] for m in added["room"]["members"]] == ["alice", "bob", "carol"]
+    invited = await next_of(carol, "invitation")
+    assert (invited["event"], invited["room"]["roster"]["seq"]) == ("added", 2)
+    assert [m["username"] for m in invited["room"]["members"]] == ["alice", "bob", "carol"]
     assert (await next_of(bob, "roster"))["entries"][0]["body"] == wire["body"]
 
 
@@ -90,6 +92,7 @@ async def test_refused_entries_get_error_frames_with_stable_codes_and_the_socket
 ) -> None:
     alice_user, bob_user = users["alice"], users["bob"]
     alice = await sockets(alice_user)
+    await in_db(introductions.introduce)(alice_user.pk, users["carol"].pk)
     good = await in_db(chain.entry)(alice_user, "add", member=users["carol"])
     body = json.loads(good["body"])
     spaced = ref.sign(json.dumps(body), identity_keys("alice")[0])  # signed, but not in its canonical form

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django import db
 
+from accounts import introductions
 from accounts.models import AuditEvent, User
 from accounts.tests.factories import identity_keys
 from chat import protocol, roster, selectors, services
@@ -293,6 +294,7 @@ def test_an_entry_signed_with_a_key_from_before_a_reset_is_refused(users) -> Non
 def test_adding_someone_at_a_key_version_that_is_not_theirs_is_refused(users) -> None:
     alice, carol = users["alice"], users["carol"]
     _, chain = make_room(alice)
+    introductions.introduce(alice.pk, carol.pk)  # she looked carol up by name: a wrong version is worth saying
     body = chain.body(alice, "add", member=carol)
     body["members"] = [[carol.pk, 2]]
     error = refusal(chain, alice, chain.sign(alice, body))
@@ -309,6 +311,7 @@ def test_meta_not_sealed_for_exactly_the_members_after_the_entry_is_refused(user
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     _, chain = make_room(alice, bob)
     recipients = {alice.pk, bob.pk} if sealed_for == "without carol" else {alice.pk, bob.pk, carol.pk, dave.pk}
+    introductions.introduce(alice.pk, carol.pk)
     error = refusal(chain, alice, chain.entry(alice, "add", member=carol, sealed_for=recipients))
     assert (error.code, error.field) == ("bad_entry", field)
 
@@ -326,6 +329,7 @@ def test_a_room_holds_at_most_256_members(users) -> None:
     room, chain = make_room(alice)
     extra = User.objects.bulk_create(User(username=f"user{i}") for i in range(MAX_MEMBERS - 1))
     Membership.objects.bulk_create(Membership(room=room, user=user) for user in extra)
+    introductions.introduce(alice.pk, carol.pk)
     body = chain.body(alice, "add", member=carol, sealed_for={alice.pk})
     body["meta"]["wrap_ids"] = sorted([alice.pk, carol.pk, *(user.pk for user in extra)])[:MAX_MEMBERS]
     body["meta"]["wraps"] = b64(os.urandom(40 * MAX_MEMBERS))
@@ -404,6 +408,8 @@ def test_a_create_for_a_room_that_exists_is_refused(users) -> None:
 def test_concurrent_appends_to_one_room_are_serialised_one_wins(users, dave) -> None:
     alice, bob, carol = users["alice"], users["bob"], users["carol"]
     room, chain = make_room(alice, bob)
+    for user in (carol, dave):
+        introductions.introduce(alice.pk, user.pk)
     entries = {user: roster.entry(Fields({"entry": chain.entry(alice, "add", member=user)})) for user in (carol, dave)}
     start = threading.Barrier(2)
     results: dict[User, Any] = {}

@@ -25,6 +25,7 @@ from tests.browser.chat import (
     PENDING,
     SENT,
     People,
+    accept_invitation,
     add_member,
     connection,
     create_room,
@@ -32,6 +33,7 @@ from tests.browser.chat import (
     expect_connected,
     expect_texts,
     expect_transcript_loaded,
+    invitation,
     member_item,
     member_items,
     message,
@@ -66,8 +68,7 @@ def test_members_exchange_messages_and_a_signed_in_outsider_receives_nothing(peo
     alice, bob, carol = people.sign_up("alice"), people.sign_up("bob"), people.sign_up("carol")
     room_id = create_room(alice, "Garden plans")
     add_member(alice, bob.username)
-    expect(room_link(bob.page, "Garden plans")).to_be_visible()
-    open_room(bob, "Garden plans")
+    accept_invitation(bob, "Garden plans")
     # Carol, signed in but not a member, connects after the room exists and knows its address.
     open_chat(carol, f"/rooms/{room_id}/")
     expect(transcript(carol.page)).to_be_hidden()
@@ -245,9 +246,10 @@ def test_history_pages_back_fifty_at_a_time_by_button_and_by_scrolling(people: P
     send_quickly(alice, room_id, sent)
     expect_texts(alice.page, sent)
 
-    # A page that was open meanwhile already holds what arrived live; a freshly loaded one pages from the server.
+    # Bob was invited before the messages (they are wrapped for him) and accepts on a freshly loaded page: nothing
+    # reached him live, so the room pages from the server.
     open_chat(bob)
-    open_room(bob, "Long thread")
+    accept_invitation(bob, "Long thread")
     expect_texts(bob.page, sent[10:])
     expect(bob.page.locator(".transcript-note")).to_have_count(0)
     bob.page.get_by_role("button", name="Load older messages").click()
@@ -268,21 +270,23 @@ def test_history_pages_back_fifty_at_a_time_by_button_and_by_scrolling(people: P
 
 def test_a_member_added_later_sees_only_messages_from_their_joining_on(people: People) -> None:
     alice, bob, carol = people.sign_up("alice"), people.sign_up("bob"), people.sign_up("carol")
-    share_room(alice, bob, "Project X")
+    room_id = share_room(alice, bob, "Project X")
     before = ["Before carol: the budget is 40k", "Before carol: keep it quiet"]
     send_message(alice, before[0])
     send_message(bob, before[1])
 
     add_member(alice, carol.username)
-    expect(room_link(carol.page, "Project X")).to_be_visible()
-    expect(member_item(bob.page, carol.username)).to_be_visible()  # bob's open page learns of her at once
+    expect(invitation(carol.page, "Project X")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
+    expect(member_item(bob.page, carol.username)).to_contain_text("invited")  # bob's open page learns of her at once
     after = ["Welcome carol!", "Hi carol, glad you are here"]
     send_message(alice, after[0])
     send_message(bob, after[1])  # bob's page may still wrap for two: the server says re-wrap for three
     expect_texts(alice.page, before + after)
     expect_texts(bob.page, before + after)
+    assert relayed_envelopes(carol, room_id) == []  # invited, not yet a member: nothing of the room reached her
 
-    open_room(carol, "Project X")
+    # Invited before the welcome messages, she reads them once she accepts; nothing from before.
+    accept_invitation(carol, "Project X")
     expect_texts(carol.page, after)
     expect(carol.page.locator(".transcript-note")).to_have_text(
         "Messages from before you joined are not available to you."
@@ -301,8 +305,7 @@ def test_membership_changes_reach_open_pages_without_a_reload(people: People) ->
     expect(room_link(bob.page, "Standup")).to_have_count(0)
 
     add_member(alice, bob.username)
-    expect(room_link(bob.page, "Standup")).to_be_visible()
-    open_room(bob, "Standup")
+    accept_invitation(bob, "Standup")
     expect(member_items(bob.page)).to_have_count(2)
     send_message(alice, "Standup starts now")
     expect_texts(bob.page, ["Standup starts now"])
@@ -315,12 +318,12 @@ def test_membership_changes_reach_open_pages_without_a_reload(people: People) ->
     assert bob.page.evaluate("() => window.notReloaded") is True
 
     # After the removal bob gets nothing of the room. To know nothing is still on its way, send him a later event:
-    # alice's message reaches every socket of the room before the next room is created and he is added to it.
+    # alice's message reaches every socket of the room before the next room is created and he is invited to it.
     send_message(alice, "Now without bob")
     wait_for_envelopes(alice, room_id, 2)
     create_room(alice, "Sync point")
     add_member(alice, bob.username)
-    expect(room_link(bob.page, "Sync point")).to_be_visible()
+    expect(invitation(bob.page, "Sync point")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     frames = bob.chat_frames("received")
     removed_at = next(i for i, f in enumerate(frames) if f.get("type") == "room" and f.get("event") == "removed")
     assert frames[removed_at]["room"] == {"id": room_id}
@@ -338,8 +341,10 @@ def test_a_direct_conversation_is_one_room_for_the_pair(people: People) -> None:
     room_id = current_room_id(alice.page)
     expect(alice.page.get_by_role("button", name="Leave room")).to_be_hidden()
 
-    expect(room_link(bob.page, alice.username)).to_be_visible()
-    assert open_room(bob, alice.username) == room_id
+    # They share no room: it is a request bob accepts (shown under alice's name), not a room of his yet.
+    expect(invitation(bob.page, alice.username)).to_contain_text("wants to talk privately", timeout=CHAT_TIMEOUT_MS)
+    expect(room_link(bob.page, alice.username)).to_have_count(0)
+    assert accept_invitation(bob, alice.username) == room_id
     send_message(alice, "Just between us: the surprise party is on Saturday")
     send_message(bob, "My lips are sealed")
     expect_texts(bob.page, ["Just between us: the surprise party is on Saturday", "My lips are sealed"])

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.db import connection
+from django.utils import timezone
 from playwright.sync_api import Route, WebSocketRoute, expect
 
 from accounts.models import KeyEvent, User
@@ -30,8 +31,11 @@ from tests.browser.chat import (
     PASSWORD,
     People,
     Person,
+    accept_invitation,
     add_member,
     create_room,
+    current_room_id,
+    invitations,
     member_item,
     members,
     message,
@@ -173,6 +177,12 @@ def test_an_entry_signed_with_an_old_key_the_server_made_up_adds_no_reader(peopl
 
     # The entry that admitted bob names alice's real key as her first; bob's browser knows her (real) key only as the
     # third the server claimed: a key from the server's record may not vouch for it, nor for anything after it.
+    # Bob's page will not even let him accept the invitation...
+    offered = invitations(bob.page)
+    expect(offered).to_contain_text("its member list does not verify", timeout=CHAT_TIMEOUT_MS)
+    expect(offered.get_by_role("button", name="Accept invitation")).to_be_disabled()
+    # ...but the server needs no consent of his to make the room one of his: it marks the invitation accepted.
+    Membership.objects.filter(room_id=room_id, user_id=user_id(bob)).update(accepted_at=timezone.now())
     open_chat(bob, f"/rooms/{room_id}/")
     expect_blocked(bob.page)
     expect_refused(bob, "Anyone else?")
@@ -255,7 +265,9 @@ def test_talking_privately_with_a_verified_contact_never_lands_in_a_room_the_ser
     open_chat(alice)
     alice.page.get_by_label("Talk privately with").fill(bob.username)
     alice.page.get_by_role("button", name="Start conversation").click()
-    expect(alice.page.locator("#direct-error")).to_contain_text("does not show it to you", timeout=CHAT_TIMEOUT_MS)
+    # The server answers that the pair's conversation exists: the page opens that one, the real, verified room.
+    expect(title(alice.page)).to_have_text(f"{bob.username} verified", timeout=CHAT_TIMEOUT_MS)
+    assert current_room_id(alice.page) == real
     assert not [f for f in alice.chat_frames("sent")[1:] if f.get("op") == "send" and f.get("room") == str(fake.id)]
     assert stored_for(str(fake.id), intruder) == 0
 
@@ -342,6 +354,7 @@ def test_a_member_added_after_a_room_was_signed_is_not_shown_it_as_one_from_befo
     alice.page.get_by_role("button", name="Sign member list").click()
     expect(alice.page.locator("#room-kind")).not_to_contain_text("not yet signed", timeout=CHAT_TIMEOUT_MS)
     add_member(alice, carol.username)
+    accept_invitation(carol, "Old team")
     Membership.objects.filter(room=room, user__username=carol.username).update(joined_after=0)
     extra = [{"id": intruder.pk, "username": intruder.username}]
 

@@ -146,6 +146,11 @@ HTTP_POLICY = rows(
     ("POST",   "/api/rooms/{room}/roster",         "rename",    NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, 200,   NO_ROOM),
     # A room with a roster is left with a signed entry; the unsigned leave is for rooms from before rosters.
     ("POST",   "/api/rooms/{room}/leave",          None,        NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, DENIED, NO_ROOM),
+    # Invitations: each signed-in user's own list; accepting a room one is in already changes nothing; a group room
+    # is declined with a signed leave, not this route (chat/tests/test_invitations.py has the invitees' side).
+    ("GET",    "/api/invitations",                 None,        NO_AUTH,   200,      200,     200,    200,   200),
+    ("POST",   "/api/rooms/{room}/accept",         None,        NO_AUTH,   NO_ROOM,  NO_ROOM, 200,    200,   NO_ROOM),
+    ("POST",   "/api/rooms/{room}/decline",        None,        NO_AUTH,   NO_ROOM,  NO_ROOM, DENIED, DENIED, NO_ROOM),
     # Whoever holds the room's open invite link reads its chain (the key takes the link's secret); a removed
     # member who kept the link reads it too, until a member rotates it (chat/tests/test_rooms_api.py).
     ("GET",    "/api/links/{link}",                None,        NO_AUTH,   200,      200,     200,    200,   200),
@@ -478,6 +483,8 @@ WS_POLICY = {
     "roster":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  ENTRIES,  ENTRIES,  NO_ROOM),
     "append":    (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  DENIED,   APPENDED, NO_ROOM),
     "rooms":     (CLOSED,   UNLISTED, UNLISTED, UNLISTED, LISTED,   LISTED,   UNLISTED),
+    # No role here is invited to the room: nobody finds it among their invitations.
+    "invitations": (CLOSED, UNLISTED, UNLISTED, UNLISTED, UNLISTED, UNLISTED, UNLISTED),
 }
 # Every WebSocket route: /ws/chat/ follows WS_POLICY; the health probe answers anyone and closes.
 WS_ROUTES = {"ws/chat/": WS_POLICY, "ws/healthz/": {"status": "ok"}}
@@ -496,7 +503,7 @@ def frame_for(op: str, room: Any, actor: User, scene: Scene) -> dict[str, Any]:
         return send_frame(room, make_envelope(room, actor.pk, members, head=scene.chain.head))
     if op == "append":
         return {"op": op, "room": str(room), "entry": scene.chain.entry(actor, "rename", name="Ours now")}
-    if op == "rooms":
+    if op in ("rooms", "invitations"):
         return {"op": op, "after": 0}
     return {"op": op, "room": str(room), **({"after": 0} if op == "sync" else {"from": 0} if op == "roster" else {})}
 
@@ -506,7 +513,7 @@ async def answer_to(communicator: Any, wait: float) -> dict[str, Any] | None:
     page), skipping events; None if none comes."""
     while not await communicator.receive_nothing(timeout=wait):
         frame = await communicator.receive_json_from()
-        if frame["type"] in ("error", "ack", "envelopes", "appended", "rooms") or (
+        if frame["type"] in ("error", "ack", "envelopes", "appended", "rooms", "invitations") or (
             frame["type"] == "roster" and "more" in frame
         ):
             return frame
@@ -585,7 +592,7 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
         elif answer is not None and answer["type"] == "roster":
             assert [entry["body"] for entry in answer["entries"]] == [wire["body"] for wire in scene.chain.entries]
             outcomes[role] = ENTRIES
-        elif answer is not None and answer["type"] == "rooms":
+        elif answer is not None and answer["type"] in ("rooms", "invitations"):
             outcomes[role] = LISTED if room_id in [room["id"] for room in answer["rooms"]] else UNLISTED
         elif answer is not None and answer["type"] == "appended":
             assert (await next_of(other, "roster"))["entries"][0]["body"].endswith("}}")

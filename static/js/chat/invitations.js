@@ -82,7 +82,16 @@ export class Invitations {
    * @param {string} roomId
    */
   async accept(roomId) {
-    const { room } = await postJson(`/api/rooms/${roomId}/accept`);
+    // What I accept is the room as I saw it: if its roster moved on since, the server refuses, and I look again.
+    const seen = this.client.rosters.rooms.get(roomId)?.state;
+    let room;
+    try {
+      ({ room } = await postJson(`/api/rooms/${roomId}/accept`, seen ? { roster: { seq: seen.seq, hash: seen.hash } } : {}));
+    } catch (error) {
+      if (/** @type {any} */ (error)?.code !== "roster_changed") throw error;
+      this.client.rosters.refresh(roomId).catch((problem) => this.client.report(problem));
+      throw new Error("The room changed since you saw this invitation (members or name): look at it again, then accept.");
+    }
     this.rooms.delete(roomId);
     this.client.upsertRoom(room);
     this.client.emit("rooms", null);
