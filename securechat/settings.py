@@ -184,6 +184,8 @@ RECOVERY_PER_ADDRESS_PER_HOUR = env.int("RECOVERY_PER_ADDRESS_PER_HOUR", default
 # Password hashes (Argon2: ~100 MiB, 8 lanes each) one worker computes at once; more wait their turn
 # (toolkit/hashing.py). One hash already spreads over the cores, so more at once add memory, not speed.
 PASSWORD_HASH_THREADS = env.int("PASSWORD_HASH_THREADS", default=1)
+# Hashes running or waiting per worker; past it, a request that would hash is refused with 503 and Retry-After.
+PASSWORD_HASH_QUEUE_MAX = env.int("PASSWORD_HASH_QUEUE_MAX", default=16)
 # How much nicer (lower CPU priority) the hashing threads run than the chat's (0: the same).
 PASSWORD_HASH_NICE = env.int("PASSWORD_HASH_NICE", default=10)
 # --- end of accounts' limits ---

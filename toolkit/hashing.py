@@ -7,6 +7,10 @@ Here at most ``PASSWORD_HASH_THREADS`` hashes run at once in a process (the othe
 threads blocked, not working), and the pool's threads, with the Argon2 lanes they start, run
 ``PASSWORD_HASH_NICE`` steps nicer than the process, so the chat's threads get the CPU first.
 
+The queue is bounded too: past ``PASSWORD_HASH_QUEUE_MAX`` hashes running or waiting in a process, a request that
+would hash is refused at once (``unavailable``, 503 with ``Retry-After``) instead of holding a thread and its
+memory for as long as the queue takes; it hashed nothing and wrote nothing, so trying again is safe.
+
 Every hash of the app goes through here: ``accounts.models.User`` hashes and checks its password with these.
 Callers block until their hash is done; hash before a transaction, never inside one (a lock held while waiting for
 the pool would hold up everyone who needs that row).
@@ -16,14 +20,24 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password, verify_password
 
+from toolkit.errors import ApiError, ErrorCode
+
+# Seconds a refused request is told to wait: about how long a queue's worth of hashes takes.
+BUSY_RETRY_SECONDS = 2
+T = TypeVar("T")
+
 _lock = threading.Lock()
 _pool: tuple[tuple[int, int], ThreadPoolExecutor] | None = None
+_queued_lock = threading.Lock()
+_queued = 0  # hashes running or waiting in this process
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -56,11 +70,29 @@ def _lower_priority(steps: int) -> None:
         pass
 
 
+def _hash(work: Callable[..., T], *args: Any) -> T:
+    """Run ``work`` in the pool and wait for it, or refuse at once if the queue is full."""
+    global _queued
+    with _queued_lock:
+        if _queued >= max(1, settings.PASSWORD_HASH_QUEUE_MAX):
+            raise ApiError(
+                ErrorCode.UNAVAILABLE,
+                "The server is busy checking passwords; try again in a few seconds.",
+                retry_after=BUSY_RETRY_SECONDS,
+            )
+        _queued += 1
+    try:
+        return _executor().submit(work, *args).result()
+    finally:
+        with _queued_lock:
+            _queued -= 1
+
+
 def make(secret: str | None) -> str:
     """The stored form of ``secret`` (Django's ``make_password``; None gives an unusable one, without hashing)."""
     if secret is None:
         return make_password(None)
-    return _executor().submit(make_password, secret).result()
+    return _hash(make_password, secret)
 
 
 @dataclass(frozen=True)
@@ -73,5 +105,5 @@ class Verified:
 def verify(secret: str, encoded: str | None) -> Verified:
     """Whether ``secret`` matches ``encoded``. None or an unusable hash is no match, after as much work as a real
     check, so an account that does not exist takes as long (Django's ``verify_password``)."""
-    ok, stale = _executor().submit(verify_password, secret, encoded or "").result()
+    ok, stale = _hash(verify_password, secret, encoded or "")
     return Verified(ok, ok and stale)

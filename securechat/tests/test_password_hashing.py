@@ -108,6 +108,36 @@ async def test_while_every_hashing_thread_is_held_no_more_hashes_start_and_the_c
     assert len(HeldHasher.threads) == threads
 
 
+async def test_past_the_queues_bound_a_sign_up_is_refused_at_once_with_retry_after_and_writes_nothing(
+    settings: Any,
+) -> None:
+    """One hash running and one waiting fill a queue of two: the next sign-ups do not join it (a flood of them would
+    hold a thread and its memory each for as long as the queue takes) but are told to come back, while the two
+    admitted ones finish once the hash is let go."""
+    settings.PASSWORD_HASH_THREADS = 1
+    settings.PASSWORD_HASH_QUEUE_MAX = 2
+    settings.PASSWORD_HASHERS = ["securechat.tests.test_password_hashing.HeldHasher"]
+    HeldHasher.reset()
+    signups = {asyncio.create_task(sign_up(f"crowd{index}")) for index in range(4)}
+    try:
+        assert await asyncio.to_thread(HeldHasher.wait_until_running, 1)
+        refused: set[asyncio.Task[dict[str, Any]]] = set()
+        while len(refused) < 2:  # the two not admitted answer while the hash is still held
+            done, _ = await asyncio.wait(signups - refused, timeout=WAIT, return_when=asyncio.FIRST_COMPLETED)
+            assert done, "no sign-up was refused while the queue was full"
+            refused |= done
+    finally:
+        HeldHasher.release.set()
+    for task in refused:
+        answer = task.result()
+        assert answer["status"] == 503
+        assert dict(answer["headers"])[b"Retry-After"] == b"2"
+        assert json.loads(answer["body"])["error"]["code"] == "unavailable"
+    admitted = await asyncio.gather(*(signups - refused))
+    assert [answer["status"] for answer in admitted] == [201, 201]
+    assert await database_sync_to_async(User.objects.filter(username__startswith="crowd").count)() == 2
+
+
 @pytest.fixture(autouse=True)
 def isolated_counters(settings: Any) -> None:
     """Sign-ups counted per address in this test only, even on the shared Redis."""
