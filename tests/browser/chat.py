@@ -202,8 +202,10 @@ def invitations(page: Page) -> Locator:
 
 def invitation(page: Page, name: str) -> Locator:
     """The invitation (or direct request) shown as ``name``: the room's name, or the requester's."""
-    return invitations(page).get_by_role("listitem").filter(
-        has=page.locator(".invitation-name", has_text=re.compile(f"^{re.escape(name)}$"))
+    return (
+        invitations(page)
+        .get_by_role("listitem")
+        .filter(has=page.locator(".invitation-name", has_text=re.compile(f"^{re.escape(name)}$")))
     )
 
 

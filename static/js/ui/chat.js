@@ -213,9 +213,12 @@ class ChatPage {
         }
         const accept = el("button", { type: "button" }, ["Accept invitation"]);
         const decline = el("button", { type: "button", class: "secondary" }, ["Decline invitation"]);
-        // A group's invitation can be declined only once its roster verified (the leave is signed on its head).
-        accept.disabled = status !== "ok" && status !== "legacy";
-        decline.disabled = room.kind === "group" && status !== "ok";
+        // Accepted as seen: only once the roster verified up to the head the server serves now (a change to the room
+        // is told again, and this waits for the page to read it). A group's is declined by a leave signed on it.
+        const state = this.client.rosters.rooms.get(room.id)?.state;
+        const current = status === "ok" && state?.seq === room.roster?.seq && state?.hash === room.roster?.hash;
+        accept.disabled = !current;
+        decline.disabled = room.kind === "group" && !current;
         accept.addEventListener("click", () => this.answerInvitation(room.id, true));
         decline.addEventListener("click", () => this.answerInvitation(room.id, false));
         item.append(el("div", { class: "invitation-actions" }, [accept, decline]));
