@@ -4,15 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_username_keys'),
+        ("accounts", "0004_username_keys"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('signup', 'sign-up'), ('login_ok', 'log-in'), ('login_failed', 'log-in failed'), ('logout', 'log-out'), ('password_change', 'password change'), ('recovery', 'recovery'), ('recovery_failed', 'recovery failed'), ('key_change', 'key change'), ('key_reset', 'key reset'), ('key_reset_failed', 'key reset refused'), ('room_created', 'room created'), ('member_added', 'member added'), ('member_removed', 'member removed'), ('member_left', 'member left'), ('invitation_accepted', 'invitation accepted'), ('invitation_declined', 'invitation declined'), ('room_changed', 'room changed'), ('envelopes_purged', 'envelopes purged')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("signup", "sign-up"),
+                    ("login_ok", "log-in"),
+                    ("login_failed", "log-in failed"),
+                    ("logout", "log-out"),
+                    ("password_change", "password change"),
+                    ("recovery", "recovery"),
+                    ("recovery_failed", "recovery failed"),
+                    ("key_change", "key change"),
+                    ("key_reset", "key reset"),
+                    ("key_reset_failed", "key reset refused"),
+                    ("room_created", "room created"),
+                    ("member_added", "member added"),
+                    ("member_removed", "member removed"),
+                    ("member_left", "member left"),
+                    ("invitation_accepted", "invitation accepted"),
+                    ("invitation_declined", "invitation declined"),
+                    ("room_changed", "room changed"),
+                    ("envelopes_purged", "envelopes purged"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
