@@ -26,7 +26,7 @@ from chat.sending.batch import envelope_writer
 from chat.sending.fanout import CLOSE_TRY_AGAIN, room_fanout
 from chat.sending.presence import REFRESH_SECONDS, presence
 from toolkit.errors import ApiError, ErrorCode
-from toolkit.token_bucket import TokenBucket
+from toolkit.token_bucket import KeptBuckets, TokenBucket
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ RATE_LIMITED_OPS = {
     "rooms": "SOCKET_ROOMS_PER_MINUTE",
     "invitations": "SOCKET_ROOMS_PER_MINUTE",
 }
+# Each session's request buckets in this worker, beyond the life of its sockets: as much as this many sockets' own.
+KEPT_BUCKETS = KeptBuckets()
+SESSION_SOCKETS = 4
 # Sends of one socket waiting for their commit at once; past this the socket's next frames wait (and TCP pushes back).
 SENDS_IN_FLIGHT = 32
 # Redis (channel layer, presence, counters) failing under a socket: a client error or a closed socket, never a
@@ -149,12 +152,20 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.admitted = False
         self.sends_in_flight = asyncio.Semaphore(SENDS_IN_FLIGHT)
         self.sending: set[asyncio.Task[None]] = set()
-        # In memory, per socket: no Redis round trip for a request (docs/DECISIONS.md).
-        self.buckets = {op: TokenBucket(getattr(settings, name)) for op, name in RATE_LIMITED_OPS.items()}
         self.typing_refused = False  # told already that its typing notices are dropped
         session = self.scope.get("session")
         # How ``session.ended`` events name this socket's session (its key may change: a password change cycles it).
         self.session_tag = events.session_tag(getattr(session, "session_key", None))
+        # In memory, no Redis round trip for a request (docs/DECISIONS.md): one bucket per socket, and one its session
+        # keeps in this worker for SESSION_SOCKETS sockets' worth, so reconnecting after each burst gains nothing.
+        holder = self.session_tag or self.channel_name
+        self.buckets = {
+            op: (
+                TokenBucket(getattr(settings, name)),
+                KEPT_BUCKETS.get(holder, op, SESSION_SOCKETS * getattr(settings, name)),
+            )
+            for op, name in RATE_LIMITED_OPS.items()
+        }
         await self.accept()
         if not self.user.is_authenticated:
             # Accept, then close with a code the client can act on (go to log-in, do not retry).
@@ -239,9 +250,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except ApiError as error:
             await self.send_json(protocol.error_frame(error, None))
             return
-        bucket = self.buckets.get(frame.op)
-        if bucket is not None:
-            wait = bucket.take()
+        buckets = self.buckets.get(frame.op)
+        if buckets is not None:
+            wait = max(bucket.take() for bucket in buckets)
             if wait:
                 await self._over_rate(frame, wait)
                 return

@@ -30,3 +30,20 @@ class TokenBucket:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate if self.rate > 0 else float("inf")
+
+
+class KeptBuckets:
+    """Buckets kept by a key beyond the life of what uses them: a socket's allowance belongs to its session, so a
+    client that reconnects after each burst finds the bucket its last socket left, not a full one. Entries idle long
+    enough to have refilled are dropped once there are more than ``keep`` of them (they would be full anyway)."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self.keep = keep
+        self.kept: dict[tuple[str, str, int], TokenBucket] = {}
+
+    def get(self, key: str, name: str, capacity: int, period: float = 60.0) -> TokenBucket:
+        """The bucket ``name`` of ``key`` (a new one, or one of another capacity, starts full)."""
+        if len(self.kept) > self.keep:
+            now = clock()
+            self.kept = {k: b for k, b in self.kept.items() if now - b.updated < b.capacity / max(b.rate, 1e-9)}
+        return self.kept.setdefault((key, name, capacity), TokenBucket(capacity, period))

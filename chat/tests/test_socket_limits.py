@@ -1,5 +1,6 @@
 """Bounded work per socket, as a hostile client sees it: ``history``, ``sync`` and ``typing`` beyond their rate are
-refused with ``rate_limited`` (a typing notice is dropped, not relayed to the room), counted per socket.
+refused with ``rate_limited`` (a typing notice is dropped, not relayed to the room), counted per socket and, for a
+few sockets' worth, per session.
 
 Time stands still for the sockets' buckets in these tests: none refills while a slow machine sends the requests.
 """
@@ -7,10 +8,13 @@ Time stands still for the sockets' buckets in these tests: none refills while a 
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 
-from chat import events
+from chat import consumers, events
 from chat.tests.conftest import next_of
+from chat.tests.factories import PAGE_HEADERS, session_cookie
 from toolkit import token_bucket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -84,3 +88,31 @@ async def test_a_typing_flood_reaches_the_room_only_up_to_the_rate_and_the_sende
     while (frame := await bob.receive_json_from(timeout=5)).get("online") != [marker]:
         relayed += frame["type"] == "typing"
     assert relayed == allowed
+
+
+async def test_reconnecting_after_each_burst_gains_no_more_than_the_sessions_allowance(
+    users, room, settings, clock
+) -> None:
+    """A client that opens a new socket whenever one's allowance runs out: its session keeps, in the worker, a
+    bucket of four sockets' worth, so the fifth socket of the session is refused at its first request."""
+    from securechat.asgi import application  # imported late: it builds the middleware from settings
+
+    settings.SOCKET_HISTORY_PER_MINUTE = allowed = 2
+    cookie = await database_sync_to_async(session_cookie)(users["alice"])
+    answers = []
+    for attempt in range(consumers.SESSION_SOCKETS + 1):
+        socket = WebsocketCommunicator(application, "/ws/chat/", headers=[*PAGE_HEADERS, (b"cookie", cookie.encode())])
+        connected, _ = await socket.connect()
+        assert connected
+        await next_of(socket, "ready")
+        for index in range(allowed):
+            await socket.send_json_to(request("history", room.id, f"{attempt}.{index}"))
+            answer = await socket.receive_json_from(timeout=5)
+            while answer["type"] not in ("envelopes", "error"):
+                answer = await socket.receive_json_from(timeout=5)
+            answers.append((answer["type"], answer["ref"]))
+        await socket.disconnect()
+    served = [ref for kind, ref in answers if kind == "envelopes"]
+    refused = [ref for kind, ref in answers if kind == "error"]
+    assert len(served) == consumers.SESSION_SOCKETS * allowed
+    assert refused == [f"{consumers.SESSION_SOCKETS}.{index}" for index in range(allowed)]
