@@ -109,7 +109,9 @@ def test_a_batch_that_waited_for_its_rooms_lock_sees_what_the_holder_committed(u
         # Wrapped for carol too, at the new head, as a client told of her joining would; it waits for the room's lock.
         sent = post(alice, room, [alice.pk, bob.pk, carol.pk], head=chain.head)
         batch = waiting.submit(store.post_envelopes, [sent], refused={})
-        with psycopg.connect(database_url(connection.settings_dict)) as watcher:
+        # Autocommit: within one transaction Postgres answers pg_stat_activity from the snapshot its first read took,
+        # so a first look before the batch waited would be the answer for ever (this test hung so).
+        with psycopg.connect(database_url(connection.settings_dict), autocommit=True) as watcher:
             waiting_for_lock = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             waiting_for_lock += "AND wait_event_type = 'Lock'"
             # Until the batch waits for the lock: it cannot finish while the lock is held, so this ends (on a busy
