@@ -135,8 +135,7 @@ def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any
         "owner": room.owner_id,
         # Everyone on the roster; those invited who have not accepted are marked (they get nothing of it yet).
         "members": [
-            {"id": m.user_id, "username": m.user.username, **({"pending": True} if m.pending else {})}
-            for m in members
+            {"id": m.user_id, "username": m.user.username, **({"pending": True} if m.pending else {})} for m in members
         ],
     }
     if membership is not None:
