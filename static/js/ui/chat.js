@@ -109,8 +109,10 @@ class ChatPage {
     this.contacts = new Map();
     /** @type {string | null} */
     this.current = null;
-    /** @type {Map<number, number>} user id → when their typing notice expires */
+    /** @type {Map<string, Map<number, number>>} room id → user id → when their typing notice there expires */
     this.typing = new Map();
+    /** @type {Map<string, string>} room id → what was being written there (kept in this tab's memory only) */
+    this.drafts = new Map();
     this.stickToBottom = true;
     this.loadingOlder = false;
     /** @type {WeakMap<import("../chat/client.js").Message, {node: HTMLElement, verified: boolean, warning: string | null}>} each message's
@@ -250,6 +252,7 @@ class ChatPage {
 
   /** @param {string | null} roomId @param {{push?: boolean}} [options] */
   async select(roomId, { push = true } = {}) {
+    this.keepDraft();
     if (!roomId || !this.client.rooms.has(roomId)) {
       this.current = null;
       $("room").hidden = true;
@@ -258,6 +261,10 @@ class ChatPage {
       return;
     }
     this.current = roomId;
+    // Each room keeps its own draft, and a refusal shown for another room's send is not this room's.
+    /** @type {HTMLTextAreaElement} */ ($("message")).value = this.drafts.get(roomId) ?? "";
+    $("composer-error").textContent = "";
+    this.renderTyping();
     if (push && location.pathname !== `/rooms/${roomId}/`) history.pushState(null, "", `/rooms/${roomId}/`);
     $("welcome").hidden = true;
     $("room").hidden = false;
@@ -743,6 +750,7 @@ class ChatPage {
     const text = input.value;
     if (!this.current || !text.trim()) return;
     input.value = "";
+    this.drafts.delete(this.current);
     this.stickToBottom = true;
     $("composer-error").textContent = "";
     try {
@@ -752,21 +760,31 @@ class ChatPage {
     }
   }
 
-  /** @param {{room: string, user: number}} event */
-  onTyping({ room, user }) {
-    if (room !== this.current) return;
-    this.typing.set(user, Date.now() + TYPING_SHOWN_MS);
-    this.renderTyping();
+  /** The open room's unsent text, kept for when it is opened again (a draft never follows into another room). */
+  keepDraft() {
+    if (!this.current) return;
+    const text = /** @type {HTMLTextAreaElement} */ ($("message")).value;
+    if (text) this.drafts.set(this.current, text);
+    else this.drafts.delete(this.current);
   }
 
+  /** @param {{room: string, user: number}} event */
+  onTyping({ room, user }) {
+    const typing = this.typing.get(room) ?? new Map();
+    typing.set(user, Date.now() + TYPING_SHOWN_MS);
+    this.typing.set(room, typing);
+    if (room === this.current) this.renderTyping();
+  }
+
+  /** Who is typing in the open room, and only there. */
   renderTyping() {
-    const state = this.current ? this.client.rooms.get(this.current) : null;
     const now = Date.now();
-    const names = [];
-    for (const [user, until] of this.typing) {
-      if (until < now) this.typing.delete(user);
-      else names.push(state?.room.members.find((m) => m.id === user)?.username ?? "someone");
+    for (const [room, typing] of this.typing) {
+      for (const [user, until] of typing) if (until < now) typing.delete(user);
+      if (!typing.size) this.typing.delete(room);
     }
+    const typing = (this.current && this.typing.get(this.current)) || new Map();
+    const names = [...typing.keys()].map((user) => this.client.nameOf(user));
     $("typing").textContent = names.length ? `${names.join(", ")} ${names.length > 1 ? "are" : "is"} typing…` : "";
   }
 
