@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from tests.browser.chat import (
     CHAT_TIMEOUT_MS,
     People,
+    Person,
     accept_invitation,
     add_member,
     create_room,
@@ -32,6 +33,15 @@ from tests.browser.chat import (
 )
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
+
+
+def ask_to_talk(asker: Person, other: Person) -> Page:
+    """``asker`` starts a direct conversation with ``other``: it opens at once on their side, as a request."""
+    page = asker.page
+    page.get_by_label("Talk privately with").fill(other.username)
+    page.get_by_role("button", name="Start conversation").click()
+    expect(title(page)).to_have_text(other.username)
+    return page
 
 
 def test_an_added_member_is_invited_gets_nothing_until_she_accepts_and_then_reads_the_room(people: People) -> None:
@@ -77,10 +87,7 @@ def test_declining_a_group_invitation_takes_the_invitee_off_the_signed_member_li
 def test_a_stranger_asking_for_a_direct_conversation_waits_for_an_answer_and_sees_no_presence(people: People) -> None:
     bob, carol = people.sign_up("bob"), people.sign_up("carol")
     open_chat(bob)
-    page = carol.page
-    page.get_by_label("Talk privately with").fill(bob.username)
-    page.get_by_role("button", name="Start conversation").click()
-    expect(title(page)).to_have_text(bob.username)
+    page = ask_to_talk(carol, bob)
     # bob is online, but carol is told nothing of him until he answers.
     expect(member_item(page, bob.username)).to_contain_text("invited")
     expect(member_item(page, bob.username)).not_to_contain_text("(online)")
@@ -94,13 +101,11 @@ def test_a_stranger_asking_for_a_direct_conversation_waits_for_an_answer_and_see
     expect(member_item(page, bob.username)).to_contain_text("(online)", timeout=CHAT_TIMEOUT_MS)
 
 
-def test_a_declined_direct_request_is_gone_and_the_requester_cannot_ask_again(people: People) -> None:
+def test_a_declined_direct_request_is_gone_and_stays_gone_after_a_reload(people: People) -> None:
+    """(That its requester cannot ask again is the server's to enforce: chat/tests/test_invitations.py.)"""
     bob, mallory = people.sign_up("bob"), people.sign_up("mallory")
     open_chat(bob)
-    page = mallory.page
-    page.get_by_label("Talk privately with").fill(bob.username)
-    page.get_by_role("button", name="Start conversation").click()
-    expect(title(page)).to_have_text(bob.username)
+    ask_to_talk(mallory, bob)
     request = invitation(bob.page, mallory.username)
     request.get_by_role("button", name="Decline invitation").click(timeout=CHAT_TIMEOUT_MS)
     expect(invitations(bob.page)).to_be_hidden()
