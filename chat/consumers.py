@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from accounts.audit import ClientInfo, socket_client_info
 from accounts.selectors import session_is_current
-from chat import events, protocol, roster, selectors, services
+from chat import events, protocol, read_positions, roster, selectors, services
 from chat.sending.batch import envelope_writer
 from chat.sending.fanout import CLOSE_TRY_AGAIN, room_fanout
 from chat.sending.presence import REFRESH_SECONDS, presence
@@ -62,6 +62,7 @@ RATE_LIMITED_OPS = {
     "append": "SOCKET_APPEND_PER_MINUTE",
     "rooms": "SOCKET_ROOMS_PER_MINUTE",
     "invitations": "SOCKET_ROOMS_PER_MINUTE",
+    "read": "SOCKET_READ_PER_MINUTE",
 }
 # Each session's request buckets in this worker, beyond the life of its sockets: as much as this many sockets' own.
 KEPT_BUCKETS = KeptBuckets()
@@ -315,6 +316,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         limit = protocol.page_limit(frame.fields)
         await self.send(text_data=await database_sync_to_async(self._page_before)(frame.ref, room_id, before, limit))
 
+    async def op_read(self, frame: protocol.Frame) -> None:
+        room_id = protocol.room_id(frame.fields)
+        up_to = protocol.envelope_id(frame.fields, "up_to") or 0
+        kept = await database_sync_to_async(read_positions.mark_read)(self.user, room_id, up_to)
+        await self.send_json(protocol.read_frame(str(room_id), kept, frame.ref))
+
     async def op_typing(self, frame: protocol.Frame) -> None:
         room_id = str(protocol.room_id(frame.fields))
         if room_id not in self.rooms:
@@ -380,6 +387,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def roster_entries(self, event: dict[str, Any]) -> None:
         if event["room"] in self.rooms:
             await self.send_json(protocol.roster_frame(event["room"], event["entries"]))
+
+    async def read_moved(self, event: dict[str, Any]) -> None:
+        if event["room"] in self.rooms:
+            await self.send_json(protocol.read_frame(event["room"], event["up_to"]))
 
     async def chat_typing(self, event: dict[str, Any]) -> None:
         if event["user"] != self.user.pk and event["room"] in self.rooms:

@@ -70,6 +70,9 @@ class Membership(models.Model):
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="invitations_sent"
     )
+    # The id of the last envelope the member has read here, in any of their tabs or browsers (SECURITY.md, "Read
+    # positions"): an id, never content. It only moves forward.
+    read_up_to = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

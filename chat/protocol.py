@@ -41,7 +41,7 @@ PAGE_DEFAULT = 50
 PAGE_MAX = 100
 # Rooms per page of the user's list (`ready`, then `rooms`): fewer when they would not fit one frame.
 ROOMS_PAGE = 100
-OPS = ("send", "sync", "history", "typing", "roster", "append", "rooms", "invitations")
+OPS = ("send", "sync", "history", "typing", "roster", "append", "rooms", "invitations", "read")
 # What an outgoing frame's fields besides its envelopes may take, within the WebSocket message limit.
 FRAME_HEADROOM = 4096
 
@@ -264,6 +264,12 @@ def invitation_frame(event: str, room: dict[str, Any]) -> dict[str, Any]:
 def roster_frame(room: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
     """New entries of a room's roster, as they are appended."""
     return {"type": "roster", "room": room, "entries": entries}
+
+
+def read_frame(room: str, up_to: int, ref: str | None = None) -> dict[str, Any]:
+    """The user has read the room up to the envelope ``up_to``: the answer to ``read``, and told to every socket of
+    theirs whenever it moves."""
+    return {"type": "read", "room": room, "up_to": up_to, "ref": ref}
 
 
 def typing_frame(room: str, user_id: int) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from accounts.models import User
 from chat.models import Envelope, Membership, Room, RosterEntry
@@ -63,9 +63,18 @@ def rooms_with_members() -> QuerySet[Room]:
     )
 
 
+def with_activity(rooms: QuerySet[Room]) -> QuerySet[Room]:
+    """Rooms with their newest envelope's id and server time (``latest_id``, ``latest_at``; None in an empty room),
+    each read by one step back along the (room, id) index: what orders a member's list and counts as unread."""
+    newest = Envelope.objects.filter(room_id=OuterRef("pk")).order_by("-id")
+    return rooms.annotate(
+        latest_id=Subquery(newest.values("id")[:1]), latest_at=Subquery(newest.values("server_time")[:1])
+    )
+
+
 def rooms_for(user: User) -> list[dict[str, Any]]:
     stays = {m.room_id: m for m in accepted_memberships().filter(user=user)}
-    rooms = rooms_with_members().filter(id__in=stays).order_by("created_at")
+    rooms = with_activity(rooms_with_members()).filter(id__in=stays).order_by("created_at")
     return [room_json(room, stays[room.id]) for room in rooms]
 
 
@@ -95,13 +104,13 @@ def _stays_page(stays_of_user: QuerySet[Membership], after: int) -> tuple[list[s
     stays = list(stays_of_user.filter(id__gt=after).order_by("id")[: ROOMS_PAGE + 1])
     more = len(stays) > ROOMS_PAGE
     stays = stays[:ROOMS_PAGE]
-    rooms = rooms_with_members().in_bulk([stay.room_id for stay in stays])
+    rooms = with_activity(rooms_with_members()).in_bulk([stay.room_id for stay in stays])
     return rooms_page([(stay.id, room_json(rooms[stay.room_id], stay)) for stay in stays], more, after)
 
 
 def room_for(user: User, room_id: uuid.UUID | str) -> dict[str, Any]:
     membership = membership_of(user, room_id)
-    return room_json(rooms_with_members().get(id=room_id), membership)
+    return room_json(with_activity(rooms_with_members()).get(id=room_id), membership)
 
 
 def room_if_member(user: User, room_id: uuid.UUID | str) -> dict[str, Any] | None:
@@ -145,7 +154,22 @@ def room_json(room: Room, membership: Membership | None = None) -> dict[str, Any
     # The server's word on the roster's head; only a room from before rosters still has a name the server knows.
     data["roster"] = roster_head_json(room)
     data["name"] = (room.legacy_name or None) if room.roster_seq is None else None
+    if membership is not None and not membership.pending and hasattr(room, "latest_id"):
+        data.update(activity_json(room, membership))
     return data
+
+
+def activity_json(room: Room, membership: Membership) -> dict[str, Any]:
+    """A member's place in a room (``with_activity``'s room): the id they read up to, the newest envelope's id and
+    when the room was last active (its newest envelope, or the stay's start in an empty room), in ms. Ids and times
+    only, which the server has anyway (SECURITY.md, "Read positions")."""
+    latest = room.latest_id or 0
+    active = room.latest_at if room.latest_at is not None and latest > membership.joined_after else membership.joined_at
+    return {
+        "read": min(max(membership.read_up_to, membership.joined_after), latest),
+        "latest": latest,
+        "active_at": datetime_to_ms(active),
+    }
 
 
 def roster_head_json(room: Room) -> dict[str, Any] | None:

@@ -167,6 +167,8 @@ SOCKET_APPEND_PER_MINUTE = env.int("SOCKET_APPEND_PER_MINUTE", default=30)
 # Pages of the user's rooms (`rooms`, after `ready`): a page holds up to 100 rooms, fewer of large ones (about 20 of
 # 256 members), so 120 at once lists thousands of rooms at connect before the rate is felt.
 SOCKET_ROOMS_PER_MINUTE = env.int("SOCKET_ROOMS_PER_MINUTE", default=120)
+# Read positions moved (`read`): a page sends one as the newest message in view changes, at most one a second.
+SOCKET_READ_PER_MINUTE = env.int("SOCKET_READ_PER_MINUTE", default=120)
 # Output a socket may leave unsent in the worker (its client reads too slowly, or not at all); a frame that would
 # pass it closes the socket with 4013 instead, and the client reconnects and syncs.
 SOCKET_UNSENT_MAX_BYTES = env.int("SOCKET_UNSENT_MAX_BYTES", default=4 * 1024 * 1024)

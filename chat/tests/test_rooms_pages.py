@@ -39,7 +39,10 @@ async def test_ready_carries_a_first_page_and_rooms_pages_on_to_every_room_once(
     socket = await sockets(alice)
     ready = socket.ready
     assert len(ready["rooms"]) == ROOMS_PAGE and ready["more"] is True
-    assert list(ready["rooms"][0]) == ["id", "kind", "policy", "owner", "members", "joined_after", "roster", "name"]
+    assert list(ready["rooms"][0]) == [
+        *("id", "kind", "policy", "owner", "members", "joined_after", "roster", "name"),
+        *("read", "latest", "active_at"),
+    ]
     pages = await rest_of_the_list(socket, ready)
     assert [len(page["rooms"]) for page in pages] == [ROOMS_PAGE, 50]
     assert ids_of(ready, *pages) == [str(room.id) for room in made]  # in the order she joined them, each once

@@ -463,13 +463,14 @@ def test_every_route_is_in_the_matrix() -> None:
 #   APPENDED  `appended`, and the other member's socket gets the entry in a `roster` frame
 #   DENIED    an `error` frame `forbidden`: a member asking for what only the owner (or an admin) may do
 #   LISTED    a `rooms` page (from the start) listing the room      UNLISTED  a `rooms` page without it
+#   READ      `read` answering with the room's envelope as the read position, and the user's other socket told
 #
 # `append` is each role's signed rename of the room at its head.
 #
 # `removed*` is the removed member's socket that was already open when the owner removed them.
 
 CLOSED, READY, IN_ROOM, GONE, ACK, PAGE, RELAYED = "CLOSED", "READY", "IN_ROOM", "GONE", "ACK", "PAGE", "RELAYED"
-ENTRIES, APPENDED, LISTED, UNLISTED = "ENTRIES", "APPENDED", "LISTED", "UNLISTED"
+ENTRIES, APPENDED, LISTED, UNLISTED, READ = "ENTRIES", "APPENDED", "LISTED", "UNLISTED", "READ"
 WS_ROLES = ("anonymous", "outsider", "removed", "removed*", "member", "owner", "staff")
 
 # fmt: off
@@ -485,6 +486,7 @@ WS_POLICY = {
     "rooms":     (CLOSED,   UNLISTED, UNLISTED, UNLISTED, LISTED,   LISTED,   UNLISTED),
     # No role here is invited to the room: nobody finds it among their invitations.
     "invitations": (CLOSED, UNLISTED, UNLISTED, UNLISTED, UNLISTED, UNLISTED, UNLISTED),
+    "read":      (CLOSED,   NO_ROOM,  NO_ROOM,  NO_ROOM,  READ,     READ,     NO_ROOM),
 }
 # Every WebSocket route: /ws/chat/ follows WS_POLICY; the health probe answers anyone and closes.
 WS_ROUTES = {"ws/chat/": WS_POLICY, "ws/healthz/": {"status": "ok"}}
@@ -505,6 +507,8 @@ def frame_for(op: str, room: Any, actor: User, scene: Scene) -> dict[str, Any]:
         return {"op": op, "room": str(room), "entry": scene.chain.entry(actor, "rename", name="Ours now")}
     if op in ("rooms", "invitations"):
         return {"op": op, "after": 0}
+    if op == "read":
+        return {"op": op, "room": str(room), "up_to": scene.envelope.id}
     return {"op": op, "room": str(room), **({"after": 0} if op == "sync" else {"from": 0} if op == "roster" else {})}
 
 
@@ -514,7 +518,7 @@ async def answer_to(communicator: Any, wait: float) -> dict[str, Any] | None:
     while not await communicator.receive_nothing(timeout=wait):
         frame = await communicator.receive_json_from()
         if frame["type"] in ("error", "ack", "envelopes", "appended", "rooms", "invitations") or (
-            frame["type"] == "roster" and "more" in frame
+            frame["type"] in ("roster", "read") and frame.get("ref") is not None
         ):
             return frame
     return None
@@ -594,6 +598,9 @@ async def test_websocket_op_answers_each_role_as_the_matrix_says(live_scene: Sce
             outcomes[role] = ENTRIES
         elif answer is not None and answer["type"] in ("rooms", "invitations"):
             outcomes[role] = LISTED if room_id in [room["id"] for room in answer["rooms"]] else UNLISTED
+        elif answer is not None and answer["type"] == "read":
+            assert answer["up_to"] == scene.envelope.id, answer
+            outcomes[role] = READ
         elif answer is not None and answer["type"] == "appended":
             assert (await next_of(other, "roster"))["entries"][0]["body"].endswith("}}")
             outcomes[role] = APPENDED
