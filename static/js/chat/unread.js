@@ -7,8 +7,10 @@
 // messages this tab decrypted and verified, never from the server's word: a room's newest messages are loaded in the
 // background (`warm`) so that its count, mentions and preview are there before it is opened.
 
-/** Rooms whose newest page is loaded in the background for their previews, besides every room with unread messages. */
+/** Rooms whose newest page is loaded in the background: the most recently active, for their previews, and those with
+ * unread messages, for their counts (the rest show "unread" without a number until opened). */
 export const WARM_ROOMS = 20;
+export const WARM_UNREAD_ROOMS = 100;
 const PREVIEW_CHARS = 140;
 
 /**
@@ -178,6 +180,7 @@ export class Unread extends EventTarget {
   async #warm() {
     const waiting = [...this.client.rooms.entries()].filter(([, state]) => !state.loaded);
     const unread = waiting.filter(([id, state]) => (Number(state.room.latest) || 0) > this.position(id));
+    unread.sort(([a], [b]) => this.activity(b) - this.activity(a)).splice(WARM_UNREAD_ROOMS);
     const recent = waiting.sort(([a], [b]) => this.activity(b) - this.activity(a)).slice(0, WARM_ROOMS);
     for (const id of new Set([...unread, ...recent].map(([roomId]) => roomId))) {
       if (!this.client.rooms.has(id) || this.client.rooms.get(id)?.loaded) continue;
