@@ -39,11 +39,19 @@ def _entries_answer(room_id: object, start: int) -> HttpResponse:
     return HttpResponse(text, content_type="application/json")
 
 
+def _keyless(request: HttpRequest) -> HttpResponse | None:
+    """For an account with no keys (staff made with ``createsuperuser``), a page that says where it belongs, in place
+    of a chat page that could only fail in the browser; None for everyone else (anonymous visitors too)."""
+    if not request.user.is_authenticated or accounts_selectors.identity_of(request.user) is not None:
+        return None
+    return render(request, "chat/keyless.html", status=403)
+
+
 @require_safe
 @ensure_csrf_cookie
 @login_required
 def chat_page(request: HttpRequest, room_id: str | None = None) -> HttpResponse:
-    return render(request, "chat/app.html", {"room_id": room_id or ""})
+    return _keyless(request) or render(request, "chat/app.html", {"room_id": room_id or ""})
 
 
 @require_safe
@@ -51,7 +59,7 @@ def chat_page(request: HttpRequest, room_id: str | None = None) -> HttpResponse:
 @login_required
 def join_page(request: HttpRequest, token: str) -> HttpResponse:
     """A legacy invite link (``/join/<token>/``)."""
-    return render(request, "chat/join.html", {"token": token})
+    return _keyless(request) or render(request, "chat/join.html", {"token": token})
 
 
 @require_safe
@@ -59,7 +67,7 @@ def join_page(request: HttpRequest, token: str) -> HttpResponse:
 def join_link_page(request: HttpRequest) -> HttpResponse:
     """A signed room's invite link (``/join/#<secret>``). Served signed out too: a redirect to log in would drop the
     fragment, which browsers never send, so the page keeps it for the visit and sends the visitor to log in itself."""
-    return render(request, "chat/join.html", {"token": ""})
+    return _keyless(request) or render(request, "chat/join.html", {"token": ""})
 
 
 @json_endpoint(methods=("GET",), login_required=True)
