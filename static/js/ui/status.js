@@ -27,7 +27,7 @@ const SWITCHED_OFF =
   "it on again.";
 const TOO_MANY_TABS =
   "You have too many SecureChat tabs or devices open at once. Close one; this page connects as soon as there is room.";
-/** The problems only the user can solve, said where problems are said for as long as the status lasts. */
+/** Statuses that are problems only the user can solve (close a tab, log in again): said where problems are said. */
 const STATUS_PROBLEMS = new Map([
   ["too-many", TOO_MANY_TABS],
   ["keys-reset", KEYS_RESET],
@@ -50,8 +50,7 @@ export function showStatus(status, pending) {
   const waiting = pending ? ` · ${pending} message${pending > 1 ? "s" : ""} waiting to be sent` : "";
   $("connection").textContent = `${STATUS_TEXT[/** @type {keyof STATUS_TEXT} */ (status)] ?? status}${waiting}`;
   $("connection").dataset.status = status;
-  // Too many sockets is a problem only the user can solve (close a tab): say it where problems are said.
   const problem = STATUS_PROBLEMS.get(status);
   if (problem) showProblem(problem);
-  else if ($("problem").textContent === TOO_MANY_TABS) showProblem("");
+  else if ($("problem").textContent === TOO_MANY_TABS) showProblem(""); // there is room again
 }
