@@ -288,6 +288,15 @@ export class ChatClient extends EventTarget {
   }
 
   /**
+   * A room I left, gone from my rooms at once: not waiting for the server's word that I left (`onRoomEvent`).
+   * @param {string} roomId
+   */
+  forget(roomId) {
+    this.rooms.delete(roomId);
+    this.emit("rooms", null);
+  }
+
+  /**
    * The room's name: its members' secret, read from the roster (a room from before rosters: the server's); a
    * direct conversation is named after the other person.
    * @param {Room} room
@@ -302,6 +311,17 @@ export class ChatClient extends EventTarget {
     if (signed?.meta) return signed.meta.name;
     if (this.#serversWord(room)) return room.name ?? "";
     return signed?.status === "unknown" || signed?.status === "blocked" ? "…" : "(name unreadable)";
+  }
+
+  /**
+   * Whether a direct conversation carries the other person's verified badge (it is named after them): only a signed
+   * one of exactly the two of us, never one the server presents unsigned.
+   * @param {Room} room
+   */
+  directPeerVerified(room) {
+    if (room.kind !== "direct" || this.rosters.rooms.get(room.id)?.status !== "ok") return false;
+    const other = this.members(room).find((m) => m.id !== this.userId);
+    return Boolean(other && this.trust.pins.isVerified(other.id) && !this.trust.changed.has(other.id));
   }
 
   /**

@@ -112,11 +112,17 @@ export class Membership {
   }
 
   /**
-   * Leave the room; an owner who is not the last member hands it to the longest-standing member who accepted first
-   * (or, if nobody has, takes back the invitations).
+   * Leave the room, and forget it here; an owner who is not the last member hands it to the longest-standing member
+   * who accepted first (or, if nobody has, takes back the invitations).
    * @param {string} roomId
    */
   async leave(roomId) {
+    await this.#leave(roomId);
+    this.client.forget(roomId);
+  }
+
+  /** @param {string} roomId */
+  async #leave(roomId) {
     const state = this.rosters.rooms.get(roomId)?.state;
     if (!state) {
       // A room from before rosters: leaving needs no signature there.
@@ -166,6 +172,20 @@ export class Membership {
   }
 
   /**
+   * Someone's new key is accepted: the names of the group rooms we share were sealed for their old one, so seal
+   * them again for it, one room after another.
+   * @param {number} userId
+   * @param {(error: unknown) => void} onError told of each room that could not be sealed again; the others still are
+   */
+  async resealFor(userId, onError) {
+    for (const { room } of this.client.rooms.values()) {
+      const roster = this.rosters.rooms.get(room.id);
+      if (room.kind !== "group" || roster?.status !== "ok" || !roster.state?.members.has(userId)) continue;
+      await this.reseal(room.id).catch(onError);
+    }
+  }
+
+  /**
    * Seal the room's name again for every member's current keys (after someone's key reset, their old keys cannot
    * read it): any member may, and nothing else changes.
    * @param {string} roomId
@@ -204,6 +224,18 @@ export class Membership {
     const kind = /** @type {"group" | "direct"} */ (room.kind);
     await this.rosters.change(roomId, { op: "create", kind, members }, { meta: () => ({ name: room.name ?? "", topic: "", link: null }) });
     return true;
+  }
+
+  /**
+   * Whether I may add and remove members here: a group room's owner, or an admin the roster made.
+   * @param {string} roomId
+   */
+  manages(roomId) {
+    const room = this.client.rooms.get(roomId)?.room;
+    if (room?.kind !== "group") return false;
+    const state = this.rosters.rooms.get(roomId)?.state;
+    if (!state) return room.owner === this.me;
+    return state.owner === this.me || state.members.get(this.me)?.role === "admin";
   }
 
   /**

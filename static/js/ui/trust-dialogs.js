@@ -6,23 +6,12 @@
 // the contact), never taken from the server.
 
 import { fingerprint, formatSafetyNumber, safetyNumber } from "../crypto/index.js";
+import { el } from "./dom.js";
 
 /**
  * @typedef {import("../chat/trust.js").Contact} Contact
  * @typedef {{username: string, signing_public_key: string}} Me
  */
-
-/**
- * @param {string} tag
- * @param {Record<string, string>} [attrs]
- * @param {(Node | string)[]} [children]
- */
-function el(tag, attrs = {}, children = []) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
 
 /**
  * A modal dialog that opens with focus on its heading: a key typed for the page behind it (a space in the composer,
