@@ -141,7 +141,8 @@ def rooms_nav(page: Page) -> Locator:
 
 
 def room_link(page: Page, name: str) -> Locator:
-    return rooms_nav(page).get_by_role("link", name=name, exact=True)
+    """The room's link in the Rooms navigation: named by the room, then "N unread" while it has unread messages."""
+    return rooms_nav(page).get_by_role("link", name=re.compile(rf"^{re.escape(name)}( \d+\+? unread.*)?$"))
 
 
 def members(page: Page) -> Locator:

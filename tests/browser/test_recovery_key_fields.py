@@ -117,12 +117,6 @@ def test_a_recovery_key_typed_back_over_several_lines_is_seen_whole_and_recovers
     expect_whole_in_view(field, key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reset.html holds two #recovery-key elements (the typed key and the shown one), and recovery-key.js "
-    "writes the new key into the first, the hidden typed field: the shown one stays empty. Fixed by "
-    "recovery-key.js reading the output inside #recovery-step; then remove this mark.",
-)
 def test_a_key_reset_shows_the_new_recovery_key_whole(new_page: NewPage, live_daphne: Server) -> None:
     username = unique_username("resetter")
     page = new_page(viewport=PHONE)

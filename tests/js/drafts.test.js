@@ -39,3 +39,21 @@ test("a sent draft is gone from its room, and only from its room", () => {
   assert.equal(drafts.get(GARDEN), "");
   assert.equal(drafts.get(WORK), "the report is late");
 });
+
+test("with a store, kept drafts are written and come back in a new tab; a sent one is removed", async () => {
+  /** @type {Map<string, string>} */
+  const stored = new Map();
+  const store = {
+    load: async () => new Map(stored),
+    save: async (/** @type {string} */ room, /** @type {string} */ text) => void (text ? stored.set(room, text) : stored.delete(room)),
+  };
+  const drafts = new Drafts(store);
+  drafts.keep(GARDEN, "the roses need water");
+  drafts.keep(WORK, "the report is late");
+  drafts.clear(WORK);
+  await drafts.written();
+  const reloaded = new Drafts(store);
+  await reloaded.load();
+  assert.equal(reloaded.get(GARDEN), "the roses need water");
+  assert.equal(reloaded.get(WORK), "");
+});

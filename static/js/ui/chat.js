@@ -8,8 +8,13 @@
 import * as keystore from "../account/keystore.js";
 import { ChatClient } from "../chat/client.js";
 import { KeyDirectory } from "../chat/directory.js";
+import { DraftStore } from "../chat/draft-store.js";
+import { Drafts } from "../chat/drafts.js";
 import { Membership } from "../chat/membership.js";
+import { Notifier } from "../chat/notifier.js";
+import { Preferences } from "../chat/preferences.js";
 import { TrustGate } from "../chat/trust.js";
+import { Unread } from "../chat/unread.js";
 import { getJson } from "../net/api.js";
 import { ChatSocket } from "../net/socket.js";
 import { AccountHeads } from "../roster/heads.js";
@@ -19,6 +24,7 @@ import { MembersPane } from "./members-pane.js";
 import { OpenRoom } from "./open-room.js";
 import { RoomHeader } from "./room-header.js";
 import { RoomsPane } from "./rooms-pane.js";
+import { notify, SettingsPanel } from "./settings.js";
 import { showProblem, showStatus } from "./status.js";
 import { Transcript } from "./transcript.js";
 import { TrustView } from "./trust-view.js";
@@ -28,16 +34,29 @@ class ChatView {
    * @param {ChatClient} client
    * @param {import("./trust-dialogs.js").Me} me
    * @param {Membership} membership
+   * @param {{drafts: Drafts, preferences: Preferences}} kept what this browser keeps between pages
    */
-  constructor(client, me, membership) {
+  constructor(client, me, membership, { drafts, preferences }) {
     this.client = client;
     this.open = new OpenRoom();
+    this.unread = new Unread(client, me);
+    this.preferences = preferences;
+    this.notifier = new Notifier({
+      client,
+      unread: this.unread,
+      preferences,
+      looking: () => (document.visibilityState === "visible" ? this.open.id : null),
+      show: (shown) => notify(shown, (roomId) => this.select(roomId)),
+    });
+    this.settings = new SettingsPanel(preferences, this.open, me);
+    /** Whether a redraw of the rooms list is already asked for (many messages, one redraw). */
+    this.roomsDue = false;
     const select = (/** @type {string | null} */ roomId) => this.select(roomId);
     const enter = async (/** @type {string} */ roomId) => {
       this.renderRooms();
       await this.select(roomId);
     };
-    this.rooms = new RoomsPane(client, membership, this.open, { select, enter });
+    this.rooms = new RoomsPane(client, membership, this.open, { select, enter }, this.unread);
     this.header = new RoomHeader(client, membership, this.open, { select });
     this.members = new MembersPane(client, membership, this.open, {
       verify: (userId) => this.trust.verify(userId),
@@ -49,9 +68,14 @@ class ChatView {
       this.renderRooms();
     });
     this.transcript = new Transcript(client, this.open, () => this.header.renderRosterWarnings());
-    this.composer = new Composer(client, this.open, () => {
-      this.transcript.stickToBottom = true;
-    });
+    this.composer = new Composer(
+      client,
+      this.open,
+      () => {
+        this.transcript.stickToBottom = true;
+      },
+      drafts,
+    );
   }
 
   start() {
@@ -62,7 +86,10 @@ class ChatView {
     c.addEventListener("listing", (e) => this.rooms.showListing(detail(e)));
     c.addEventListener("room", (e) => here(e, "id") && this.renderRoomHeader());
     c.addEventListener("messages", (e) => {
-      if (here(e, "room")) this.transcript.render();
+      if (here(e, "room")) {
+        this.transcript.render();
+        this.markRead();
+      }
       this.renderStatus();
     });
     c.addEventListener("presence", (e) => here(e, "room") && this.members.render());
@@ -78,8 +105,40 @@ class ChatView {
       this.onRosterChanged(detail(e).room);
       if (c.invitations.rooms.has(detail(e).room)) this.rooms.renderInvitations();
     });
-    for (const part of [this.rooms, this.header, this.members, this.transcript, this.composer]) part.start();
+    for (const part of [this.rooms, this.header, this.members, this.transcript, this.composer, this.settings]) part.start();
+    this.unread.start();
+    this.notifier.start();
+    this.unread.addEventListener("changed", () => {
+      this.renderTitle();
+      this.roomsLater();
+    });
+    // Seen once the page is in view again, and once the reader is back at the newest message.
+    document.addEventListener("visibilitychange", () => this.markRead());
+    $("transcript").addEventListener("scroll", () => this.markRead());
     window.addEventListener("popstate", () => this.select(roomFromPath(), { push: false }));
+  }
+
+  /** The open room is read up to its newest message, if the reader can see that: the page in view, at the bottom. */
+  markRead() {
+    if (this.open.id && document.visibilityState === "visible" && this.transcript.stickToBottom) this.unread.markRead(this.open.id);
+  }
+
+  /** The tab's title: "(N) " while N messages are unread, then the open room's name. */
+  renderTitle() {
+    const room = this.open.id ? this.client.rooms.get(this.open.id)?.room : null;
+    const base = room ? `${this.client.roomName(room)} — SecureChat` : "Chat — SecureChat";
+    const total = this.unread.total();
+    document.title = total ? `(${total}) ${base}` : base;
+  }
+
+  /** Redraw the rooms list once, after whatever else changes now (a page of messages tells every message). */
+  roomsLater() {
+    if (this.roomsDue) return;
+    this.roomsDue = true;
+    setTimeout(() => {
+      this.roomsDue = false;
+      this.rooms.render();
+    }, 0);
   }
 
   /** The rooms list; then the room the address names, once it is listed, or the open room's header again. */
@@ -98,6 +157,8 @@ class ChatView {
     const room = this.open.id ? this.client.rooms.get(this.open.id)?.room : null;
     if (!room) return;
     this.header.render(room);
+    this.renderTitle();
+    this.settings.renderMute();
     this.members.renderManagement(room);
     this.members.render();
     this.header.renderRosterWarnings();
@@ -115,9 +176,12 @@ class ChatView {
       $("room").hidden = true;
       $("members").hidden = true;
       $("welcome").hidden = false;
+      this.renderTitle();
       return;
     }
     this.open.id = roomId;
+    // "New messages" goes above the first message not read when the room was opened (none if all were read).
+    this.open.newAfter = this.unread.counts(roomId).unread ? this.unread.position(roomId) : null;
     this.composer.show(roomId);
     if (push && location.pathname !== `/rooms/${roomId}/`) history.pushState(null, "", `/rooms/${roomId}/`);
     $("welcome").hidden = true;
@@ -131,6 +195,7 @@ class ChatView {
     this.transcript.render();
     this.trust.refresh();
     await this.transcript.load(roomId);
+    this.markRead();
     $("message").focus();
   }
 
@@ -175,9 +240,11 @@ async function main() {
     keyVersion: keys.identity.key_version,
   });
   const client = new ChatClient({ socket, trust, keys, heads: new AccountHeads({ pins: trust.pins, username }) });
-  const view = new ChatView(client, keys.identity, new Membership(client));
+  const drafts = new Drafts(new DraftStore({ accountKey: keys.accountKey, username }));
+  const preferences = new Preferences(localStorage);
+  const view = new ChatView(client, keys.identity, new Membership(client), { drafts, preferences });
   // For tests and the console; the keys inside are non-extractable, as they are in IndexedDB.
-  Object.defineProperty(window, "securechat", { value: { client, socket }, configurable: true });
+  Object.defineProperty(window, "securechat", { value: { client, socket, drafts, unread: view.unread }, configurable: true });
   view.start();
   client.start();
 }

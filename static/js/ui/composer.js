@@ -16,12 +16,13 @@ export class Composer {
    * @param {ChatClient} client
    * @param {OpenRoom} open
    * @param {() => void} sending called as a message goes out (the conversation follows it)
+   * @param {Drafts} [drafts] where drafts are kept (a store makes them survive a reload)
    */
-  constructor(client, open, sending) {
+  constructor(client, open, sending, drafts = new Drafts()) {
     this.client = client;
     this.open = open;
     this.sending = sending;
-    this.drafts = new Drafts();
+    this.drafts = drafts;
     this.typing = new TypingNotices();
   }
 
@@ -32,8 +33,18 @@ export class Composer {
   start() {
     $("composer").addEventListener("submit", (e) => this.send(e));
     this.input.addEventListener("keydown", (e) => this.onKey(/** @type {KeyboardEvent} */ (e)));
-    this.input.addEventListener("input", () => this.open.id && this.client.typing(this.open.id));
+    this.input.addEventListener("input", () => {
+      this.keepDraft();
+      if (this.open.id) this.client.typing(this.open.id);
+    });
     setInterval(() => this.renderTyping(), 1000);
+    // Drafts kept before the reload: the open room's shows as soon as they are read, unless something was typed.
+    this.drafts
+      .load()
+      .then(() => {
+        if (this.open.id && !this.input.value) this.input.value = this.drafts.get(this.open.id);
+      })
+      .catch((error) => console.error("could not read the drafts", error));
   }
 
   /** The open room's unsent text, kept for when it is opened again (a draft never follows into another room). */

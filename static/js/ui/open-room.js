@@ -7,6 +7,9 @@ export class OpenRoom {
   id = null;
   /** @type {Map<number, import("../chat/trust.js").Contact>} what is known of the open room's members' keys */
   contacts = new Map();
+  /** @type {number | null} the read position when the room was opened, if it had unread messages: "New messages"
+   * goes above the first message of someone else after it */
+  newAfter = null;
 
   /** @param {string} roomId */
   is(roomId) {

@@ -6,7 +6,8 @@
  * @param {string} recoveryKey formatted
  */
 export function showRecoveryKey(name, recoveryKey) {
-  const output = /** @type {HTMLOutputElement} */ (document.getElementById("recovery-key"));
+  // The key shown (the reset page also has a field of that id, where an old key is typed).
+  const output = /** @type {HTMLOutputElement} */ (document.querySelector("#recovery-step output"));
   const status = /** @type {HTMLElement} */ (document.getElementById("recovery-status"));
   const error = /** @type {HTMLElement} */ (document.getElementById("recovery-error"));
   output.value = recoveryKey;

@@ -38,7 +38,6 @@ export class RoomHeader {
     const name = this.client.roomName(room);
     $("room-title").textContent = name;
     if (this.client.directPeerVerified(room)) $("room-title").append(" ", el("span", { class: "badge-verified" }, ["verified"]));
-    document.title = `${name} — SecureChat`;
     const count = this.client.members(room).length;
     const kind = room.kind === "direct" ? "Direct conversation" : `Group · ${count} ${count === 1 ? "member" : "members"}`;
     const legacy = this.client.rosters.rooms.get(room.id)?.status === "legacy";

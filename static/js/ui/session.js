@@ -1,10 +1,18 @@
 // @ts-check
-// On every page: keys in IndexedDB belong to the signed-in user only. A page served signed-out,
-// or to someone else, wipes them; the Log out button wipes them before the session ends.
+// On every page: keys and sealed drafts in IndexedDB belong to the signed-in user only. A page served
+// signed-out, or to someone else, wipes them; the Log out button wipes them before the session ends.
 
 import * as keystore from "../account/keystore.js";
+import { wipeDrafts } from "../chat/draft-store.js";
 
 const username = document.body.dataset.username ?? "";
+// An account that has no keys at all (staff made on the command line): nothing to hold, nothing to warn of.
+const keyless = document.body.hasAttribute("data-keyless");
+
+/** Everything of the account this browser holds: its keys, and the drafts sealed under them. */
+function wipe() {
+  return Promise.all([keystore.wipe(), wipeDrafts()]);
+}
 
 /** @param {string} message */
 function warn(message) {
@@ -17,13 +25,14 @@ function warn(message) {
 
 async function reconcile() {
   if (!username) {
-    await keystore.wipe();
+    await wipe();
     return;
   }
   const stored = await keystore.load();
   if (stored && stored.username.toLowerCase() !== username.toLowerCase()) {
-    await keystore.wipe();
+    await wipe();
   }
+  if (keyless) return;
   if (!stored || stored.username.toLowerCase() !== username.toLowerCase()) {
     warn("This browser does not hold your keys. Log out and log in again to unlock them.");
   }
@@ -42,8 +51,7 @@ document.addEventListener("submit", (event) => {
   if (button) button.disabled = true;
   // form.submit() does not fire "submit" again, so this runs once; the session ends even if the
   // wipe fails, and the signed-out page that follows wipes again.
-  keystore
-    .wipe()
+  wipe()
     .catch((error) => console.error("could not wipe the key store before logging out", error))
     .finally(() => form.submit());
 });

@@ -36,6 +36,7 @@ export class Transcript {
      * article as last rendered: a message is a new object whenever it changes, so an unchanged one keeps its node */
     this.rendered = new WeakMap();
     this.note = el("p", { class: "transcript-note" });
+    this.newDivider = el("p", { class: "new-divider", role: "separator", "aria-label": "New messages" }, ["New messages"]);
     /** Whether the view stays at the newest message as messages come. */
     this.stickToBottom = true;
     this.loadingOlder = false;
@@ -64,7 +65,14 @@ export class Transcript {
       if (this.note.textContent !== note) this.note.textContent = note;
       nodes.push(this.note);
     }
+    const newAfter = this.open.newAfter;
+    let divided = newAfter === null;
     for (const item of this.client.timeline(state.room.id)) {
+      const msg = item.type === "message" ? item.message : null;
+      if (!divided && msg && msg.id !== null && msg.id > /** @type {number} */ (newAfter) && msg.sender !== this.client.userId) {
+        nodes.push(this.newDivider);
+        divided = true;
+      }
       if (item.type === "message") nodes.push(this.messageNode(item.message, item.warning));
       else if (item.type === "roster") nodes.push(this.lineNode(item.step));
       else if (item.type === "key") nodes.push(this.keyLineNode(item.key, item.change));
