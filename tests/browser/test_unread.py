@@ -4,6 +4,7 @@ them in Chromium: two people, the real server, and a second tab of the same acco
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -199,3 +200,13 @@ def test_the_filter_finds_rooms_by_name_and_the_plus_menu_opens_both_forms(peopl
     # Suggestions come only from people alice shares a room with.
     suggested = page.locator("#known-people option").evaluate_all("options => options.map(o => o.value)")
     assert suggested == [bob.username]
+
+
+def test_a_room_address_i_am_not_in_says_not_available_whether_or_not_it_exists(people: People) -> None:
+    alice, mallory = people.sign_up("alice"), people.sign_up("mallory")
+    real = create_room(alice, "Secret plans")
+    for room_id in (real, str(uuid.uuid4())):
+        open_chat(mallory, f"/rooms/{room_id}/")
+        notice = mallory.page.get_by_role("status").filter(has_text="not available")
+        expect(notice).to_have_text("This room is not available: it does not exist, or you are not a member of it.")
+        expect(mallory.page.get_by_role("heading", level=1)).to_have_text("Your conversations")

@@ -29,6 +29,9 @@ import { showProblem, showStatus } from "./status.js";
 import { Transcript } from "./transcript.js";
 import { TrustView } from "./trust-view.js";
 
+/** Said when the address names a room this account is not in (or that does not exist: the page cannot tell). */
+const NOT_AVAILABLE = "This room is not available: it does not exist, or you are not a member of it.";
+
 class ChatView {
   /**
    * @param {ChatClient} client
@@ -149,6 +152,11 @@ class ChatView {
       this.select(fromPath, { push: false });
     } else if (this.open.id && this.client.rooms.has(this.open.id)) {
       this.renderRoomHeader();
+    } else if (!this.open.id && fromPath && this.client.userId !== null && this.client.listing === null) {
+      // Every page of rooms came, and the address names none of them: say so, the same whether or not it exists.
+      const notice = $("removed-notice");
+      notice.textContent = NOT_AVAILABLE;
+      notice.hidden = this.client.invitations.rooms.has(fromPath);
     }
   }
 
