@@ -194,6 +194,19 @@ def test_the_chat_page_reads_at_aa_in_every_theme(people: People) -> None:
 
     check_every_theme(page, "chat page", found, shot="chat")
 
+    # Unread in another room: bold, its badges (a mention apart), its preview; then the settings dialog.
+    invitation(page, "Weekend plans").get_by_role("button", name="Accept invitation").click(timeout=CHAT_TIMEOUT_MS)
+    expect(title(page)).to_have_text("Weekend plans")
+    rooms_nav(page).locator(".room-item.direct a.room-link").click()
+    expect(title(page)).to_contain_text(bob.username)
+    send_message(bob, f"Hiking on Saturday, @{alice.username}?")
+    expect(rooms_nav(page).locator(".badge.mention")).to_have_text("@1", timeout=CHAT_TIMEOUT_MS)
+    check_every_theme(page, "rooms list with unread messages", found, shot="chat-unread")
+    page.get_by_role("button", name="Settings").click()
+    expect(page.get_by_role("dialog", name="Settings")).to_be_visible()
+    check_every_theme(page, "settings", found, shot="settings")
+    page.get_by_role("button", name="Close settings").click()
+
     # Bob's key changes under alice (the server swaps it): the alert dialog, then the room's warning, the
     # "key changed" tag and the composer's refusal.
     swap_keys_in_database(bob.username)
