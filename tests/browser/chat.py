@@ -237,10 +237,29 @@ def pair_in_a_room(
     return alice, bob, share_room(alice, bob, name)
 
 
+def confirmation(page: Page) -> Locator:
+    """The dialog that asks before a change to a room (leaving, removing, handing on, the invite link)."""
+    return page.get_by_role("dialog")
+
+
+def confirm(page: Page, button: str) -> None:
+    """Answers the open confirmation with its ``button`` (the dialog goes)."""
+    dialog = confirmation(page)
+    dialog.get_by_role("button", name=button, exact=True).click()
+    expect(dialog).to_have_count(0)
+
+
 def remove_member(person: Person, username: str) -> None:
     page = person.page
     members(page).get_by_role("button", name=f"Remove {username}", exact=True).click()
+    confirm(page, "Remove")
     expect(member_item(page, username)).to_have_count(0)
+
+
+def leave_room(person: Person) -> None:
+    """Leave the open room, confirming in the dialog."""
+    person.page.get_by_role("button", name="Leave room").click()
+    confirm(person.page, "Leave")
 
 
 # --- the transcript -------------------------------------------------------------------------------------

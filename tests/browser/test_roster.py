@@ -16,7 +16,9 @@ from tests.browser.chat import (
     People,
     accept_invitation,
     add_member,
+    confirm,
     create_room,
+    leave_room,
     member_item,
     open_chat,
     open_room,
@@ -49,7 +51,7 @@ def test_every_change_of_members_is_a_line_in_order_for_every_member_and_after_a
     accept_invitation(carol, "Garden plans")
     send_message(bob, "Soil next week")
     remove_member(alice, carol.username)
-    bob.page.get_by_role("button", name="Leave room").click()
+    leave_room(bob)
     expect(room_link(bob.page, "Garden plans")).to_have_count(0, timeout=CHAT_TIMEOUT_MS)
 
     story = [
@@ -105,7 +107,7 @@ def test_admins_manage_members_and_an_owner_hands_the_room_on_before_leaving(peo
     # An admin cannot remove the owner: there is no button for it.
     expect(member_button(bob.page, f"Remove {alice.username}")).to_have_count(0)
 
-    alice.page.get_by_role("button", name="Leave room").click()
+    leave_room(alice)
     expect(member_item(bob.page, bob.username).locator(".tag", has_text="owner")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     expect_timeline(
         bob.page,
@@ -136,6 +138,7 @@ def test_an_invite_link_admits_whoever_holds_it_and_a_replaced_or_closed_link_ad
     expect(lines(alice.page).last).to_have_text(f"{dave.username} joined with the invite link")
 
     alice.page.get_by_role("button", name="Replace link").click()
+    confirm(alice.page, "Replace link")
     expect(invite_link(alice.page)).not_to_have_text(url)
     replaced = invite_link(alice.page).inner_text()
     erin.page.goto(url)
@@ -143,6 +146,7 @@ def test_an_invite_link_admits_whoever_holds_it_and_a_replaced_or_closed_link_ad
     expect(erin.page.get_by_role("button", name="Join room")).to_be_disabled()
 
     alice.page.get_by_role("button", name="Close link").click()
+    confirm(alice.page, "Close link")
     expect(alice.page.get_by_role("button", name="Create invite link")).to_be_visible(timeout=CHAT_TIMEOUT_MS)
     erin.page.goto(replaced)
     expect(erin.page.locator("#join-error")).not_to_be_empty(timeout=CHAT_TIMEOUT_MS)

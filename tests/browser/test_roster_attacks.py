@@ -31,6 +31,7 @@ from tests.browser.chat import (
     Person,
     accept_invitation,
     add_member,
+    confirm,
     expect_connected,
     message,
     open_room,
@@ -400,6 +401,7 @@ def test_a_removal_withheld_from_one_member_is_caught_by_the_others(people: Peop
     alice.page.get_by_role("complementary", name="Members").get_by_role(
         "button", name=f"Remove {carol.username}"
     ).click()
+    confirm(alice.page, "Remove")
     expect(room_link(carol.page, "Withheld")).to_have_count(0, timeout=CHAT_TIMEOUT_MS)
     send_message(bob, "Carol, you still there?")
     assert [user_id(carol) in envelope["wrap_ids"] for envelope in held] == [True], "bob's browser had the old list"

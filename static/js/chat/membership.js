@@ -1,10 +1,11 @@
 // @ts-check
 // Changing who is in a room, as signed roster entries made here (docs/PROTOCOL.md, "What each change may do"):
-// creating rooms and direct conversations, adding, removing, leaving, roles, handing a room on, invite links, and
-// signing the member list of a room from before rosters. The server stores what this browser signs; it cannot
-// make any of these changes itself.
+// creating rooms and direct conversations, adding, removing, leaving, roles, handing a room on, renaming, invite
+// links, and signing the member list of a room from before rosters. The server stores what this browser signs; it
+// cannot make any of these changes itself.
 
 import { linkKeyPair, linkSecretText, newLinkSecret, toBase64 } from "../crypto/index.js";
+import { MAX_NAME } from "../crypto/meta.js";
 import { getJson, postJson } from "../net/api.js";
 import { memberIds } from "../roster/chain.js";
 import { UNPROVEN_LEGACY } from "./client.js";
@@ -129,16 +130,53 @@ export class Membership {
       await postJson(`/api/rooms/${roomId}/leave`);
       return;
     }
-    if (state.owner === this.me && state.members.size > 1) {
-      // Only someone who accepted can be handed the room; invitations nobody answered are taken back.
-      const served = this.client.rooms.get(roomId)?.room.members ?? [];
-      const invited = new Set(served.filter((m) => m.pending).map((m) => m.id));
-      const others = [...state.members.entries()].filter(([id]) => id !== this.me);
-      const [heir] = others.filter(([id]) => !invited.has(id)).sort(([a, x], [b, y]) => x.since - y.since || a - b);
-      if (heir) await this.handOver(roomId, heir[0]);
-      else for (const [id] of others) await this.remove(roomId, id);
-    }
+    const { heir, others } = this.leavePlan(roomId);
+    if (heir !== null) await this.handOver(roomId, heir);
+    else for (const id of others) await this.remove(roomId, id);
     await this.rosters.change(roomId, { op: "leave", members: [[this.me, this.myKey]] });
+  }
+
+  /**
+   * What my leaving does besides: as the owner of a room with others in it, it goes to `heir`, the longest-standing
+   * member who accepted; if nobody has, the invitations of `others` are taken back first (the room then has nobody).
+   * @param {string} roomId
+   * @returns {{heir: number | null, others: number[]}} `others`: whom to remove before leaving (none unless so)
+   */
+  leavePlan(roomId) {
+    const state = this.rosters.rooms.get(roomId)?.state;
+    if (!state || state.owner !== this.me || state.members.size <= 1) return { heir: null, others: [] };
+    // Only someone who accepted can be handed the room; invitations nobody answered are taken back.
+    const served = this.client.rooms.get(roomId)?.room.members ?? [];
+    const invited = new Set(served.filter((m) => m.pending).map((m) => m.id));
+    const others = [...state.members.entries()].filter(([id]) => id !== this.me);
+    const [heir] = others.filter(([id]) => !invited.has(id)).sort(([a, x], [b, y]) => x.since - y.since || a - b);
+    return heir ? { heir: heir[0], others: [] } : { heir: null, others: others.map(([id]) => id) };
+  }
+
+  /**
+   * Rename a group room: a signed `rename` whose new name is sealed for its members, as its creation sealed the
+   * first. The same rules as a new room's name (1 to 80 characters, spaces collapsed).
+   * @param {string} roomId @param {string} name
+   * @returns {Promise<boolean>} false when the name is the one it has (nothing is signed)
+   */
+  async rename(roomId, name) {
+    const roomName = name.trim().replace(/\s+/g, " ");
+    if (!roomName) throw new Error("A room needs a name.");
+    if (roomName.length > MAX_NAME) {
+      throw new Error(`A room's name is at most ${MAX_NAME} characters; this one has ${roomName.length}.`);
+    }
+    if (!this.mayRename(roomId)) throw new Error("Only the room's owner or an admin can rename it.");
+    if (this.rosters.rooms.get(roomId)?.meta?.name === roomName) return false;
+    await this.rosters.change(roomId, { op: "rename" }, { meta: (current) => ({ ...current, name: roomName }) });
+    return true;
+  }
+
+  /**
+   * Whether I may rename the room: a group room with a signed member list, which I own or am an admin of.
+   * @param {string} roomId
+   */
+  mayRename(roomId) {
+    return this.rosters.rooms.get(roomId)?.status === "ok" && this.manages(roomId);
   }
 
   /** @param {string} roomId @param {number} memberId @param {"admin" | "member"} role */

@@ -1,9 +1,11 @@
 // @ts-check
 // The open room's header: its name (with the other person's verified badge in a direct conversation), its kind and
-// size, the member list's problems as alerts, signing a member list from before rosters, and leaving.
+// size, the member list's problems as alerts, signing a member list from before rosters, renaming, and leaving
+// (asked first).
 
 import { UNPROVEN_LEGACY } from "../chat/client.js";
 import { blockedText } from "../roster/book.js";
+import { confirmAction } from "./confirm.js";
 import { $, el, formAction } from "./dom.js";
 
 const NOT_YET_SIGNED = "membership not yet signed";
@@ -26,11 +28,19 @@ export class RoomHeader {
     this.membership = membership;
     this.open = open;
     this.navigation = navigation;
+    /** @type {string | null} the room whose rename form is open */
+    this.renaming = null;
   }
 
   start() {
     $("sign-roster").addEventListener("click", () => this.signRoster());
     $("leave-room").addEventListener("click", () => this.leave());
+    $("rename-room").addEventListener("click", () => (this.renaming ? this.closeRename() : this.openRename()));
+    $("rename-cancel").addEventListener("click", () => this.closeRename());
+    $("rename-form").addEventListener("submit", (e) => this.rename(e));
+    $("rename-name").addEventListener("keydown", (e) => {
+      if (/** @type {KeyboardEvent} */ (e).key === "Escape") this.closeRename();
+    });
   }
 
   /** @param {import("../chat/client.js").Room} room the open room */
@@ -44,6 +54,55 @@ export class RoomHeader {
     $("room-kind").textContent = legacy ? `${kind} · ${NOT_YET_SIGNED}` : kind;
     $("sign-roster").hidden = !legacy || !this.membership.maySignLegacy(room.id);
     $("leave-room").hidden = room.kind === "direct";
+    const mayRename = this.membership.mayRename(room.id);
+    $("rename-room").hidden = !mayRename;
+    // Another room opened, or the right to rename it gone: the form goes.
+    if (this.renaming && (this.renaming !== room.id || !mayRename)) this.closeRename({ focus: false });
+  }
+
+  /** The rename form, holding the room's name as it is now. */
+  openRename() {
+    const roomId = this.open.id;
+    const state = roomId ? this.client.rooms.get(roomId) : null;
+    if (!roomId || !state) return;
+    this.renaming = roomId;
+    const input = /** @type {HTMLInputElement} */ ($("rename-name"));
+    input.value = this.client.roomName(state.room);
+    input.removeAttribute("aria-invalid");
+    $("rename-error").textContent = "";
+    $("rename-form").hidden = false;
+    $("rename-room").setAttribute("aria-expanded", "true");
+    input.focus();
+    input.select();
+  }
+
+  /** @param {{focus?: boolean}} [options] `focus`: back on the button that opened it */
+  closeRename({ focus = true } = {}) {
+    this.renaming = null;
+    $("rename-form").hidden = true;
+    $("rename-room").setAttribute("aria-expanded", "false");
+    if (focus && !$("rename-room").hidden) $("rename-room").focus();
+  }
+
+  /** @param {Event} event */
+  async rename(event) {
+    event.preventDefault();
+    const roomId = this.renaming;
+    if (!roomId) return;
+    const input = /** @type {HTMLInputElement} */ ($("rename-name"));
+    const save = /** @type {HTMLButtonElement} */ ($("rename-save"));
+    save.disabled = true;
+    input.removeAttribute("aria-invalid");
+    await formAction("rename-error", async () => {
+      try {
+        await this.membership.rename(roomId, input.value);
+      } catch (error) {
+        input.setAttribute("aria-invalid", "true");
+        throw error;
+      }
+      if (this.renaming === roomId) this.closeRename();
+    });
+    save.disabled = false;
   }
 
   /** The open room's roster problems: blocking, as alerts; nothing is sent while there is one. */
@@ -69,11 +128,32 @@ export class RoomHeader {
 
   async leave() {
     const roomId = this.open.id;
-    if (!roomId) return;
+    const state = roomId ? this.client.rooms.get(roomId) : null;
+    if (!roomId || !state) return;
+    const name = this.client.roomName(state.room);
+    const confirmed = await confirmAction({
+      title: `Leave ${name}?`,
+      text: ["You will no longer receive its messages.", ...this.#leaving(roomId)],
+      confirm: "Leave",
+      danger: true,
+    });
+    if (!confirmed) return;
     await formAction("room-error", async () => {
       await this.membership.leave(roomId);
       history.pushState(null, "", "/rooms/");
       await this.navigation.select(null);
     });
+  }
+
+  /** What else leaving does, said before it is done. @param {string} roomId @returns {string[]} */
+  #leaving(roomId) {
+    const state = this.client.rosters.rooms.get(roomId)?.state;
+    if (!state || state.owner !== this.client.userId) return [];
+    const { heir, others } = this.membership.leavePlan(roomId);
+    if (heir !== null) return [`You own it: ${this.client.nameOf(heir)} will own it after you.`];
+    if (others.length) {
+      return ["Nobody else has accepted an invitation to it: the invitations are taken back, and the room is gone."];
+    }
+    return ["You are its last member: the room is gone once you leave."];
   }
 }
