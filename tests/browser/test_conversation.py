@@ -28,6 +28,7 @@ from tests.browser.chat import (
     transcript,
 )
 from tests.browser.roster import CHAT_SOCKET
+from tests.browser.test_contrast import assert_none, check_every_theme, choose_theme
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -84,6 +85,11 @@ def test_a_senders_messages_in_a_row_form_runs_and_twenty_lines_fit_a_screen(peo
     second.hover()
     expect(second.locator("header")).to_have_css("opacity", "1")
     snapshot(bob.page, "continued-hover")
+    # Names, times (the hovered one too), avatars' letters, links, code and quotes read at AA in every theme.
+    found: dict[str, list[str]] = {}
+    check_every_theme(bob.page, "runs of messages, one hovered", found)
+    assert_none(found)
+    choose_theme(bob.page, "system")
     expect(shown.first.locator("header")).to_have_css("opacity", "1")
     titles = bob.page.evaluate(TITLES)
     assert titles and all(title == expected and re.search(r"\d{4}", title) for title, expected in titles), titles
@@ -201,6 +207,9 @@ def test_retry_sends_a_refused_message_again_and_the_other_member_receives_it(pe
     expect(rejected.locator(".state")).to_have_text("Not sent: Refused by the server.")
     expect_texts(bob.page, ["First, delivered"])
     snapshot(alice.page, "retry")
+    found: dict[str, list[str]] = {}
+    check_every_theme(alice.page, "a refused message", found)
+    assert_none(found)
 
     rejected.get_by_role("button", name="Retry").click()
     expect(message(alice.page, text)).to_have_class(SENT, timeout=CHAT_TIMEOUT_MS)
