@@ -77,8 +77,12 @@ def test_markup_in_messages_and_room_names_is_shown_as_text(people: People) -> N
 
     for person in (alice, bob):
         expect_no_injected_elements(person.page)
-        # Each message's text is one text node: nothing was parsed into elements.
-        assert person.page.locator("article.message .text *").count() == 0
+        # Each message's rich text is one paragraph holding one text node: none of the markup became an element.
+        shape = person.page.locator("article.message .text").evaluate_all(
+            """(nodes) => nodes.map((node) => [...node.querySelectorAll("*")].map((e) =>
+                `${e.localName}:${[...e.childNodes].map((c) => c.nodeType).join(",")}`).join(" "))"""
+        )
+        assert shape == ["p:3"] * len(MARKUP), shape
     snapshot(bob.page, "markup-as-text")
     assert dialogs == []
 

@@ -698,6 +698,20 @@ export class ChatClient extends EventTarget {
   }
 
   /**
+   * Send again the text of a message of mine that the server refused: the refused one leaves the room's messages and
+   * the text goes out as a new message (a new client id, the next place in my chain). Nothing for any other message.
+   * @param {string} roomId
+   * @param {string} key the refused message's key
+   */
+  async retry(roomId, key) {
+    const state = this.state(roomId);
+    const refused = state.messages.get(key);
+    if (!refused || refused.status !== "rejected" || refused.sender !== this.userId || refused.text === null) return;
+    state.messages.delete(key);
+    await this.send(roomId, refused.text);
+  }
+
+  /**
    * One send at a time per room, in the order made: each is sealed once the one before is stored (or refused), so it
    * takes the next place in my chain there, and messages are stored in the order they were written. (Sealed ahead,
    * a message would name a predecessor that a refusal could still replace.) Other rooms do not wait.

@@ -1,8 +1,15 @@
 // @ts-check
 // One message of the conversation as an article: who sent it, when, its text, and what is in doubt about it. The
-// text and the sender's name are set as text, never as HTML.
+// sender's name is set as text, never as HTML; the text is rich text built from elements and text nodes
+// (rich-text.js). A message that continues its sender's run shows no avatar, and its name and time only to assistive
+// technology and on hover or focus — each article still says who sent it and when.
 
+import { avatar } from "./avatar.js";
 import { el, timeNode } from "./dom.js";
+import { renderRichText } from "./rich-text.js";
+
+// The full date and time, shown as a time's tooltip: "Friday, 4 December 2026 at 14:03" in the reader's language.
+const FULL_FORMAT = new Intl.DateTimeFormat([], { dateStyle: "full", timeStyle: "short" });
 
 /** Why a message is not shown, by the reason it failed verification. */
 const REASONS = {
@@ -36,32 +43,63 @@ const WARNINGS = {
 };
 
 /**
+ * A `<time>` of the hour and minute, with the full date and time as its tooltip.
+ * @param {Date} time
+ */
+export function titledTime(time) {
+  const node = timeNode(time);
+  node.setAttribute("title", FULL_FORMAT.format(time));
+  return node;
+}
+
+/**
+ * Whether a message is one whose verification failed (shown as a warning in place of its text).
+ * @param {import("../chat/client.js").Message} msg
+ * @param {import("../chat/timeline.js").Warning} warning
+ */
+export function notShown(msg, warning) {
+  return msg.status === "failed" || warning === "retired";
+}
+
+/**
  * @param {import("../chat/client.js").Message} msg
  * @param {number | null} me
  * @param {boolean} verified whether to show the sender's verified badge
  * @param {import("../chat/timeline.js").Warning} warning
+ * @param {{continued?: boolean, avatarName?: string}} [options] `continued`: the message follows one of its
+ *   sender's in the same run (no avatar; name and time for assistive technology and on hover); `avatarName`: the
+ *   name whose initials the avatar shows (the sender's)
  * @returns {HTMLElement}
  */
-export function renderMessage(msg, me, verified, warning) {
+export function renderMessage(msg, me, verified, warning, { continued = false, avatarName = msg.senderName } = {}) {
+  const mine = msg.sender === me;
   const header = el("header", {}, [
-    el("span", { class: "sender" }, [msg.sender === me ? "You" : msg.senderName]),
+    el("span", { class: "sender" }, [mine ? "You" : msg.senderName]),
     ...(verified ? [el("span", { class: "badge-verified" }, ["verified"])] : []),
-    timeNode(new Date(msg.sentAt)),
+    titledTime(new Date(msg.sentAt)),
   ]);
-  const attrs = { class: `message ${msg.status}${msg.sender === me ? " mine" : ""}`, "data-key": msg.key };
+  const classes = ["message", msg.status, ...(mine ? ["mine"] : []), ...(continued ? ["continued"] : [])];
+  const attrs = { class: classes.join(" "), "data-key": msg.key };
   if (msg.id !== null) attrs["data-id"] = String(msg.id);
-  if (msg.status === "failed" || warning === "retired") {
+  /** @type {HTMLElement[]} */
+  const children = continued ? [header] : [avatar(msg.sender, avatarName), header];
+  if (notShown(msg, warning)) {
     const reason = warning === "retired" ? "retired_key" : msg.reason;
     const why = REASONS[/** @type {keyof REASONS} */ (reason)] ?? reason;
-    return el("article", attrs, [
-      header,
-      el("p", { class: "warning" }, [`⚠ Message not shown: failed verification — ${why}.`]),
-    ]);
+    children.push(el("p", { class: "warning" }, [`⚠ Message not shown: failed verification — ${why}.`]));
+    return el("article", attrs, children);
   }
-  const body = el("p", { class: "text" }, [msg.text ?? ""]);
-  const children = [header, body];
-  if (warning) children.push(el("p", { class: "warning" }, [WARNINGS[warning](msg.senderName, msg.sender === me)]));
+  children.push(el("div", { class: "text rich-text" }, renderRichText(msg.text ?? "")));
+  if (warning) children.push(el("p", { class: "warning" }, [WARNINGS[warning](msg.senderName, mine)]));
   if (msg.status === "pending") children.push(el("span", { class: "state" }, ["Sending…"]));
-  if (msg.status === "rejected") children.push(el("span", { class: "state error" }, [`Not sent: ${msg.reason}`]));
+  if (msg.status === "rejected") {
+    children.push(
+      el("p", { class: "state-line" }, [
+        el("span", { class: "state error" }, [`Not sent: ${msg.reason}`]),
+        " ",
+        el("button", { type: "button", class: "link retry" }, ["Retry"]),
+      ]),
+    );
+  }
   return el("article", attrs, children);
 }

@@ -1,14 +1,18 @@
 // @ts-check
 // The open room's conversation: its messages and the lines between them (roster changes, accepted keys, missing
 // messages, messages from before a key reset, days), older pages as the reader scrolls up, and the loading status.
-// Only what changed is touched: paging back 1 000 messages stays linear.
+// Only what changed is touched: paging back 1 000 messages stays linear. A sender's messages in a row (within
+// GROUP_MS of the one before, on the same day, with no line between) form a run: only its first shows the avatar,
+// the name and the time.
 
-import { $, el, message, showInOrder, timeNode } from "./dom.js";
-import { renderMessage } from "./message-view.js";
+import { $, el, message, showInOrder } from "./dom.js";
+import { notShown, renderMessage, titledTime } from "./message-view.js";
 import { rosterLine } from "./roster-lines.js";
 
 // The date above each day's first message: "Friday, 4 December 2026" in the reader's language.
 const DAY_FORMAT = new Intl.DateTimeFormat([], { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+/** The longest pause within a run of one sender's messages. */
+export const GROUP_MS = 5 * 60 * 1000;
 
 /**
  * @typedef {import("../chat/client.js").ChatClient} ChatClient
@@ -32,8 +36,9 @@ export class Transcript {
     this.lines = new WeakMap();
     /** @type {Map<string, {node: HTMLElement, text: string}>} each key-change, reset and day line as last drawn */
     this.keyLines = new Map();
-    /** @type {WeakMap<Message, {node: HTMLElement, verified: boolean, warning: string | null}>} each message's
-     * article as last rendered: a message is a new object whenever it changes, so an unchanged one keeps its node */
+    /** @type {WeakMap<Message, {node: HTMLElement, verified: boolean, warning: string | null, continued: boolean,
+     * name: string}>} each message's article as last rendered: a message is a new object whenever it changes, so
+     * an unchanged one keeps its node */
     this.rendered = new WeakMap();
     this.note = el("p", { class: "transcript-note" });
     this.newDivider = el("p", { class: "new-divider", role: "separator", "aria-label": "New messages" }, ["New messages"]);
@@ -44,6 +49,7 @@ export class Transcript {
 
   start() {
     $("load-older").addEventListener("click", () => this.loadOlder());
+    $("transcript").addEventListener("click", (event) => this.onClick(event));
     $("transcript").addEventListener("scroll", () => this.onScroll());
   }
 
@@ -67,14 +73,23 @@ export class Transcript {
     }
     const newAfter = this.open.newAfter;
     let divided = newAfter === null;
+    /** @type {{message: Message, warning: Warning} | null} the message just before, if nothing came between */
+    let previous = null;
     for (const item of this.client.timeline(state.room.id)) {
-      const msg = item.type === "message" ? item.message : null;
-      if (!divided && msg && msg.id !== null && msg.id > /** @type {number} */ (newAfter) && msg.sender !== this.client.userId) {
-        nodes.push(this.newDivider);
-        divided = true;
+      if (item.type === "message") {
+        const msg = item.message;
+        if (!divided && msg.id !== null && msg.id > /** @type {number} */ (newAfter) && msg.sender !== this.client.userId) {
+          // "New messages" above the first one not read when the room was opened; it starts a run of its own.
+          nodes.push(this.newDivider);
+          divided = true;
+          previous = null;
+        }
+        nodes.push(this.messageNode(msg, item.warning, continues(previous, item)));
+        previous = item;
+        continue;
       }
-      if (item.type === "message") nodes.push(this.messageNode(item.message, item.warning));
-      else if (item.type === "roster") nodes.push(this.lineNode(item.step));
+      previous = null;
+      if (item.type === "roster") nodes.push(this.lineNode(item.step));
       else if (item.type === "key") nodes.push(this.keyLineNode(item.key, item.change));
       else if (item.type === "day") nodes.push(this.dayNode(item.key, item.at));
       else if (item.type === "gap") nodes.push(this.gapLineNode(item.key, item.user, item.count));
@@ -92,15 +107,30 @@ export class Transcript {
    * changed since.
    * @param {Message} msg
    * @param {Warning} warning
+   * @param {boolean} continued whether it continues its sender's run
    */
-  messageNode(msg, warning) {
+  messageNode(msg, warning, continued) {
     const me = this.client.userId;
     const verified = Boolean(msg.sender !== me && msg.status === "sent" && this.open.contacts.get(msg.sender)?.verified);
+    const name = msg.sender === me ? this.client.nameOf(msg.sender) : msg.senderName;
     const known = this.rendered.get(msg);
-    if (known && known.verified === verified && known.warning === warning) return known.node;
-    const node = renderMessage(msg, me, verified, warning);
-    this.rendered.set(msg, { node, verified, warning });
+    if (known && known.verified === verified && known.warning === warning && known.continued === continued && known.name === name) {
+      return known.node;
+    }
+    const node = renderMessage(msg, me, verified, warning, { continued, avatarName: name });
+    this.rendered.set(msg, { node, verified, warning, continued, name });
     return node;
+  }
+
+  /** A click on a refused message's Retry: the client sends its text again, as a new message. @param {Event} event */
+  onClick(event) {
+    const button = /** @type {HTMLElement} */ (event.target).closest?.("button.retry");
+    const key = button?.closest("article.message")?.getAttribute("data-key");
+    const roomId = this.open.id;
+    if (!key || !roomId) return;
+    this.stickToBottom = true;
+    // A refusal again shows on the new message itself ("Not sent: …"), with its own Retry.
+    this.client.retry(roomId, key).catch(() => undefined);
   }
 
   /**
@@ -226,5 +256,19 @@ export class Transcript {
  * @param {Record<string, string>} attrs
  */
 function conversationLine(text, at, attrs) {
-  return el("p", attrs, [el("span", { class: "line-text" }, [text]), " ", timeNode(new Date(at))]);
+  return el("p", attrs, [el("span", { class: "line-text" }, [text]), " ", titledTime(new Date(at))]);
+}
+
+/**
+ * Whether a message continues the run of the one just before it: the same sender, on the same day, at most GROUP_MS
+ * later, and neither of them one that failed verification (their warnings stand alone).
+ * @param {{message: Message, warning: Warning} | null} previous
+ * @param {{message: Message, warning: Warning}} current
+ */
+export function continues(previous, current) {
+  if (!previous) return false;
+  const [a, b] = [previous.message, current.message];
+  if (a.sender !== b.sender || notShown(a, previous.warning) || notShown(b, current.warning)) return false;
+  const pause = b.sentAt - a.sentAt;
+  return pause >= 0 && pause <= GROUP_MS && new Date(a.sentAt).toDateString() === new Date(b.sentAt).toDateString();
 }
