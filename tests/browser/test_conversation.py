@@ -205,6 +205,8 @@ def test_retry_sends_a_refused_message_again_and_the_other_member_receives_it(pe
     rejected = message(alice.page, text)
     expect(rejected).to_have_class(REJECTED, timeout=CHAT_TIMEOUT_MS)
     expect(rejected.locator(".state")).to_have_text("Not sent: Refused by the server.")
+    composer_error = alice.page.locator("#composer-error")
+    expect(composer_error).to_have_text("Not sent: Refused by the server.")
     expect_texts(bob.page, ["First, delivered"])
     snapshot(alice.page, "retry")
     found: dict[str, list[str]] = {}
@@ -214,6 +216,8 @@ def test_retry_sends_a_refused_message_again_and_the_other_member_receives_it(pe
     rejected.get_by_role("button", name="Retry").click()
     expect(message(alice.page, text)).to_have_class(SENT, timeout=CHAT_TIMEOUT_MS)
     expect(alice.page.get_by_role("button", name="Retry")).to_have_count(0)
+    # Its cause gone, the composer's error is gone too.
+    expect(composer_error).to_have_text("")
     expect_texts(alice.page, ["First, delivered", text])
     expect_texts(bob.page, ["First, delivered", text])
     # A new message, not the refused one sent twice.

@@ -91,6 +91,7 @@ class ChatView {
     c.addEventListener("messages", (e) => {
       if (here(e, "room")) {
         this.transcript.render();
+        this.composer.clearResolvedError();
         this.markRead();
       }
       this.renderStatus();

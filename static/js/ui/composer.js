@@ -87,6 +87,13 @@ export class Composer {
     }
   }
 
+  /** The open room's refusal is gone once none of its messages is refused any more (Retry went through). */
+  clearResolvedError() {
+    const roomId = this.open.id;
+    if (!roomId || !$("composer-error").textContent) return;
+    if (!this.client.messages(roomId).some((m) => m.status === "rejected")) $("composer-error").textContent = "";
+  }
+
   /** @param {{room: string, user: number}} notice */
   onTyping({ room, user }) {
     this.typing.seen(room, user);
