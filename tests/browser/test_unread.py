@@ -210,3 +210,20 @@ def test_a_room_address_i_am_not_in_says_not_available_whether_or_not_it_exists(
         notice = mallory.page.get_by_role("status").filter(has_text="not available")
         expect(notice).to_have_text("This room is not available: it does not exist, or you are not a member of it.")
         expect(mallory.page.get_by_role("heading", level=1)).to_have_text("Your conversations")
+
+
+def test_the_theme_chosen_in_settings_shows_at_once_and_after_a_reload(people: People) -> None:
+    alice = people.sign_up("alice")
+    page = alice.page
+    root = page.locator("html")
+    page.get_by_role("button", name="Settings").click()
+    settings = page.get_by_role("dialog", name="Settings")
+    expect(settings.get_by_label("Theme")).to_have_value("system")
+    settings.get_by_label("Theme").select_option("dark")
+    expect(root).to_have_attribute("data-theme", "dark")
+    page.reload()
+    expect(root).to_have_attribute("data-theme", "dark")
+    page.get_by_role("button", name="Settings").click()
+    expect(settings.get_by_label("Theme")).to_have_value("dark")
+    settings.get_by_label("Theme").select_option("system")
+    expect(root).not_to_have_attribute("data-theme", re.compile("."))
