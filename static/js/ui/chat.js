@@ -17,6 +17,7 @@ import { Composer } from "./composer.js";
 import { $, detail, message } from "./dom.js";
 import { MembersPane } from "./members-pane.js";
 import { OpenRoom } from "./open-room.js";
+import { PhoneLayout } from "./phone.js";
 import { RoomHeader } from "./room-header.js";
 import { RoomsPane } from "./rooms-pane.js";
 import { showProblem, showStatus } from "./status.js";
@@ -52,6 +53,12 @@ class ChatView {
     this.composer = new Composer(client, this.open, () => {
       this.transcript.stickToBottom = true;
     });
+    this.phone = new PhoneLayout({
+      back: async () => {
+        history.pushState(null, "", "/rooms/");
+        await this.select(null);
+      },
+    });
   }
 
   start() {
@@ -78,7 +85,7 @@ class ChatView {
       this.onRosterChanged(detail(e).room);
       if (c.invitations.rooms.has(detail(e).room)) this.rooms.renderInvitations();
     });
-    for (const part of [this.rooms, this.header, this.members, this.transcript, this.composer]) part.start();
+    for (const part of [this.rooms, this.header, this.members, this.transcript, this.composer, this.phone]) part.start();
     window.addEventListener("popstate", () => this.select(roomFromPath(), { push: false }));
   }
 
@@ -115,6 +122,8 @@ class ChatView {
       $("room").hidden = true;
       $("members").hidden = true;
       $("welcome").hidden = false;
+      this.rooms.render(); // no room marked as open
+      this.phone.show(null);
       return;
     }
     this.open.id = roomId;
@@ -124,6 +133,7 @@ class ChatView {
     $("room").hidden = false;
     $("members").hidden = false;
     $("removed-notice").hidden = true;
+    this.phone.show(roomId);
     this.transcript.stickToBottom = true;
     this.open.contacts = new Map();
     this.renderRooms();
@@ -131,7 +141,7 @@ class ChatView {
     this.transcript.render();
     this.trust.refresh();
     await this.transcript.load(roomId);
-    $("message").focus();
+    this.phone.focusRoom();
   }
 
   /** A room's roster changed: redraw what shows it. @param {string} roomId */
