@@ -194,12 +194,16 @@ def test_a_phone_shows_the_rooms_or_the_open_room_with_the_composer_on_screen_an
     expect_nothing_sideways(page, "a room with a long address in it")
     shots(page, "room")
 
-    # With the layout viewport shrunk as an on-screen keyboard does, the composer is still entirely on screen.
+    # With the layout viewport shrunk as an on-screen keyboard does, the composer is still entirely on screen, and so
+    # is the newest message above it.
     page.set_viewport_size({"width": 390, "height": 480})
     expect(page.locator("main.chat")).to_have_js_property("clientWidth", 390)
     for part in composer_parts(page):
         expect_on_screen(page, part)
     expect(title(page)).to_be_in_viewport()
+    expect(message(page, "Tapped, not typed")).to_be_in_viewport(ratio=1)
+    expect(message(page, LONG_URL)).not_to_be_in_viewport(ratio=1)  # the transcript is shorter than its messages
+    snapshot(page, "phone-room-keyboard-light")
     page.set_viewport_size(PHONE)
 
     # The members sheet: over the room, with the member list; closed by its button, focus back where it was.

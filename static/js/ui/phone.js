@@ -30,6 +30,22 @@ export class PhoneLayout {
     this.narrow.addEventListener("change", () => this.closeMembers(false));
     // The members pane draws its list; the button shows how long it is.
     new MutationObserver(() => this.renderCount()).observe($("member-list"), { childList: true });
+    this.keepNewestInView();
+  }
+
+  /**
+   * An on-screen keyboard sliding up shortens the conversation from below: one that showed its newest message still
+   * does (as when the window is made shorter). One scrolled back stays where it was.
+   */
+  keepNewestInView() {
+    const transcript = $("transcript");
+    let atBottom = true;
+    transcript.addEventListener("scroll", () => {
+      atBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 40;
+    });
+    new ResizeObserver(() => {
+      if (atBottom) transcript.scrollTop = transcript.scrollHeight;
+    }).observe(transcript);
   }
 
   get sheetOpen() {
