@@ -17,7 +17,9 @@ from tests.browser.chat import (
     ROOM_URL,
     People,
     Person,
+    connection,
     create_room,
+    expect_connected,
     expect_transcript_loaded,
     members,
     message,
@@ -26,6 +28,8 @@ from tests.browser.chat import (
     rooms_nav,
     send_message,
     snapshot,
+    start_socket,
+    stop_socket,
     title,
 )
 from tests.servers import Server
@@ -114,6 +118,7 @@ def expect_nothing_sideways(page: Page, what: str) -> None:
         # The layout follows the new size before anything is measured.
         expect(page.locator("main.chat")).to_have_js_property("clientWidth", size["width"])
         assert overflowing(page) == [], f"{what} at {size['width']}x{size['height']}"
+        snapshot(page, f"phone-{size['width']}-{what.replace(' ', '-')}")
 
 
 def expect_on_screen(page: Page, locator: Locator) -> None:
@@ -171,6 +176,14 @@ def test_a_phone_shows_the_rooms_or_the_open_room_with_the_composer_on_screen_an
     for control in (page.get_by_role("button", name="New room"), page.get_by_role("button", name="Log out")):
         expect_touchable(control)
     expect_nothing_sideways(page, "the empty rooms list")
+
+    # "Connected" goes without saying on a phone (it is still there to be read out); a lost connection shows.
+    assert connection(page).bounding_box()["height"] <= 1
+    stop_socket(page)
+    box = connection(page).bounding_box()
+    assert box and box["height"] > 10 and box["width"] > 100, f"the offline status is not shown: {box}"
+    start_socket(page)
+    expect_connected(page)
 
     # A new room opens as the whole screen, the list gone; the composer is on it without scrolling.
     room_id = create_room(alice, LONG_NAME)
