@@ -85,7 +85,8 @@ class ChatView {
       this.onRosterChanged(detail(e).room);
       if (c.invitations.rooms.has(detail(e).room)) this.rooms.renderInvitations();
     });
-    for (const part of [this.rooms, this.header, this.members, this.transcript, this.composer, this.phone]) part.start();
+    const parts = [this.rooms, this.header, this.members, this.transcript, this.composer, this.phone];
+    for (const part of parts) part.start();
     window.addEventListener("popstate", () => this.select(roomFromPath(), { push: false }));
   }
 

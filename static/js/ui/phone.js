@@ -52,7 +52,10 @@ export class PhoneLayout {
     return $("members").dataset.sheet === "open";
   }
 
-  /** The view a phone shows: the open room, or (null) the rooms list. A members sheet left open closes. @param {string | null} roomId */
+  /**
+   * The view a phone shows: the open room, or (null) the rooms list. A members sheet left open closes.
+   * @param {string | null} roomId
+   */
   show(roomId) {
     const main = /** @type {HTMLElement} */ (document.querySelector("main.chat"));
     main.dataset.view = roomId ? "room" : "rooms";
@@ -71,8 +74,8 @@ export class PhoneLayout {
   async back() {
     const left = document.querySelector('#room-list a[aria-current="page"]')?.getAttribute("href");
     await this.navigation.back();
-    const link = left ? /** @type {HTMLElement | null} */ (document.querySelector(`#room-list a[href="${left}"]`)) : null;
-    link?.focus();
+    if (!left) return;
+    /** @type {HTMLElement | null} */ (document.querySelector(`#room-list a[href="${left}"]`))?.focus();
   }
 
   openMembers() {
