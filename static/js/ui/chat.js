@@ -22,6 +22,7 @@ import { Composer } from "./composer.js";
 import { $, detail, message } from "./dom.js";
 import { MembersPane } from "./members-pane.js";
 import { OpenRoom } from "./open-room.js";
+import { PhoneLayout } from "./phone.js";
 import { RoomHeader } from "./room-header.js";
 import { RoomsPane } from "./rooms-pane.js";
 import { notify, SettingsPanel } from "./settings.js";
@@ -79,6 +80,12 @@ class ChatView {
       },
       drafts,
     );
+    this.phone = new PhoneLayout({
+      back: async () => {
+        history.pushState(null, "", "/rooms/");
+        await this.select(null);
+      },
+    });
   }
 
   start() {
@@ -109,7 +116,8 @@ class ChatView {
       this.onRosterChanged(detail(e).room);
       if (c.invitations.rooms.has(detail(e).room)) this.rooms.renderInvitations();
     });
-    for (const part of [this.rooms, this.header, this.members, this.transcript, this.composer, this.settings]) part.start();
+    const parts = [this.rooms, this.header, this.members, this.transcript, this.composer, this.settings, this.phone];
+    for (const part of parts) part.start();
     this.unread.start();
     this.notifier.start();
     this.unread.addEventListener("changed", () => {
@@ -186,6 +194,8 @@ class ChatView {
       $("members").hidden = true;
       $("welcome").hidden = false;
       this.renderTitle();
+      this.rooms.render(); // no room marked as open
+      this.phone.show(null);
       return;
     }
     this.open.id = roomId;
@@ -197,6 +207,7 @@ class ChatView {
     $("room").hidden = false;
     $("members").hidden = false;
     $("removed-notice").hidden = true;
+    this.phone.show(roomId);
     this.transcript.stickToBottom = true;
     this.open.contacts = new Map();
     this.renderRooms();
@@ -205,7 +216,7 @@ class ChatView {
     this.trust.refresh();
     await this.transcript.load(roomId);
     this.markRead();
-    $("message").focus();
+    this.phone.focusRoom();
   }
 
   /** A room's roster changed: redraw what shows it. @param {string} roomId */
