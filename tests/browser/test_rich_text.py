@@ -162,7 +162,7 @@ OBFUSCATED = [
     "[x](DaTa:text/html;base64,PHNjcmlwdD5wYXJlbnQuX19wd25lZD0xPC9zY3JpcHQ+)",
     "[x][1]\n\n[1]: javascript:window.__pwned='reference'",
     '[x](https://example.com/ "t\\" onmouseover=window.__pwned=\'title\' x=\\"")',
-    '<https://example.com/"onmouseover="window.__pwned=\'autolink-quote\'>',
+    "<https://example.com/\"onmouseover=\"window.__pwned='autolink-quote'>",
     "<svg/onload=window.__pwned='svg-autolink'>",
     "&lt;img src=x onerror=window.__pwned='entities'&gt;",
     "> " * 5000 + "deep",
