@@ -83,3 +83,17 @@ async def test_a_stranger_cannot_read_or_set_anyone_s_position(users, room, sock
     assert await kept(users["bob"], room) == 0
     # An invitation not yet accepted lists no activity of its room either.
     assert "read" not in str(socket.ready["rooms"])
+
+
+@pytest.mark.parametrize(
+    ("up_to", "code"),
+    [(2**63, "out_of_range"), (-1, "out_of_range"), ("1", "wrong_type"), (None, "missing_field"), (True, "wrong_type")],
+)
+async def test_a_read_position_out_of_bounds_or_of_the_wrong_type_is_refused(users, room, sockets, up_to, code) -> None:
+    alice, bob = users["alice"], users["bob"]
+    await store(room, alice, 1)
+    socket = await sockets(bob)
+    await socket.send_json_to({"op": "read", "room": str(room.id), "up_to": up_to, "ref": "bad"})
+    refused = await next_of(socket, "error")
+    assert (refused["code"], refused["field"], refused["ref"]) == (code, "up_to", "bad")
+    assert await kept(bob, room) == 0

@@ -148,3 +148,50 @@ def test_rich_text_css_styles_the_rendered_parts(page_without_csp: tuple[Page, l
     assert styles["pageWidens"] is False  # a long code line scrolls inside its block
     assert "monospace" in styles["code"]
     assert styles["list"] != "0px"
+
+
+# Schemes hidden by entities, whitespace, control characters or case; quotes that try to leave an attribute; and
+# inputs deep or long enough to strain the parser.
+OBFUSCATED = [
+    "[x](&#106;avascript:window.__pwned='entity-j')",
+    "[x](javascript&colon;window.__pwned='colon')",
+    "[x]( javascript:window.__pwned='space')",
+    "[x](\u0000javascript:window.__pwned='nul')",
+    "[x](\u0001javascript:window.__pwned='control')",
+    "[x](java\nscript:window.__pwned='newline')",
+    "[x](DaTa:text/html;base64,PHNjcmlwdD5wYXJlbnQuX19wd25lZD0xPC9zY3JpcHQ+)",
+    "[x][1]\n\n[1]: javascript:window.__pwned='reference'",
+    '[x](https://example.com/ "t\\" onmouseover=window.__pwned=\'title\' x=\\"")',
+    "<https://example.com/\"onmouseover=\"window.__pwned='autolink-quote'>",
+    "<svg/onload=window.__pwned='svg-autolink'>",
+    "&lt;img src=x onerror=window.__pwned='entities'&gt;",
+    "> " * 5000 + "deep",
+    "\n".join(" " * (2 * i) + "- level" for i in range(400)),
+    "[" * 50_000 + "](https://example.com/)",
+    "*_~`[" * 10_000,
+]
+
+
+def test_obfuscated_schemes_broken_quotes_and_deep_or_huge_messages_stay_text(
+    page_without_csp: tuple[Page, list[str]],
+) -> None:
+    page, _ = page_without_csp
+    got = render(page, OBFUSCATED)
+    assert got["pwned"] is None
+    assert got["handlers"] == []
+    assert set(got["tags"]) <= {"p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "li", "a"}
+    # Only the two real addresses became links, each to exactly where it says, quotes escaped in the address.
+    assert [link["href"] for link in got["links"]] == [
+        "https://example.com/",
+        "https://example.com/%22onmouseover=%22window.__pwned='autolink-quote'",
+        "https://example.com/",
+    ]
+    depth = page.evaluate(
+        """() => Math.max(...[...document.querySelectorAll(".rich-text *")].map((node) => {
+          let depth = 0;
+          for (let n = node; !n.classList?.contains("rich-text"); n = n.parentNode) depth += 1;
+          return depth;
+        }))"""
+    )
+    assert depth <= 20
+    assert "deep" in got["text"] and "level" in got["text"]

@@ -20,8 +20,18 @@ export function el(tag, attrs = {}, children = []) {
   return node;
 }
 
-/** A `<time>` of the hour and minute, in the reader's language. @param {Date} time */
+/**
+ * Whether a Date holds a time: one made from a number the server or a sender chose may not (past ±8.64e15 ms, or not
+ * a number), and formatting it would throw.
+ * @param {Date} time
+ */
+export function isTime(time) {
+  return !Number.isNaN(time.getTime());
+}
+
+/** A `<time>` of the hour and minute, in the reader's language ("time unknown" for no time). @param {Date} time */
 export function timeNode(time) {
+  if (!isTime(time)) return el("time", {}, ["time unknown"]);
   return el("time", { datetime: time.toISOString() }, [TIME_FORMAT.format(time)]);
 }
 

@@ -5,7 +5,7 @@
 // technology and on hover or focus — each article still says who sent it and when.
 
 import { avatar } from "./avatar.js";
-import { el, timeNode } from "./dom.js";
+import { el, isTime, timeNode } from "./dom.js";
 import { renderRichText } from "./rich-text.js";
 
 // The full date and time, shown as a time's tooltip: "Friday, 4 December 2026 at 14:03" in the reader's language.
@@ -48,7 +48,7 @@ const WARNINGS = {
  */
 export function titledTime(time) {
   const node = timeNode(time);
-  node.setAttribute("title", FULL_FORMAT.format(time));
+  if (isTime(time)) node.setAttribute("title", FULL_FORMAT.format(time));
   return node;
 }
 

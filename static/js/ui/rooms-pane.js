@@ -3,7 +3,7 @@
 // latest message (decrypted here; the server never sees it); a filter; the invitations waiting for my answer; how far
 // the list of rooms has come in; and the forms for a new room and a direct conversation. Names are set as text.
 
-import { $, el, formAction, taking } from "./dom.js";
+import { $, el, formAction, isTime, taking } from "./dom.js";
 import { FULL, shortWhen } from "./when.js";
 
 /**
@@ -86,8 +86,8 @@ export class RoomsPane {
       this.navigation.select(room.id);
     });
     const item = el("li", { class: `room-item ${room.kind}${counts.unread ? " unread" : ""}` }, [link]);
-    if (active) {
-      const at = new Date(active);
+    const at = new Date(active);
+    if (active && isTime(at)) {
       item.append(el("time", { class: "room-when", datetime: at.toISOString(), title: FULL.format(at) }, [shortWhen(active, now)]));
     }
     const preview = this.unread.preview(room.id);

@@ -5,7 +5,7 @@
 // GROUP_MS of the one before, on the same day, with no line between) form a run: only its first shows the avatar,
 // the name and the time.
 
-import { $, el, message, showInOrder } from "./dom.js";
+import { $, el, isTime, message, showInOrder } from "./dom.js";
 import { notShown, renderMessage, titledTime } from "./message-view.js";
 import { rosterLine } from "./roster-lines.js";
 
@@ -189,7 +189,8 @@ export class Transcript {
    * @param {number} at ms, a time on that day
    */
   dayNode(key, at) {
-    const text = DAY_FORMAT.format(new Date(at));
+    const date = new Date(at);
+    const text = isTime(date) ? DAY_FORMAT.format(date) : "Date unknown";
     return this.drawnOnce(key, text, () => el("p", { class: "day-separator", role: "separator", "aria-label": text }, [text]));
   }
 
