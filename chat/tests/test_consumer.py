@@ -61,8 +61,12 @@ async def test_ready_lists_my_rooms_with_their_members(users, room, sockets) -> 
     bob = await sockets(users["bob"])
     assert bob.ready["user"] == users["bob"].pk
     [listed] = bob.ready["rooms"]
-    assert list(listed) == ["id", "kind", "policy", "owner", "members", "joined_after", "roster", "name"]
+    assert list(listed) == [
+        *("id", "kind", "policy", "owner", "members", "joined_after", "roster", "name"),
+        *("read", "latest", "active_at"),
+    ]
     assert listed["id"] == str(room.id) and listed["owner"] == users["alice"].pk
+    assert (listed["read"], listed["latest"]) == (0, 0)  # nothing sent yet: nothing to read
     # The server's word on the head; the name is the roster's (sealed), not the server's.
     assert listed["roster"] == {"seq": 1, "hash": base64.b64encode(bytes(room.roster_head)).decode()}
     assert listed["name"] is None
