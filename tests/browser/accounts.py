@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Page, expect
 
 # Deriving keys (PBKDF2, 600 000 rounds) plus the server's Argon2 hashing: seconds on a slow machine.
+# A page in a fresh browser context (the `new_page` fixture): another device.
+NewPage = Callable[..., Page]
 FLOW_TIMEOUT_MS = 30_000
 RECOVERY_KEY_TEXT = re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){12}$")
 

@@ -136,6 +136,18 @@ def open_chat(person: Person, path: str = "/rooms/") -> None:
     expect_connected(person.page)
 
 
+# The chat page's socket, as Playwright's `route_web_socket` matches it.
+CHAT_SOCKET = re.compile(r"/ws/chat/$")
+
+
+def reconnect_through(person: Person, route: Any) -> None:
+    """Reload the page with its chat socket through ``route`` (the test playing the server), and wait until it is
+    connected."""
+    person.page.route_web_socket(CHAT_SOCKET, route)
+    person.page.reload()
+    expect_connected(person.page)
+
+
 def rooms_nav(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Rooms")
 

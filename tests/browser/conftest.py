@@ -2,11 +2,13 @@
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from conftest import chromium_path
+from tests.browser.accounts import NewPage
 from tests.browser.chat import People
 from tests.servers import Server
 
@@ -36,3 +38,18 @@ def people(browser: Browser, live_daphne: Server) -> Iterator[People]:
     """Signed-up people, each in their own browser context, on the session's live server."""
     with People(browser, live_daphne.url) as made:
         yield made
+
+
+@pytest.fixture
+def new_page(browser: Browser) -> Iterator[NewPage]:
+    """A page in a fresh browser context: its own cookies and IndexedDB, like another device."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> Page:
+        context = browser.new_context(**options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

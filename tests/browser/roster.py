@@ -12,8 +12,6 @@ from accounts.models import User
 from chat.models import Envelope, Membership, Room, RosterEntry
 from tests.browser.chat import CHAT_TIMEOUT_MS, PASSWORD, Person, members, transcript
 
-CHAT_SOCKET = re.compile(r"/ws/chat/$")
-
 NO_ONE_ADDED = "members no one added"
 
 

@@ -12,19 +12,20 @@ import json
 import re
 import secrets
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
+from playwright.sync_api import Page, Request, expect
 
 from accounts import limits
 from accounts.models import Identity, User
 from tests import reference_crypto as ref
 from tests.browser.accounts import (
     FLOW_TIMEOUT_MS,
+    NewPage,
     agree_with_stored_key,
     api_get,
     expect_signed_in,
@@ -62,8 +63,6 @@ SIGNUP_FIELDS = {
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
-NewPage = Callable[..., Page]
-
 
 @pytest.fixture(autouse=True)
 def fresh_address_throttle() -> Iterator[None]:
@@ -76,21 +75,6 @@ def fresh_address_throttle() -> Iterator[None]:
 @pytest.fixture
 def site_url(live_daphne: Server) -> str:
     return live_daphne.url
-
-
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[NewPage]:
-    """A page in a fresh browser context: its own cookies and IndexedDB, like another device."""
-    contexts: list[BrowserContext] = []
-
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 # Sets ``window.keyStoreWiped`` once a clear or delete in the key store has committed: the page wipes the keys

@@ -23,17 +23,16 @@ from tests.browser.chat import (
     FAILED,
     People,
     Person,
-    expect_connected,
     message,
     messages,
     open_room,
+    reconnect_through,
     room_link,
     rooms_nav,
     send_message,
     share_room,
     user_id,
 )
-from tests.browser.roster import CHAT_SOCKET
 from tests.browser.test_unread import NOTIFICATION_STUB
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -68,12 +67,6 @@ def passing(sockets: list[WebSocketRoute], rewrite: Any = None) -> Any:
         sockets.append(ws)
 
     return route
-
-
-def reconnect_through(person: Person, route: Any) -> None:
-    person.page.route_web_socket(CHAT_SOCKET, route)
-    person.page.reload()
-    expect_connected(person.page)
 
 
 def preview(page: Page, name: str):

@@ -16,18 +16,17 @@ from tests.browser.chat import (
     SENT,
     People,
     Person,
-    expect_connected,
     expect_texts,
     expect_transcript_loaded,
     message,
     messages,
     pair_in_a_room,
+    reconnect_through,
     send_message,
     send_quickly,
     snapshot,
     transcript,
 )
-from tests.browser.roster import CHAT_SOCKET
 from tests.browser.test_contrast import assert_none, check_every_theme, choose_theme
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
@@ -187,9 +186,7 @@ def refusing_first_send(sends: list[str]) -> Any:
 
 
 def reload_with_route(person: Person, route: Any) -> None:
-    person.page.route_web_socket(CHAT_SOCKET, route)
-    person.page.reload()
-    expect_connected(person.page)
+    reconnect_through(person, route)
     expect_transcript_loaded(person.page)
 
 

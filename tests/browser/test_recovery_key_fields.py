@@ -3,15 +3,13 @@ desktop, and a key typed over several lines is still the key."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.accounts import (
     FLOW_TIMEOUT_MS,
     RECOVERY_KEY_TEXT,
+    NewPage,
     expect_signed_in,
     fill_sign_up_form,
     log_out,
@@ -25,22 +23,6 @@ PASSWORD = "Correct horse & battery/staple+ünd 42"
 NEW_PASSWORD = "Another long passphrase: 7 green tulips!"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
-
-NewPage = Callable[..., Page]
-
-
-@pytest.fixture
-def new_page(browser: Browser) -> Iterator[NewPage]:
-    contexts: list[BrowserContext] = []
-
-    def make(**options: Any) -> Page:
-        context = browser.new_context(**options)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 # What a person sees of a field: its value, and whether any of it is scrolled out of the field or off the page.

@@ -25,6 +25,7 @@ from chat.tests.factories import make_user
 from tests import reference_roster as ref
 from tests.browser.accounts import unique_username
 from tests.browser.chat import (
+    CHAT_SOCKET,
     CHAT_TIMEOUT_MS,
     FAILED,
     People,
@@ -42,7 +43,6 @@ from tests.browser.chat import (
     user_id,
 )
 from tests.browser.roster import (
-    CHAT_SOCKET,
     entries,
     expect_blocked,
     insert_membership,

@@ -27,6 +27,7 @@ from chat.tests.factories import make_user
 from tests import reference_roster as ref
 from tests.browser.accounts import log_in, unique_username
 from tests.browser.chat import (
+    CHAT_SOCKET,
     CHAT_TIMEOUT_MS,
     PASSWORD,
     People,
@@ -46,7 +47,6 @@ from tests.browser.chat import (
     user_id,
 )
 from tests.browser.roster import (
-    CHAT_SOCKET,
     entries,
     expect_blocked,
     insert_membership,

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Route, expect
 
 from tests.browser.chat import (
+    CHAT_SOCKET,
     CHAT_TIMEOUT_MS,
     People,
     add_member,
@@ -25,7 +26,7 @@ from tests.browser.chat import (
     title,
     user_id,
 )
-from tests.browser.roster import CHAT_SOCKET, expect_blocked
+from tests.browser.roster import expect_blocked
 from tests.browser.test_roster_attacks import ghost, try_to_send
 from tests.browser.test_roster_downgrades import REJECTED, rewriting
 from tests.browser.test_trust import key_change_dialog
