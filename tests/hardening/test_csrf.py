@@ -59,7 +59,7 @@ def is_csrf_refusal(response: object, path: str) -> bool:
         return False
     if path.startswith("/api/"):
         return json.loads(response.content)["error"]["code"] == "csrf_failed"
-    return b"CSRF verification failed" in response.content
+    return b'data-refusal="csrf"' in response.content  # templates/403_csrf.html
 
 
 def test_unsafe_requests_without_the_token_are_refused_and_write_nothing(scene: Scene) -> None:
