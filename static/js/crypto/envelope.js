@@ -7,9 +7,10 @@
 // readers see a message dropped or moved) and a commitment to the content key (every member reads the same text).
 
 import { IV_BYTES } from "./aead.js";
-import { concatBytes, fromBase64, fromUtf8, toBase64, utf8 } from "./encoding.js";
+import { concatBytes, fromBase64, toBase64, utf8 } from "./encoding.js";
 import { INFO_KEY_COMMIT, infoEnvelopeWrap, LABEL_ENVELOPE, LABEL_ENVELOPE_V2, LABEL_ENVELOPE_V3 } from "./labels.js";
 import { pad, PAD_BLOCK, unpad } from "./padding.js";
+import { payloadBytes, PayloadError, readPayload } from "./payload.js";
 import {
   isMemberId,
   isOperationError,
@@ -23,6 +24,7 @@ import {
 
 export { pad, PAD_BLOCK, unpad } from "./padding.js";
 export { MAX_MEMBERS } from "./sealing.js";
+export { MAX_EMOJI_BYTES, PAYLOAD_KINDS } from "./payload.js";
 
 export const ENVELOPE_VERSION = 1;
 // Envelopes to a room with a signed roster: v1 plus the roster head in the header.
@@ -55,6 +57,10 @@ const EXTRA_FIELDS = { [ENVELOPE_VERSION]: [], [ENVELOPE_VERSION_ROSTER]: ROSTER
 
 /**
  * @typedef {import("./sealing.js").Recipient} Recipient
+ * @typedef {import("./payload.js").Payload} Payload
+ * @typedef {import("./payload.js").KnownPayload} KnownPayload
+ * @typedef {import("./sealing.js").TestOnly & {payloadJson?: string}} SealTestOnly `payloadJson`: JSON to encrypt
+ *   in place of the payload's, so vectors and tests can make what no sender would
  * @typedef {{v: number, room: string, sender: number, client_id: string, sent_at: number, key_version?: number,
  *   roster_seq?: number | null, roster_hash?: string | null, chain_seq?: number, chain_prev?: string | null,
  *   key_commit?: string}} Header v2 and v3: `roster_seq` and `roster_hash` (base64 of the entry's 32-byte hash; both
@@ -124,23 +130,25 @@ export function signatureInput(envelope) {
 }
 
 /**
- * Encrypts `text` once and wraps the content key for every recipient.
- * @param {{room: string, senderId: number, clientId: string, sentAt: number, text: string,
+ * Encrypts the payload once and wraps the content key for every recipient.
+ * @param {{room: string, senderId: number, clientId: string, sentAt: number, text?: string, payload?: KnownPayload,
  *   recipients: Recipient[], signingPrivateKey: CryptoKey, roster?: RosterHead | null, keyVersion?: number,
- *   chain?: ChainLink}} message `recipients` are every current member, the sender included; `signingPrivateKey`
- *   is the sender's Ed25519 identity key; `roster`, the verified roster head the recipients are the members of
- *   (null: a room from before rosters). `keyVersion` (the version of `signingPrivateKey`) and `chain` make a v3
- *   envelope; without them, `roster` makes a v2 one and its absence a v1 one (older formats, kept for tests and
- *   vectors)
- * @param {import("./sealing.js").TestOnly} [testOnly] for known-answer vectors and tests ONLY (sealing.js)
+ *   chain?: ChainLink}} message `payload` (payload.js: a message, reply, edit, deletion or reaction) or `text` (a
+ *   plain message, the same as `payload: {kind: "message", text}`), not both; `recipients` are every current
+ *   member, the sender included; `signingPrivateKey` is the sender's Ed25519 identity key; `roster`, the verified
+ *   roster head the recipients are the members of (null: a room from before rosters). `keyVersion` (the version of
+ *   `signingPrivateKey`) and `chain` make a v3 envelope; without them, `roster` makes a v2 one and its absence a v1
+ *   one (older formats, kept for tests and vectors)
+ * @param {SealTestOnly} [testOnly] for known-answer vectors and tests ONLY (sealing.js)
  * @returns {Promise<Envelope>} wire object, keys in PROTOCOL.md order, wraps in ascending id order
- * @throws {TypeError} bad header fields, text not a string, no recipients or more than MAX_MEMBERS, duplicate or
- *   invalid ids, a bad agreement key, or a sender missing from the recipients
+ * @throws {TypeError} bad header fields, text not a string, a payload not of its kind's form (payload.js), no
+ *   recipients or more than MAX_MEMBERS, duplicate or invalid ids, a bad agreement key, or a sender missing from the
+ *   recipients
  * @throws {RangeError} if the padded payload exceeds MAX_PADDED_PAYLOAD
  */
 export async function sealEnvelope(
-  { room, senderId, clientId, sentAt, text, recipients, signingPrivateKey, roster, keyVersion, chain },
-  testOnly = {},
+  { room, senderId, clientId, sentAt, text, payload, recipients, signingPrivateKey, roster, keyVersion, chain },
+  { payloadJson, ...testOnly } = {},
 ) {
   /** @type {Header} */
   const header = { v: ENVELOPE_VERSION, room, sender: senderId, client_id: clientId, sent_at: sentAt };
@@ -160,14 +168,20 @@ export async function sealEnvelope(
     Object.assign(header, { v: ENVELOPE_VERSION_ROSTER, roster_seq: roster?.seq, roster_hash: roster?.hash });
   }
   let headerBytes = canonicalHeader(header);
-  if (typeof text !== "string") throw new TypeError("text must be a string");
+  if (payload === undefined) {
+    if (typeof text !== "string") throw new TypeError("text must be a string");
+  } else if (text !== undefined) {
+    throw new TypeError("give text or payload, not both");
+  }
+  const author = { sender: senderId, client_id: clientId };
+  const json = payloadBytes(payload ?? { kind: "message", text: /** @type {string} */ (text) }, author);
   // Without their own wrap, the sender could not read their message on another device or after a reload.
   if (!Array.isArray(recipients) || !recipients.some((r) => r?.id === senderId)) {
     throw new TypeError("recipients must include the sender");
   }
-  const payload = pad(utf8(JSON.stringify({ text })));
-  if (payload.length > MAX_PADDED_PAYLOAD) {
-    throw new RangeError(`message too long: ${payload.length} padded bytes, at most ${MAX_PADDED_PAYLOAD}`);
+  const padded = pad(payloadJson === undefined ? json : utf8(payloadJson));
+  if (padded.length > MAX_PADDED_PAYLOAD) {
+    throw new RangeError(`message too long: ${padded.length} padded bytes, at most ${MAX_PADDED_PAYLOAD}`);
   }
   /** @param {Uint8Array} keyCommit */
   const committed = (keyCommit) => {
@@ -177,7 +191,7 @@ export async function sealEnvelope(
   };
   const sealed = await sealForMembers(
     {
-      plaintext: payload,
+      plaintext: padded,
       aad: chained ? committed : headerBytes,
       recipients,
       info: (id) => infoEnvelopeWrap(room, clientId, id),
@@ -207,8 +221,10 @@ export async function sealEnvelope(
  * @param {{myId: number, agreementPrivateKey: CryptoKey, senderSigningPublicKey: CryptoKey | string,
  *   expectedRoom: string, expectedSender: number}} me `senderSigningPublicKey` is the sender's pinned
  *   Ed25519 key (CryptoKey or base64 raw); `expectedRoom`/`expectedSender` are where the server says it came from
- * @returns {Promise<{text: string, header: Header}>}
- * @throws {EnvelopeError} reason "malformed" | "wrong_room" | "wrong_sender" | "bad_signature" | "no_wrap" |
+ * @returns {Promise<{payload: Payload, text: string | null, header: Header}>} `payload`, what the sender says
+ *   (payload.js; a kind this browser does not know is `{kind: "unsupported", name}`); `text`, the text of a message,
+ *   reply or edit, else null
+ * @throws {EnvelopeError} reason "malformed" (a payload not of its kind's form included) | "wrong_room" | "wrong_sender" | "bad_signature" | "no_wrap" |
  *   "decrypt_failed"
  * @throws {TypeError} if the caller's own arguments are of the wrong type
  */
@@ -247,7 +263,8 @@ export async function openEnvelope(envelope, me) {
     if (isOperationError(error)) throw new EnvelopeError("decrypt_failed", undefined, { cause: error });
     throw error;
   }
-  return { text: parsePayload(padded), header };
+  const payload = parsePayload(padded, header);
+  return { payload, text: "text" in payload ? payload.text : null, header };
 }
 
 /**
@@ -409,19 +426,22 @@ async function verifyParsed(parsed, verifyKey) {
  * A GCM tag that verifies under a signed envelope means the sender wrote this payload, so any
  * defect in it is the sender's: "malformed", not "decrypt_failed".
  * @param {Uint8Array} padded
- * @returns {string}
+ * @param {Header} header
+ * @returns {Payload}
  */
-function parsePayload(padded) {
-  let payload;
+function parsePayload(padded, header) {
+  let bytes;
   try {
-    payload = JSON.parse(fromUtf8(unpad(padded)));
+    bytes = unpad(padded);
   } catch (error) {
-    throw new EnvelopeError("malformed", "payload is not padded UTF-8 JSON", { cause: error });
+    throw new EnvelopeError("malformed", "payload is not padded", { cause: error });
   }
-  if (!isPlainObject(payload) || typeof payload.text !== "string") {
-    throw new EnvelopeError("malformed", "payload has no text");
+  try {
+    return readPayload(bytes, { sender: header.sender, client_id: header.client_id });
+  } catch (error) {
+    if (error instanceof PayloadError) throw new EnvelopeError("malformed", error.message, { cause: error });
+    throw error;
   }
-  return payload.text;
 }
 
 /**
