@@ -46,6 +46,17 @@ WIRE_FIELDS = (*HEADER_FIELDS, *BODY_FIELDS)
 RELAY_FIELDS = ("id", "server_time")
 MAX_MEMBERS = 256
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Mirror static/js/crypto/payload.js.
+PAYLOAD_FIELDS = {
+    "message": ("text",),
+    "reply": ("text", "reply_to"),
+    "edit": ("text", "target"),
+    "delete": ("target",),
+    "reaction": ("target", "emoji", "on"),
+}
+MAX_EMOJI_BYTES = 64
+KIND_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+NOT_AN_EMOJI = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class EnvelopeError(ValueError):
@@ -100,6 +111,96 @@ def unpad(padded: bytes) -> bytes:
 def payload_bytes(text: str) -> bytes:
     """The JSON the browser writes (JSON.stringify): no spaces, non-ASCII characters as UTF-8."""
     return json.dumps({"text": text}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def encode_payload(payload: Mapping[str, Any], *, sender: int, client_id: str) -> bytes:
+    """payload.js's payloadBytes: ``{"text":…}`` for a message, else ``{"kind":…}`` then the kind's fields in order.
+
+    Raises TypeError for an unknown kind or field, or a field not of its kind's form."""
+    kind = payload.get("kind", "message")
+    if kind not in PAYLOAD_FIELDS or set(payload) - {"kind", *PAYLOAD_FIELDS[kind]}:
+        raise TypeError(f"not a {kind} payload: {sorted(payload)}")
+    try:
+        read = read_payload_object(dict(payload), sender=sender, client_id=client_id)
+    except EnvelopeError as error:
+        raise TypeError(str(error)) from None
+    fields = read if kind != "message" else {"text": read["text"]}
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def read_payload(data: bytes, *, sender: int, client_id: str) -> dict[str, Any]:
+    """payload.js's readPayload of an unpadded payload, for the envelope of ``sender`` and ``client_id``.
+
+    Agrees with the browser byte for byte: TextDecoder skips one leading byte-order mark, JSON.parse refuses NaN and
+    Infinity, and a number such as ``11.0`` is the integer 11 there."""
+    try:
+        value = json.loads(data.decode("utf-8-sig"), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as error:
+        raise EnvelopeError("malformed", "payload is not UTF-8 JSON") from error
+    return read_payload_object(value, sender=sender, client_id=client_id)
+
+
+def read_payload_object(value: Any, *, sender: int, client_id: str) -> dict[str, Any]:
+    def fail(detail: str) -> EnvelopeError:
+        return EnvelopeError("malformed", detail)
+
+    def text() -> str:
+        if not isinstance(value.get("text"), str):
+            raise fail("text must be a string")
+        return value["text"]
+
+    def member_id(number: Any) -> int | None:
+        if type(number) is float and number.is_integer():
+            number = int(number)
+        return number if type(number) is int and 1 <= number < 2**53 else None
+
+    def ref(name: str, own: bool = False) -> dict[str, Any]:
+        named = value.get(name)
+        if not isinstance(named, dict):
+            raise fail(f"{name} must be an object")
+        ref_sender, ref_client_id = member_id(named.get("sender")), named.get("client_id")
+        if ref_sender is None:
+            raise fail(f"{name}.sender must be a positive safe integer")
+        if not isinstance(ref_client_id, str) or not UUID.fullmatch(ref_client_id):
+            raise fail(f"{name}.client_id must be a lower-case UUID")
+        if (ref_sender, ref_client_id) == (sender, client_id):
+            raise fail(f"{name} names its own envelope")
+        if own and ref_sender != sender:
+            raise fail("an edit or deletion may name only its sender's own message")
+        return {"sender": ref_sender, "client_id": ref_client_id}
+
+    def emoji() -> str:
+        chosen = value.get("emoji")
+        if not isinstance(chosen, str) or not chosen:
+            raise fail("emoji must be a non-empty string")
+        if NOT_AN_EMOJI.search(chosen):
+            raise fail("emoji holds a control character or a lone surrogate")
+        if len(chosen.encode("utf-8")) > MAX_EMOJI_BYTES:
+            raise fail("emoji too long")
+        return chosen
+
+    if not isinstance(value, dict):
+        raise fail("payload is not an object")
+    kind = value.get("kind", "message")
+    if not isinstance(kind, str) or not KIND_NAME.fullmatch(kind):
+        raise fail("kind")
+    if kind == "message":
+        return {"kind": kind, "text": text()}
+    if kind == "reply":
+        return {"kind": kind, "text": text(), "reply_to": ref("reply_to")}
+    if kind == "edit":
+        return {"kind": kind, "text": text(), "target": ref("target", own=True)}
+    if kind == "delete":
+        return {"kind": kind, "target": ref("target", own=True)}
+    if kind == "reaction":
+        if type(value.get("on")) is not bool:
+            raise fail("on must be true or false")
+        return {"kind": kind, "target": ref("target"), "emoji": emoji(), "on": value["on"]}
+    return {"kind": "unsupported", "name": kind}
 
 
 @dataclass(frozen=True)
@@ -224,7 +325,8 @@ def seal(
     sender: int,
     client_id: str,
     sent_at: int,
-    text: str,
+    text: str | None = None,
+    payload: Mapping[str, Any] | None = None,
     members: Mapping[int, X25519PublicKey],
     signing_key: Ed25519PrivateKey,
     ephemeral_key: X25519PrivateKey,
@@ -235,14 +337,18 @@ def seal(
     chain: tuple[int, str | None] | None = None,
     wrapped_keys: Mapping[int, bytes] | None = None,
     ciphertext: bytes | None = None,
+    payload_json: bytes | None = None,
 ) -> dict[str, Any]:
     """An envelope exactly as the browser makes it; every random input is a parameter. With ``key_version`` and
     ``chain`` ((seq, base64 hash of the one before or None)) it is v3 (``roster_head`` may be None: a room from before
-    rosters); else with ``roster_head`` ((seq, base64 hash)) v2, for a room with a roster; else v1.
+    rosters); else with ``roster_head`` ((seq, base64 hash)) v2, for a room with a roster; else v1. It carries
+    ``text`` (a plain message) or ``payload`` (any kind, as ``encode_payload`` takes it).
 
-    For attack tests only: ``wrapped_keys`` wraps another key than ``content_key`` for the members it names, and
-    ``ciphertext`` replaces the encryption of ``text``.
+    For attack tests only: ``wrapped_keys`` wraps another key than ``content_key`` for the members it names,
+    ``ciphertext`` replaces the encryption of the payload, and ``payload_json`` is encrypted in the payload's place.
     """
+    if (text is None) == (payload is None):
+        raise TypeError("give text or payload")
     header: dict[str, Any] = {"v": 1, "room": room, "sender": sender, "client_id": client_id, "sent_at": sent_at}
     if key_version is not None:
         assert chain is not None
@@ -252,8 +358,13 @@ def seal(
     elif roster_head is not None:
         header = {**header, "v": 2, "roster_seq": roster_head[0], "roster_hash": roster_head[1]}
     header_bytes = canonical_header(header)
+    plaintext = (
+        payload_bytes(text) if text is not None else encode_payload(payload or {}, sender=sender, client_id=client_id)
+    )
     if ciphertext is None:
-        ciphertext = AESGCM(content_key).encrypt(iv, pad(payload_bytes(text)), header_bytes)
+        ciphertext = AESGCM(content_key).encrypt(
+            iv, pad(plaintext if payload_json is None else payload_json), header_bytes
+        )
     keys = {member_id: (wrapped_keys or {}).get(member_id, content_key) for member_id in members}
     eph_pub = ephemeral_key.public_key().public_bytes(*RAW_PUBLIC)
     wraps = {
@@ -282,8 +393,31 @@ def open_envelope(
     signing_public_key: Ed25519PublicKey,
     expected_room: str,
     expected_sender: int,
-) -> str:
-    """The text, checked in the order of PROTOCOL.md "Opening one"; raises EnvelopeError with the browser's reason."""
+) -> str | None:
+    """The text (of a message, reply or edit; else None), checked in the order of PROTOCOL.md "Opening one"; raises
+    EnvelopeError with the browser's reason."""
+    payload = open_payload(
+        envelope,
+        my_id=my_id,
+        agreement_key=agreement_key,
+        signing_public_key=signing_public_key,
+        expected_room=expected_room,
+        expected_sender=expected_sender,
+    )
+    return payload.get("text")
+
+
+def open_payload(
+    envelope: Mapping[str, Any],
+    *,
+    my_id: int,
+    agreement_key: X25519PrivateKey,
+    signing_public_key: Ed25519PublicKey,
+    expected_room: str,
+    expected_sender: int,
+) -> dict[str, Any]:
+    """The payload as openEnvelope's ``payload`` (``{"kind": "unsupported", "name": …}`` for a kind it does not
+    know), checked in the order of PROTOCOL.md "Opening one"; raises EnvelopeError with the browser's reason."""
     p = parse(envelope)
     if p.header["room"] != expected_room:
         raise EnvelopeError("wrong_room")
@@ -312,9 +446,7 @@ def open_envelope(
     except (InvalidUnwrap, InvalidTag, ValueError) as error:
         raise EnvelopeError("decrypt_failed") from error
     try:
-        payload = json.loads(unpad(padded).decode("utf-8"))
+        unpadded = unpad(padded)
     except ValueError as error:
-        raise EnvelopeError("malformed", "payload") from error
-    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
-        raise EnvelopeError("malformed", "payload has no text")
-    return payload["text"]
+        raise EnvelopeError("malformed", "payload is not padded") from error
+    return read_payload(unpadded, sender=p.header["sender"], client_id=p.header["client_id"])

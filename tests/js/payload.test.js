@@ -85,6 +85,7 @@ test("every malformed payload is refused with a PayloadError when read and a Typ
     "no text": { txt: "hi" },
     "text a number": { text: 5 },
     "kind a number": { kind: 5, text: "hi" },
+    "kind null": { kind: null, text: "hi" },
     "kind in capitals": { kind: "Reply", text: "hi", reply_to: HIS },
     "kind too long": { kind: "a".repeat(33) },
     "reply without reply_to": { kind: "reply", text: "hi" },

@@ -62,7 +62,7 @@ export class PayloadError extends Error {
  */
 export function payloadBytes(payload, author) {
   if (!isPlainObject(payload)) throw new TypeError("payload must be an object");
-  const kind = payload.kind ?? "message";
+  const kind = payload.kind === undefined ? "message" : payload.kind;
   if (!Object.hasOwn(FIELDS, kind)) throw new TypeError(`unknown payload kind ${JSON.stringify(kind)}`);
   const fields = FIELDS[/** @type {keyof FIELDS} */ (kind)];
   for (const key of Object.keys(payload)) {
@@ -105,7 +105,8 @@ export function readPayload(bytes, author) {
  */
 function readPayloadObject(value, author) {
   if (!isPlainObject(value)) fail("payload is not an object");
-  const kind = value.kind ?? "message";
+  // Absent, not null: JSON null is a kind of the wrong form.
+  const kind = value.kind === undefined ? "message" : value.kind;
   if (typeof kind !== "string" || !KIND_NAME.test(kind)) fail("kind must be 1 to 32 of a-z, 0-9 and _, a letter first");
   switch (kind) {
     case "message":
