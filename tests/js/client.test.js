@@ -20,17 +20,23 @@ async function member(id) {
 const alice = await member(3);
 const bob = await member(11);
 
-/** The envelope as the server relays it: alice's sealed envelope with the id it was stored under. @param {number} id */
-async function stored(id) {
-  const sealed = await sealEnvelope({
-    room: ROOM,
-    senderId: alice.id,
-    clientId: crypto.randomUUID(),
-    sentAt: Date.now(),
-    text: `message ${id}`,
-    recipients: [alice, bob].map((m) => ({ id: m.id, agreementPublicKey: m.keys.agreementPublicKey })),
-    signingPrivateKey: alice.identity.signing.privateKey,
-  });
+/**
+ * The envelope as the server relays it: alice's sealed envelope with the id it was stored under.
+ * @param {number} id @param {{payloadJson?: string}} [testOnly] a payload no page writes (sealEnvelope's test option)
+ */
+async function stored(id, testOnly = {}) {
+  const sealed = await sealEnvelope(
+    {
+      room: ROOM,
+      senderId: alice.id,
+      clientId: crypto.randomUUID(),
+      sentAt: Date.now(),
+      text: `message ${id}`,
+      recipients: [alice, bob].map((m) => ({ id: m.id, agreementPublicKey: m.keys.agreementPublicKey })),
+      signingPrivateKey: alice.identity.signing.privateKey,
+    },
+    testOnly,
+  );
   return { ...sealed, id, server_time: new Date().toISOString() };
 }
 
@@ -172,4 +178,21 @@ test("a member who joined later takes the first live frame after joining as foll
   await relay(client, 40, [first]);
   assert.deepEqual(asked, []);
   assert.equal(state.newestId, 41);
+});
+
+test("a genuine message of a kind this page does not show says so, with no text", async () => {
+  const later = JSON.stringify({ kind: "poll", question: "lunch?", options: ["yes", "no"] });
+  const reaction = JSON.stringify({ kind: "reaction", target: { sender: bob.id, client_id: crypto.randomUUID() }, emoji: "👍", on: true });
+  const envelopes = [await stored(51), await stored(52, { payloadJson: later }), await stored(53, { payloadJson: reaction })];
+  const { client, state } = loadedClient(envelopes, 50, []);
+  await relay(client, 50, envelopes);
+  const shown = [...state.messages.values()].sort((a, b) => Number(a.id) - Number(b.id));
+  assert.deepEqual(
+    shown.map((m) => [m.id, m.status, m.kind ?? "message", m.text]),
+    [
+      [51, "sent", "message", "message 51"],
+      [52, "sent", "unsupported", null],
+      [53, "sent", "unsupported", null],
+    ],
+  );
 });

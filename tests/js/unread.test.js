@@ -152,3 +152,8 @@ test("a mention is @username as a word of its own, in any case", () => {
   for (const text of ["@me", "hi @ME!", "(@me)", "ping @me, now"]) assert.ok(mention.test(text), text);
   for (const text of ["me", "mail@me.example", "@meet", "@me-too", "@@me"]) assert.ok(!mention.test(text), text);
 });
+
+test("a message of a kind this page cannot show is previewed as such, never as data", () => {
+  const { unread } = scene({ [ROOM]: { read: 0, latest: 1, messages: [{ ...message(1, BOB, ""), text: null, kind: "unsupported" }] } });
+  assert.deepEqual(unread.preview(ROOM), { sender: "bob", text: "(needs a newer version)", at: 1000, mine: false });
+});

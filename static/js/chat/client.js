@@ -16,6 +16,8 @@ export const UNPROVEN_LEGACY =
   "This room has no signed member list, and you never wrote in it before signed member lists: " +
   `it may have ${NO_ONE_ADDED}. Nothing is sent here.`;
 const TYPING_EVERY_MS = 2500;
+/** Payload kinds shown as a message's text (payload.js); a reply and an edit show their text until they have views. */
+const SHOWN_KINDS = new Set(["message", "reply", "edit"]);
 const RESEAL_ATTEMPTS = 3;
 /** Refusals after which a send is sealed again: the room's members or roster, or my chain there, moved on. */
 const RESEAL_ON = new Set(["members_changed", "roster_changed", "chain_changed"]);
@@ -34,10 +36,12 @@ const SIGNED_REASONS = new Set(["no_wrap", "key_mismatch", "decrypt_failed", "be
  * @typedef {{key: string, id: number | null, room: string, sender: number, senderName: string,
  *            sentAt: number, text: string | null, status: "pending" | "sent" | "failed" | "rejected",
  *            reason: string | null, verified: boolean, envelope: any, signedWith?: string, chain?: Link,
+ *            kind?: "unsupported",
  *            signedKey?: import("./timeline.js").SignedKey}} Message
  *   signedWith: the signing key (base64) the envelope verified under; chain: a v3 envelope's place in its sender's
  *   chain in the room, once its signature verified; signedKey: that key's version, and when (ms) this account
- *   accepted the key that replaced it (null: none has)
+ *   accepted the key that replaced it (null: none has); kind: "unsupported" for a genuine message of a kind this page
+ *   does not show (its text is null)
  * @typedef {import("./timeline.js").Link} Link
  *   status: "pending" waits for the server's ack; "sent" is verified and decrypted; "failed" did not
  *   pass verification or decryption (reason says why); "rejected" is my message the server refused.
@@ -545,8 +549,11 @@ export class ChatClient extends EventTarget {
     let reason = env.v === 3 ? "unknown_key" : "bad_signature";
     for (const key of candidates) {
       let text = null;
+      let kind = "message";
       try {
-        ({ text } = await this.openWith(roomId, env, key.signing_public_key));
+        let payload;
+        ({ text, payload } = await this.openWith(roomId, env, key.signing_public_key));
+        kind = payload.kind;
         reason = "";
       } catch (error) {
         reason = /** @type {any} */ (error).reason ?? "malformed";
@@ -562,7 +569,9 @@ export class ChatClient extends EventTarget {
       const mineOnceOpened = (reason === "decrypt_failed" || reason === "no_wrap") && this.#beforeMyReset(env.sent_at);
       if (reason) return { ...message, ...signed, reason: mineOnceOpened ? "before_reset" : reason };
       const checked = await this.againstRoster(roomId, env);
-      return { ...message, ...checked, ...signed, text: checked.status === "sent" ? text : null };
+      // Kinds this page cannot show yet (deletions, reactions, kinds of a newer version): said so, never as data.
+      const shown = SHOWN_KINDS.has(kind) ? {} : { kind: "unsupported" };
+      return { ...message, ...checked, ...signed, ...shown, text: checked.status === "sent" && !shown.kind ? text : null };
     }
     if ((reason === "bad_signature" || reason === "unknown_key") && sender.status === "changed" && sender.served) {
       // Signed by the key the server serves now, which the user has not accepted.

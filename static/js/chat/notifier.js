@@ -58,7 +58,7 @@ export class Notifier {
     this.told.set(roomId, Math.max(...fresh.map((m) => /** @type {number} */ (m.id))));
     if (!this.preferences.notifications || this.preferences.isMuted(roomId) || this.looking() === roomId) return;
     for (const message of fresh) {
-      if (message.sender === this.client.userId || message.status !== "sent") continue;
+      if (message.sender === this.client.userId || message.status !== "sent" || message.kind === "unsupported") continue;
       const sender = this.client.nameOf(message.sender);
       const room = this.client.roomName(state.room);
       const title = state.room.kind === "direct" ? sender : `${sender} in ${room}`;

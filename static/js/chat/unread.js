@@ -160,7 +160,8 @@ export class Unread extends EventTarget {
     if (!last) return null;
     const mine = last.sender === this.client.userId;
     const sender = mine ? "You" : this.client.nameOf(last.sender);
-    const shown = last.status === "sent" || last.status === "pending" ? oneLine(last.text ?? "") : "⚠ message not shown";
+    const readable = last.status === "sent" || last.status === "pending";
+    const shown = !readable ? "⚠ message not shown" : last.kind === "unsupported" ? "(needs a newer version)" : oneLine(last.text ?? "");
     return { sender, text: shown, at: last.sentAt, mine };
   }
 

@@ -8,6 +8,9 @@ import { avatar } from "./avatar.js";
 import { el, isTime, timeNode } from "./dom.js";
 import { renderRichText } from "./rich-text.js";
 
+/** A genuine message of a kind this page cannot show (a newer version's, or one it has no view for yet). */
+export const NEWER_VERSION = "This message needs a newer version of SecureChat.";
+
 // The full date and time, shown as a time's tooltip: "Friday, 4 December 2026 at 14:03" in the reader's language.
 const FULL_FORMAT = new Intl.DateTimeFormat([], { dateStyle: "full", timeStyle: "short" });
 
@@ -87,6 +90,10 @@ export function renderMessage(msg, me, verified, warning, { continued = false, a
     const reason = warning === "retired" ? "retired_key" : msg.reason;
     const why = REASONS[/** @type {keyof REASONS} */ (reason)] ?? reason;
     children.push(el("p", { class: "warning" }, [`⚠ Message not shown: failed verification — ${why}.`]));
+    return el("article", attrs, children);
+  }
+  if (msg.kind === "unsupported") {
+    children.push(el("p", { class: "text unsupported" }, [NEWER_VERSION]));
     return el("article", attrs, children);
   }
   children.push(el("div", { class: "text rich-text" }, renderRichText(msg.text ?? "")));
