@@ -115,7 +115,7 @@ export class Unread extends EventTarget {
     let mentions = 0;
     for (const message of state.messages.values()) {
       if (message.id === null || message.id <= read || message.sender === this.client.userId) continue;
-      if (message.status !== "sent") continue;
+      if (message.status !== "sent" || message.kind === "unsupported") continue;
       unread += 1;
       if (this.mention.test(message.text ?? "")) mentions += 1;
     }
