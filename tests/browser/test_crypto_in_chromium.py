@@ -1,7 +1,8 @@
 """The served crypto modules reproduce every known-answer vector inside Chromium, not only in Node.
 
-Node and Chromium have differed before (TESTING.md), and it is Chromium that users run. The page
-imports the modules by URL, as the app does, from the static files the server really serves.
+Node and Chromium have differed before (their WebCrypto support for X25519 and Ed25519 came at different times),
+and it is Chromium that users run. The page imports the modules by URL, as the app does, from the static files the
+server really serves.
 """
 
 import json
