@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from accounts import introductions
@@ -117,20 +117,26 @@ def _check_may_invite(inviter_id: int, invitee_ids: set[int]) -> None:
             f"You can have at most {settings.INVITATIONS_OUTSTANDING_MAX} invitations waiting for an answer: wait"
             " for answers, or take some back.",
         )
-    for invitee in invitee_ids:
-        theirs = pending.filter(user_id=invitee)
-        if theirs.count() >= settings.PENDING_INVITATIONS_MAX:
+    # Each invitee's waiting invitations, and how many of them are this inviter's: one query for all of them.
+    waiting = (
+        pending.filter(user_id__in=invitee_ids)
+        .order_by()
+        .values("user_id")
+        .annotate(total=Count("id"), mine=Count("id", filter=Q(invited_by_id=inviter_id)))
+    )
+    for row in waiting:
+        if row["total"] >= settings.PENDING_INVITATIONS_MAX:
             raise ApiError(
                 ErrorCode.INVITATION_LIMIT,
                 "They have too many invitations waiting for an answer: try again once they have answered some.",
             )
-        if theirs.filter(invited_by_id=inviter_id).count() >= INVITATIONS_PER_PAIR:
+        if row["mine"] >= INVITATIONS_PER_PAIR:
             raise ApiError(ErrorCode.INVITATION_LIMIT, "They have not answered your invitations yet.")
-        declined = Membership.objects.filter(
-            user_id=invitee, invited_by_id=inviter_id, declined_at__gt=timezone.now() - DECLINE_QUIET
-        )
-        if declined.exists():
-            raise ApiError(ErrorCode.INVITATION_LIMIT, "They declined an invitation from you lately.")
+    declined = Membership.objects.filter(
+        user_id__in=invitee_ids, invited_by_id=inviter_id, declined_at__gt=timezone.now() - DECLINE_QUIET
+    )
+    if declined.exists():
+        raise ApiError(ErrorCode.INVITATION_LIMIT, "They declined an invitation from you lately.")
 
 
 @transaction.atomic

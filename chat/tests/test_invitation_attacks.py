@@ -12,6 +12,7 @@ import pytest
 from channels.db import database_sync_to_async as db
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accounts import introductions
 from accounts.models import Identity, User
@@ -117,6 +118,19 @@ def test_f3_one_create_cannot_invite_past_invitations_outstanding_max(settings: 
     assert invitation_ids(client_for(victims[0])) == set()
     raw_create(mallory, *victims[:2])  # up to the cap is fine
     assert selectors.pending_memberships().filter(invited_by=mallory).count() == 2
+
+
+def test_f3_checking_a_create_that_names_many_people_costs_the_same_few_queries() -> None:
+    """Attack: a create may name up to 256 people; checking the invitation caps once per invitee made the server run
+    three queries for each of them, on one request of the sender's."""
+    mallory = make_user("mallory")
+    few, many = [make_user(f"few{i}").pk for i in range(2)], [make_user(f"many{i}").pk for i in range(30)]
+    counts = []
+    for invitees in (few, many):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            services._check_may_invite(mallory.pk, set(invitees))
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 3, counts
 
 
 def test_f3_one_inviter_cannot_pile_invitations_on_one_person() -> None:
