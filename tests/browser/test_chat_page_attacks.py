@@ -73,12 +73,18 @@ def preview(page: Page, name: str):
     return rooms_nav(page).locator("li.room-item").filter(has=page.locator(".room-name", has_text=name))
 
 
-def test_a_forged_message_shows_no_preview_counts_nothing_and_notifies_nobody(people: People) -> None:
+def lunch_with_a_hello(people: People) -> tuple[Person, Person, str]:
+    """Alice and bob share Lunch and Work; alice has said "genuine hello" in Lunch. Returns them and Lunch's id."""
     alice, bob = people.sign_up("alice"), people.sign_up("bob")
     lunch = share_room(alice, bob, "Lunch")
     share_room(alice, bob, "Work")
     open_room(alice, "Lunch")
     send_message(alice, "genuine hello")
+    return alice, bob, lunch
+
+
+def test_a_forged_message_shows_no_preview_counts_nothing_and_notifies_nobody(people: People) -> None:
+    alice, bob, lunch = lunch_with_a_hello(people)
     sockets: list[WebSocketRoute] = []
     bob.page.add_init_script(NOTIFICATION_STUB)
     reconnect_through(bob, passing(sockets))
@@ -107,11 +113,7 @@ def test_a_forged_message_shows_no_preview_counts_nothing_and_notifies_nobody(pe
 
 
 def test_times_no_date_can_hold_do_not_stop_the_rooms_or_the_conversation_from_showing(people: People) -> None:
-    alice, bob = people.sign_up("alice"), people.sign_up("bob")
-    lunch = share_room(alice, bob, "Lunch")
-    share_room(alice, bob, "Work")
-    open_room(alice, "Lunch")
-    send_message(alice, "genuine hello")
+    alice, bob, lunch = lunch_with_a_hello(people)
 
     def far_off(frame: dict[str, Any]) -> dict[str, Any]:
         # Listed as active at times past what a Date holds, one far in the future and one far in the past.

@@ -30,7 +30,6 @@ function scene({ looking = /** @type {string | null} */ (null), enabled = true }
       [ROOM, { room: { id: ROOM, kind: "group", latest: 5, read: 5 }, messages: new Map() }],
       [DM, { room: { id: DM, kind: "direct", latest: 0, read: 0 }, messages: new Map() }],
     ]),
-    messages: (/** @type {string} */ id) => [...(client.rooms.get(id)?.messages.values() ?? [])],
     nameOf: (/** @type {number} */ id) => (id === BOB ? "bob" : "me"),
     roomName: (/** @type {any} */ room) => (room.kind === "direct" ? "bob" : "Team"),
   });

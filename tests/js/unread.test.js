@@ -56,6 +56,7 @@ function scene(rooms) {
       ]),
     ),
     messages: (/** @type {string} */ id) => [...(client.rooms.get(id)?.messages.values() ?? [])].sort((a, b) => a.id - b.id),
+    latestMessage: (/** @type {string} */ id) => client.messages(id).at(-1) ?? null,
     nameOf: (/** @type {number} */ id) => (id === BOB ? "bob" : `user ${id}`),
     openRoom: async (/** @type {string} */ id) => {
       opened.push(id);
@@ -156,4 +157,22 @@ test("a mention is @username as a word of its own, in any case", () => {
 test("a message of a kind this page cannot show is previewed as such, never as data", () => {
   const { unread } = scene({ [ROOM]: { read: 0, latest: 1, messages: [{ ...message(1, BOB, ""), text: null, kind: "unsupported" }] } });
   assert.deepEqual(unread.preview(ROOM), { sender: "bob", text: "(needs a newer version)", at: 1000, mine: false });
+});
+
+test("counts follow each new message of the room, and only that room's are worked out again", () => {
+  const { unread, client } = scene({
+    [ROOM]: { read: 0, latest: 1, messages: [message(1, BOB, "a")] },
+    [OTHER]: { read: 0, latest: 2, messages: [{ ...message(2, BOB, "b"), room: OTHER }] },
+  });
+  assert.equal(unread.total(), 2);
+  const state = /** @type {any} */ (client.rooms.get(ROOM));
+  const arrived = message(3, BOB, "hi @me");
+  state.messages.set(arrived.key, arrived);
+  client.dispatchEvent(new CustomEvent("messages", { detail: { room: ROOM } }));
+  assert.deepEqual(unread.counts(ROOM), { unread: 2, mentions: 1, atLeast: false });
+  assert.equal(unread.total(), 3);
+  // OTHER's summary was kept: a change to its messages not told by an event is not seen until one is.
+  const other = /** @type {any} */ (client.rooms.get(OTHER));
+  other.messages.set("x", { ...message(4, BOB, "untold"), room: OTHER });
+  assert.equal(unread.counts(OTHER).unread, 1);
 });

@@ -852,9 +852,17 @@ export class ChatClient extends EventTarget {
   messages(roomId) {
     const state = this.rooms.get(roomId);
     if (!state) return [];
-    return [...state.messages.values()].sort(
-      (a, b) => (a.id ?? Number.MAX_SAFE_INTEGER) - (b.id ?? Number.MAX_SAFE_INTEGER) || a.sentAt - b.sentAt,
-    );
+    return [...state.messages.values()].sort(inOrder);
+  }
+
+  /** The room's last message in `messages` order, without sorting them all. @param {string} roomId */
+  latestMessage(roomId) {
+    /** @type {Message | null} */
+    let last = null;
+    for (const message of this.rooms.get(roomId)?.messages.values() ?? []) {
+      if (!last || inOrder(message, last) > 0) last = message;
+    }
+    return last;
   }
 
   /** @param {unknown} error */
@@ -866,6 +874,11 @@ export class ChatClient extends EventTarget {
   emit(type, detail) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** The order of a room's messages: by the server's id, those without one (pending) last, then by sent time. */
+function inOrder(/** @type {Message} */ a, /** @type {Message} */ b) {
+  return (a.id ?? Number.MAX_SAFE_INTEGER) - (b.id ?? Number.MAX_SAFE_INTEGER) || a.sentAt - b.sentAt;
 }
 
 /** @param {number} sender @param {string} clientId */

@@ -7,7 +7,7 @@
 /**
  * @typedef {import("./client.js").Message} Message
  * @typedef {{title: string, body: string, room: string, tag: string}} Shown
- * @typedef {{rooms: Map<string, any>, userId: number | null, messages: (roomId: string) => Message[],
+ * @typedef {{rooms: Map<string, any>, userId: number | null,
  *            nameOf: (id: number) => string, roomName: (room: any) => string,
  *            addEventListener: EventTarget["addEventListener"]}} Client
  */
@@ -53,7 +53,8 @@ export class Notifier {
     if (!state) return;
     if (!this.told.has(roomId)) this.baseline();
     const since = Math.max(this.told.get(roomId) ?? 0, this.unread.position(roomId));
-    const fresh = this.client.messages(roomId).filter((m) => m.id !== null && m.id > since);
+    // Only the messages past the mark are sorted: this runs on every message event of the room.
+    const fresh = [...state.messages.values()].filter((m) => m.id !== null && m.id > since).sort((a, b) => Number(a.id) - Number(b.id));
     if (!fresh.length) return;
     this.told.set(roomId, Math.max(...fresh.map((m) => /** @type {number} */ (m.id))));
     if (!this.preferences.notifications || this.preferences.isMuted(roomId) || this.looking() === roomId) return;

@@ -18,7 +18,8 @@ const PREVIEW_CHARS = 140;
  * @typedef {{unread: number, mentions: number, atLeast: boolean}} Counts `atLeast`: more may be unread than this tab
  *   has loaded (the count is a lower bound)
  * @typedef {{sender: string, text: string, at: number, mine: boolean}} Preview
- * @typedef {{rooms: Map<string, any>, userId: number | null, socket: any, messages: (roomId: string) => Message[],
+ * @typedef {{rooms: Map<string, any>, userId: number | null, socket: any,
+ *            latestMessage: (roomId: string) => Message | null,
  *            nameOf: (id: number) => string, openRoom: (roomId: string) => Promise<void>,
  *            addEventListener: EventTarget["addEventListener"]}} Client what of the chat client this needs
  */
@@ -37,6 +38,9 @@ export class Unread extends EventTarget {
     /** @type {Map<string, number>} room id → the position last asked of the server (not asked twice) */
     this.asked = new Map();
     this.mention = mentionPattern(me.username);
+    /** @type {Map<string, {counts: Counts, activity: number}>} each room's, as last worked out: every message event
+     * would otherwise recount every room's messages (the title and the list ask for all of them) */
+    this.summaries = new Map();
     /** @type {Promise<void> | null} the background load running now */
     this.warming = null;
   }
@@ -108,6 +112,21 @@ export class Unread extends EventTarget {
    * @returns {Counts}
    */
   counts(roomId) {
+    return this.#summary(roomId).counts;
+  }
+
+  /** A room's counts and activity, worked out again only once something of the room changed. @param {string} roomId */
+  #summary(roomId) {
+    let summary = this.summaries.get(roomId);
+    if (!summary) {
+      summary = { counts: this.#count(roomId), activity: this.#activity(roomId) };
+      if (this.client.rooms.has(roomId)) this.summaries.set(roomId, summary);
+    }
+    return summary;
+  }
+
+  /** @param {string} roomId @returns {Counts} */
+  #count(roomId) {
     const state = this.client.rooms.get(roomId);
     if (!state) return { unread: 0, mentions: 0, atLeast: false };
     const read = this.position(roomId);
@@ -139,6 +158,11 @@ export class Unread extends EventTarget {
    * @param {string} roomId
    */
   activity(roomId) {
+    return this.#summary(roomId).activity;
+  }
+
+  /** @param {string} roomId */
+  #activity(roomId) {
     const state = this.client.rooms.get(roomId);
     if (!state) return 0;
     let at = Number(state.room.active_at) || 0;
@@ -155,8 +179,7 @@ export class Unread extends EventTarget {
    * @returns {Preview | null}
    */
   preview(roomId) {
-    const messages = this.client.messages(roomId);
-    const last = messages[messages.length - 1];
+    const last = this.client.latestMessage(roomId);
     if (!last) return null;
     const mine = last.sender === this.client.userId;
     const sender = mine ? "You" : this.client.nameOf(last.sender);
@@ -192,6 +215,8 @@ export class Unread extends EventTarget {
 
   /** @param {string | null} room */
   changed(room) {
+    if (room === null) this.summaries.clear();
+    else this.summaries.delete(room);
     this.dispatchEvent(new CustomEvent("changed", { detail: { room } }));
   }
 }

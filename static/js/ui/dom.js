@@ -2,8 +2,7 @@
 // Small helpers the chat page's parts share: finding and making elements, reading an event's detail, and showing an
 // action's error where its form says it. Text is always added as text nodes, never parsed as HTML.
 
-// One formatter for every time shown: toLocaleTimeString builds a new one per call, a cost per message shown.
-const TIME_FORMAT = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+import { FULL, HOUR } from "./when.js";
 
 /** @param {string} id */
 export const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -29,10 +28,16 @@ export function isTime(time) {
   return !Number.isNaN(time.getTime());
 }
 
-/** A `<time>` of the hour and minute, in the reader's language ("time unknown" for no time). @param {Date} time */
-export function timeNode(time) {
-  if (!isTime(time)) return el("time", {}, ["time unknown"]);
-  return el("time", { datetime: time.toISOString() }, [TIME_FORMAT.format(time)]);
+/**
+ * A `<time>`: the hour and minute (or `shown`), in the reader's language, with the full date and time as its tooltip
+ * ("time unknown" for no time).
+ * @param {Date} time
+ * @param {(time: Date) => string} [shown]
+ * @param {Record<string, string>} [attrs]
+ */
+export function timeNode(time, shown = (t) => HOUR.format(t), attrs = {}) {
+  if (!isTime(time)) return el("time", attrs, ["time unknown"]);
+  return el("time", { ...attrs, datetime: time.toISOString(), title: FULL.format(time) }, [shown(time)]);
 }
 
 /** @param {Event} event */

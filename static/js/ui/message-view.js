@@ -5,14 +5,13 @@
 // technology and on hover or focus — each article still says who sent it and when.
 
 import { avatar } from "./avatar.js";
-import { el, isTime, timeNode } from "./dom.js";
+import { el, timeNode } from "./dom.js";
 import { renderRichText } from "./rich-text.js";
 
 /** A genuine message of a kind this page cannot show (a newer version's, or one it has no view for yet). */
 export const NEWER_VERSION = "This message needs a newer version of SecureChat.";
 
 // The full date and time, shown as a time's tooltip: "Friday, 4 December 2026 at 14:03" in the reader's language.
-const FULL_FORMAT = new Intl.DateTimeFormat([], { dateStyle: "full", timeStyle: "short" });
 
 /** Why a message is not shown, by the reason it failed verification. */
 const REASONS = {
@@ -46,16 +45,6 @@ const WARNINGS = {
 };
 
 /**
- * A `<time>` of the hour and minute, with the full date and time as its tooltip.
- * @param {Date} time
- */
-export function titledTime(time) {
-  const node = timeNode(time);
-  if (isTime(time)) node.setAttribute("title", FULL_FORMAT.format(time));
-  return node;
-}
-
-/**
  * Whether a message is one whose verification failed (shown as a warning in place of its text).
  * @param {import("../chat/client.js").Message} msg
  * @param {import("../chat/timeline.js").Warning} warning
@@ -79,7 +68,7 @@ export function renderMessage(msg, me, verified, warning, { continued = false, a
   const header = el("header", {}, [
     el("span", { class: "sender" }, [mine ? "You" : msg.senderName]),
     ...(verified ? [el("span", { class: "badge-verified" }, ["verified"])] : []),
-    titledTime(new Date(msg.sentAt)),
+    timeNode(new Date(msg.sentAt)),
   ]);
   const classes = ["message", msg.status, ...(mine ? ["mine"] : []), ...(continued ? ["continued"] : [])];
   const attrs = { class: classes.join(" "), "data-key": msg.key };

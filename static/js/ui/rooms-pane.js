@@ -3,8 +3,8 @@
 // latest message (decrypted here; the server never sees it); a filter; the invitations waiting for my answer; how far
 // the list of rooms has come in; and the forms for a new room and a direct conversation. Names are set as text.
 
-import { $, el, formAction, isTime, taking } from "./dom.js";
-import { FULL, shortWhen } from "./when.js";
+import { $, el, formAction, isTime, taking, timeNode } from "./dom.js";
+import { shortWhen } from "./when.js";
 
 /**
  * @typedef {import("../chat/client.js").ChatClient} ChatClient
@@ -87,9 +87,7 @@ export class RoomsPane {
     });
     const item = el("li", { class: `room-item ${room.kind}${counts.unread ? " unread" : ""}` }, [link]);
     const at = new Date(active);
-    if (active && isTime(at)) {
-      item.append(el("time", { class: "room-when", datetime: at.toISOString(), title: FULL.format(at) }, [shortWhen(active, now)]));
-    }
+    if (active && isTime(at)) item.append(timeNode(at, () => shortWhen(active, now), { class: "room-when" }));
     const preview = this.unread.preview(room.id);
     if (preview) {
       const from = room.kind === "direct" && !preview.mine ? "" : `${preview.sender}: `;

@@ -5,8 +5,8 @@
 // GROUP_MS of the one before, on the same day, with no line between) form a run: only its first shows the avatar,
 // the name and the time.
 
-import { $, el, isTime, message, showInOrder } from "./dom.js";
-import { notShown, renderMessage, titledTime } from "./message-view.js";
+import { $, el, isTime, message, showInOrder, timeNode } from "./dom.js";
+import { notShown, renderMessage } from "./message-view.js";
 import { rosterLine } from "./roster-lines.js";
 
 // The date above each day's first message: "Friday, 4 December 2026" in the reader's language.
@@ -257,7 +257,7 @@ export class Transcript {
  * @param {Record<string, string>} attrs
  */
 function conversationLine(text, at, attrs) {
-  return el("p", attrs, [el("span", { class: "line-text" }, [text]), " ", titledTime(new Date(at))]);
+  return el("p", attrs, [el("span", { class: "line-text" }, [text]), " ", timeNode(new Date(at))]);
 }
 
 /**

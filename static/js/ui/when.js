@@ -2,7 +2,8 @@
 // When something happened, as a room list says it: "now", "5 min", the hour today, "Yesterday", the weekday this
 // week, else the date. In the reader's language; the full date and time go in the element's title.
 
-const HOUR = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+// One formatter each, made once: toLocaleTimeString would build a new one per call, a cost per message shown.
+export const HOUR = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
 const WEEKDAY = new Intl.DateTimeFormat([], { weekday: "short" });
 const DATE = new Intl.DateTimeFormat([], { day: "numeric", month: "short" });
 const DATE_WITH_YEAR = new Intl.DateTimeFormat([], { day: "numeric", month: "short", year: "numeric" });
